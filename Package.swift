@@ -1,0 +1,80 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let package = Package(
+    name: "fieldlink",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "fieldlink", targets: ["fieldlink"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+    ],
+    targets: [
+        // C at the edge: one systemLibrary target per library, found through pkg-config.
+        .systemLibrary(
+            name: "CModbus",
+            pkgConfig: "libmodbus",
+            providers: [.apt(["libmodbus-dev"])]
+        ),
+        .systemLibrary(
+            name: "CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
+
+        // The model: config, values, readings, schedule. No C.
+        .target(
+            name: "FieldlinkCore",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Driver families.
+        .target(name: "FieldlinkModbus", dependencies: ["FieldlinkCore", "CModbus"]),
+        // Reading -> bytes.
+        .target(name: "FieldlinkPayload", dependencies: ["FieldlinkCore"]),
+        // Bytes waiting for the broker's acknowledgement.
+        .target(
+            name: "FieldlinkBuffer",
+            dependencies: [
+                "FieldlinkCore",
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        // The uplink.
+        .target(name: "FieldlinkMQTT", dependencies: ["FieldlinkCore", "FieldlinkBuffer", "CMosquitto"]),
+        // The executable: CLI and wiring.
+        .executableTarget(
+            name: "fieldlink",
+            dependencies: [
+                "FieldlinkCore", "FieldlinkModbus", "FieldlinkPayload", "FieldlinkBuffer", "FieldlinkMQTT",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "FieldlinkCoreTests", dependencies: ["FieldlinkCore"]),
+        .testTarget(name: "FieldlinkModbusTests", dependencies: ["FieldlinkModbus"]),
+        .testTarget(name: "FieldlinkPayloadTests", dependencies: ["FieldlinkPayload"]),
+        .testTarget(name: "FieldlinkBufferTests", dependencies: ["FieldlinkBuffer"]),
+        .testTarget(name: "FieldlinkMQTTTests", dependencies: ["FieldlinkMQTT"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["FieldlinkCore"],
+            resources: [.copy("Support")]
+        ),
+    ]
+)
+
+// One settings list for every target: Swift 6 language mode everywhere.
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    settings.append(.swiftLanguageMode(.v6))
+    target.swiftSettings = settings
+}

@@ -1,0 +1,50 @@
+import FieldlinkCore
+
+/// A message ready for the broker: everything the publisher needs, nothing it must look up.
+public struct OutboundMessage: Sendable, Equatable {
+    public var topic: String
+    public var payload: [UInt8]
+    public var qos: Int
+    public var retain: Bool
+    public var contentType: String?
+
+    public init(topic: String, payload: [UInt8], qos: Int, retain: Bool, contentType: String? = nil) {
+        self.topic = topic
+        self.payload = payload
+        self.qos = qos
+        self.retain = retain
+        self.contentType = contentType
+    }
+}
+
+/// A queued message with its position in the ring, which is how the publisher acknowledges it.
+public struct RingRecord: Sendable, Equatable {
+    public var id: UInt64
+    public var message: OutboundMessage
+}
+
+/// Holds messages from the moment they are encoded until the broker acknowledged them.
+///
+/// The contract the publisher relies on: `checkout` hands out records in order and at most once
+/// until `requeueInFlight` (after a lost connection) makes every unacknowledged record pending
+/// again, in its original order; `acknowledge` may come in any order.
+public protocol MessageRing: Sendable {
+    func append(_ message: OutboundMessage)
+    /// Up to `limit` records not yet handed out, oldest first; they are now in flight.
+    func checkout(limit: Int) -> [RingRecord]
+    /// The broker has it (PUBACK/PUBCOMP, or on the socket for QoS 0).
+    func acknowledge(_ id: UInt64)
+    /// The connection is gone: everything in flight will be sent again.
+    func requeueInFlight()
+    /// A stream that yields whenever records become available to `checkout`; one consumer.
+    var wakeups: AsyncStream<Void> { get }
+    var statistics: RingStatistics { get }
+}
+
+public struct RingStatistics: Sendable, Equatable {
+    /// Records held: pending plus in flight.
+    public var depth: Int
+    public var inFlight: Int
+    /// Dropped because the ring was full, since start.
+    public var dropped: UInt64
+}

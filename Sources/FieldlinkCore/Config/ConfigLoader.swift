@@ -1,0 +1,266 @@
+import Foundation
+import Yams
+
+/// Reads a YAML config into a `Config`, collecting every problem before giving up.
+public struct ConfigLoader: Sendable {
+    public let families: [any DriverFamily]
+
+    public init(families: [any DriverFamily]) {
+        self.families = families
+    }
+
+    public func load(file: String) throws(ConfigErrors) -> Config {
+        let text: String
+        do {
+            text = try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            throw ConfigErrors(problems: [
+                ConfigProblem(location: ConfigLocation(file: file, line: 1, column: 1), path: "",
+                              message: "cannot read config file: \(error.localizedDescription)")
+            ])
+        }
+        return try parse(yaml: text, file: file)
+    }
+
+    public func parse(yaml: String, file: String) throws(ConfigErrors) -> Config {
+        let diagnostics = ConfigDiagnostics(file: file)
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            throw ConfigErrors(problems: [Self.problem(from: error, file: file)])
+        } catch {
+            throw ConfigErrors(problems: [ConfigProblem(location: ConfigLocation(file: file, line: 1, column: 1), path: "", message: "\(error)")])
+        }
+        guard let root else {
+            throw ConfigErrors(problems: [ConfigProblem(location: ConfigLocation(file: file, line: 1, column: 1), path: "", message: "config is empty")])
+        }
+        let baseDirectory = URL(fileURLWithPath: file).deletingLastPathComponent().path
+        var reader = DocumentReader(families: families, diagnostics: diagnostics, baseDirectory: baseDirectory)
+        let config = reader.read(ConfigValue(node: root, path: "", diagnostics: diagnostics))
+        guard diagnostics.problems.isEmpty, let config else {
+            throw ConfigErrors(problems: diagnostics.problems)
+        }
+        return config
+    }
+
+    private static func problem(from error: YamlError, file: String) -> ConfigProblem {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
+            return ConfigProblem(location: ConfigLocation(file: file, line: mark.line, column: mark.column), path: "", message: "YAML syntax: \(problem)")
+        case .composer(_, let problem, let mark, _):
+            return ConfigProblem(location: ConfigLocation(file: file, line: mark.line, column: mark.column), path: "", message: "YAML: \(problem)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let names = duplicates.map { "\"\($0)\"" }.joined(separator: ", ")
+            let mark = context.mark
+            return ConfigProblem(location: ConfigLocation(file: file, line: mark.line, column: mark.column), path: "", message: "duplicate key \(names) in this mapping")
+        default:
+            return ConfigProblem(location: ConfigLocation(file: file, line: 1, column: 1), path: "", message: "YAML: \(error)")
+        }
+    }
+}
+
+/// One pass over the document; the common keys here, the family keys in each `DriverFamily`.
+private struct DocumentReader {
+    let families: [any DriverFamily]
+    let diagnostics: ConfigDiagnostics
+    let baseDirectory: String
+
+    func resolve(_ path: String) -> String {
+        path.hasPrefix("/") ? path : URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).standardizedFileURL.path
+    }
+
+    static let nameCharacters = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-_."))
+
+    /// Names end up in topics, file names and log fields: keep them plain.
+    func name(_ value: ConfigValue?) -> String? {
+        guard let value, let text = value.nonEmptyString() else { return nil }
+        guard text.unicodeScalars.allSatisfy(Self.nameCharacters.contains) else {
+            return value.fail("\"\(text)\" may contain only letters, digits, \"-\", \"_\" and \".\"")
+        }
+        return text
+    }
+
+    mutating func read(_ root: ConfigValue) -> Config? {
+        guard var top = root.mapping() else { return nil }
+        let gateway = top.required("gateway").flatMap(readGateway)
+        let mqtt = top.required("mqtt").flatMap { readMQTT($0, gatewayID: gateway?.id) }
+        let buffer = readBuffer(top.optional("buffer"))
+        let buses = top.required("buses").flatMap(readBuses) ?? []
+        let devices = top.required("devices").flatMap { readDevices($0, buses: buses, gatewayID: gateway?.id ?? "") } ?? []
+        top.rejectUnknownKeys()
+        guard let gateway, let mqtt else { return nil }
+        return Config(file: diagnostics.file, gateway: gateway, mqtt: mqtt, buffer: buffer, buses: buses, devices: devices)
+    }
+
+    func readGateway(_ value: ConfigValue) -> GatewayConfig? {
+        guard var map = value.mapping() else { return nil }
+        let id = name(map.required("id"))
+        let stateDirectory = map.optional("state_dir").flatMap { $0.nonEmptyString() }.map(resolve) ?? "/var/lib/fieldlink"
+        map.rejectUnknownKeys()
+        guard let id else { return nil }
+        return GatewayConfig(id: id, stateDirectory: stateDirectory)
+    }
+
+    func readMQTT(_ value: ConfigValue, gatewayID: String?) -> MQTTConfig? {
+        guard var map = value.mapping() else { return nil }
+        let endpoint = map.required("url").flatMap(readBrokerURL)
+        let clientID = map.optional("client_id").flatMap { $0.nonEmptyString() } ?? gatewayID
+        let username = map.optional("username").flatMap { $0.nonEmptyString() }
+        var password = map.optional("password").flatMap { $0.string() }.map(Secret.init)
+        if let fileValue = map.optional("password_file"), let path = fileValue.nonEmptyString() {
+            if password != nil {
+                fileValue.report("give either password or password_file, not both")
+            } else {
+                password = readSecretFile(resolve(path), at: fileValue)
+            }
+        }
+        let version = map.optional("version").flatMap { $0.oneOf(MQTTVersion.self) } ?? .v5
+        let keepalive = map.optional("keepalive").flatMap { $0.duration(minimum: .seconds(5)) } ?? .seconds(30)
+        let maxInflight = map.optional("max_inflight").flatMap { $0.int(in: 1...65_535) } ?? 100
+        let reconnectDelay = map.optional("reconnect_delay").flatMap { $0.duration(minimum: .milliseconds(100)) } ?? .seconds(1)
+        let reconnectDelayMax = map.optional("reconnect_delay_max").flatMap { $0.duration(minimum: .milliseconds(100)) } ?? .seconds(60)
+        let drainTimeout = map.optional("drain_timeout").flatMap { $0.duration(minimum: .zero) } ?? .seconds(5)
+        if password != nil && username == nil {
+            diagnostics.report("a password needs a username", at: map.node, path: map.path)
+        }
+        map.rejectUnknownKeys()
+        guard let endpoint, let clientID else { return nil }
+        return MQTTConfig(host: endpoint.host, port: endpoint.port, clientID: clientID, username: username, password: password,
+                          version: version, keepalive: keepalive, maxInflight: maxInflight,
+                          reconnectDelay: reconnectDelay, reconnectDelayMax: max(reconnectDelay, reconnectDelayMax), drainTimeout: drainTimeout)
+    }
+
+    func readSecretFile(_ path: String, at value: ConfigValue) -> Secret? {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            return value.fail("cannot read password file \(path)")
+        }
+        return Secret(text.trimmingCharacters(in: .newlines))
+    }
+
+    func readBrokerURL(_ value: ConfigValue) -> (host: String, port: Int)? {
+        guard let text = value.nonEmptyString() else { return nil }
+        guard let components = URLComponents(string: text), let scheme = components.scheme else {
+            return value.fail("\"\(text)\" is not a URL (write mqtt://HOST:PORT)")
+        }
+        switch scheme {
+        case "mqtt": break
+        case "mqtts": return value.fail("mqtts:// is not supported yet; use mqtt://")
+        default: return value.fail("unsupported scheme \"\(scheme)\" (expected mqtt)")
+        }
+        guard let host = components.host, !host.isEmpty else { return value.fail("\"\(text)\" has no host") }
+        if !components.path.isEmpty && components.path != "/" || components.query != nil || components.user != nil {
+            return value.fail("\"\(text)\": give only scheme, host and port (credentials go in username/password)")
+        }
+        let port = components.port ?? 1883
+        guard (1...65_535).contains(port) else { return value.fail("port \(port) is out of range") }
+        return (host, port)
+    }
+
+    func readBuffer(_ value: ConfigValue?) -> BufferConfig {
+        var config = BufferConfig(memoryMessages: 10_000)
+        guard let value, var map = value.mapping() else { return config }
+        if let count = map.optional("memory_messages").flatMap({ $0.int(in: 1...10_000_000) }) { config.memoryMessages = count }
+        map.rejectUnknownKeys()
+        return config
+    }
+
+    func readBuses(_ value: ConfigValue) -> [BusConfig]? {
+        guard let list = value.list() else { return nil }
+        var buses: [BusConfig] = []
+        for entry in list {
+            guard var map = entry.mapping() else { continue }
+            let nameValue = map.required("name")
+            let busName = name(nameValue)
+            if let busName, let nameValue, buses.contains(where: { $0.name == busName }) {
+                nameValue.report("duplicate bus name \"\(busName)\"")
+            }
+            guard let typeValue = map.required("type"), let type = typeValue.string() else {
+                map.rejectUnknownKeys()
+                continue
+            }
+            guard let family = families.first(where: { $0.busTypes.contains(type) }) else {
+                let known = families.flatMap(\.busTypes).joined(separator: ", ")
+                typeValue.report("unknown bus type \"\(type)\" (expected one of \(known))")
+                continue
+            }
+            let options = family.readBus(type: type, &map)
+            map.rejectUnknownKeys()
+            if let busName, let options {
+                buses.append(BusConfig(name: busName, type: type, options: options, location: entry.location))
+            }
+        }
+        return buses
+    }
+
+    func readDevices(_ value: ConfigValue, buses: [BusConfig], gatewayID: String) -> [DeviceConfig]? {
+        guard let list = value.list() else { return nil }
+        var devices: [DeviceConfig] = []
+        for entry in list {
+            guard var map = entry.mapping() else { continue }
+            let nameValue = map.required("name")
+            let deviceName = name(nameValue)
+            if let deviceName, let nameValue, devices.contains(where: { $0.name == deviceName }) {
+                nameValue.report("duplicate device name \"\(deviceName)\"")
+            }
+            let busValue = map.required("bus")
+            let bus: BusConfig? = busValue.flatMap { value in
+                guard let busName = value.string() else { return nil }
+                if let bus = buses.first(where: { $0.name == busName }) { return bus }
+                let known = buses.map(\.name).joined(separator: ", ")
+                return value.fail("no bus named \"\(busName)\" (buses: \(known.isEmpty ? "none" : known))")
+            }
+            let interval = map.required("interval")?.duration(minimum: .milliseconds(10))
+            let topicValue = map.optional("topic")
+            let template = readTopic(topicValue)
+            let qos = map.optional("qos").flatMap { $0.int(in: 0...2) } ?? 1
+            let retain = map.optional("retain").flatMap { $0.bool() } ?? false
+            guard let bus, let family = families.first(where: { $0.busTypes.contains(bus.type) }) else {
+                _ = map.optional("points")
+                map.rejectUnknownKeys()
+                continue
+            }
+            let options = family.readDevice(&map, on: bus)
+            let points = map.required("points").flatMap { readPoints($0, bus: bus, family: family) }
+            map.rejectUnknownKeys()
+            guard let deviceName, let interval, let template, let options, let points else { continue }
+            let topic = template.render(gateway: gatewayID, device: deviceName, bus: bus.name)
+            devices.append(DeviceConfig(name: deviceName, bus: bus.name, interval: interval, topic: topic, qos: qos, retain: retain,
+                                        options: options, points: points, location: entry.location))
+        }
+        return devices
+    }
+
+    func readTopic(_ value: ConfigValue?) -> TopicTemplate? {
+        guard let value else { return TopicTemplate(TopicTemplate.defaultDeviceTopic) }
+        guard let text = value.string() else { return nil }
+        if let reason = TopicTemplate.validate(text) { return value.fail(reason) }
+        return TopicTemplate(text)
+    }
+
+    func readPoints(_ value: ConfigValue, bus: BusConfig, family: any DriverFamily) -> [PointConfig]? {
+        guard let list = value.list() else { return nil }
+        if list.isEmpty { return value.fail("a device needs at least one point") }
+        var points: [PointConfig] = []
+        var complete = true
+        for entry in list {
+            guard var map = entry.mapping() else { complete = false; continue }
+            let nameValue = map.required("name")
+            let pointName = name(nameValue)
+            if let pointName, let nameValue, points.contains(where: { $0.name == pointName }) {
+                nameValue.report("duplicate point name \"\(pointName)\"")
+            }
+            let unit = map.optional("unit").flatMap { $0.string() }
+            let scaleValue = map.optional("scale")
+            let scale = scaleValue.flatMap { $0.double() } ?? 1
+            if scale == 0, let scaleValue { scaleValue.report("scale must not be 0") }
+            let offset = map.optional("offset").flatMap { $0.double() } ?? 0
+            let options = family.readPoint(&map, on: bus)
+            map.rejectUnknownKeys()
+            guard let pointName, let options else { complete = false; continue }
+            points.append(PointConfig(name: pointName, unit: unit, transform: LinearTransform(scale: scale, offset: offset),
+                                      options: options, location: entry.location))
+        }
+        return complete ? points : nil
+    }
+}

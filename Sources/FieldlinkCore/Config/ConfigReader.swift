@@ -1,0 +1,225 @@
+import Foundation
+import Yams
+
+/// Where something stands in a config file, so every problem can point at it.
+public struct ConfigLocation: Sendable, Hashable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+/// One thing wrong with a config: where, which key, what to do.
+public struct ConfigProblem: Error, Sendable, Hashable, CustomStringConvertible {
+    public var location: ConfigLocation
+    public var path: String
+    public var message: String
+
+    public init(location: ConfigLocation, path: String, message: String) {
+        self.location = location
+        self.path = path
+        self.message = message
+    }
+
+    public var description: String {
+        path.isEmpty ? "\(location): \(message)" : "\(location): \(path): \(message)"
+    }
+}
+
+/// Every problem found in one pass, so a user fixes a config in one round trip.
+public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
+    public var problems: [ConfigProblem]
+
+    public var description: String {
+        let noun = problems.count == 1 ? "problem" : "problems"
+        return (["config has \(problems.count) \(noun):"] + problems.map { "  \($0)" }).joined(separator: "\n")
+    }
+}
+
+/// Collects problems while a config is read; lives for one parse only.
+public final class ConfigDiagnostics {
+    public let file: String
+    public private(set) var problems: [ConfigProblem] = []
+
+    public init(file: String) { self.file = file }
+
+    public func location(of node: Node?) -> ConfigLocation {
+        ConfigLocation(file: file, line: node?.mark?.line ?? 1, column: node?.mark?.column ?? 1)
+    }
+
+    public func report(_ message: String, at node: Node?, path: String) {
+        problems.append(ConfigProblem(location: location(of: node), path: path, message: message))
+    }
+}
+
+/// A value in the config together with its key path, so reading it and reporting on it are one step.
+public struct ConfigValue {
+    public let node: Node
+    public let path: String
+    public let diagnostics: ConfigDiagnostics
+
+    public init(node: Node, path: String, diagnostics: ConfigDiagnostics) {
+        self.node = node
+        self.path = path
+        self.diagnostics = diagnostics
+    }
+
+    public var location: ConfigLocation { diagnostics.location(of: node) }
+
+    /// Records a problem about this value.
+    public func report(_ message: String) {
+        diagnostics.report(message, at: node, path: path)
+    }
+
+    /// Records a problem about this value; returns nil so callers can `return value.fail(...)`.
+    @discardableResult
+    public func fail<T>(_ message: String) -> T? {
+        diagnostics.report(message, at: node, path: path)
+        return nil
+    }
+
+    private var scalarText: String? {
+        if case .scalar(let scalar) = node { return scalar.string }
+        return nil
+    }
+
+    private var kind: String {
+        switch node {
+        case .scalar: "a scalar"
+        case .mapping: "a mapping"
+        case .sequence: "a list"
+        case .alias: "an alias"
+        }
+    }
+
+    public func string() -> String? {
+        guard let text = scalarText else { return fail("expected a string, found \(kind)") }
+        return text
+    }
+
+    public func nonEmptyString() -> String? {
+        guard let text = string() else { return nil }
+        guard !text.trimmingCharacters(in: .whitespaces).isEmpty else { return fail("must not be empty") }
+        return text
+    }
+
+    public func bool() -> Bool? {
+        guard let text = scalarText else { return fail("expected true or false, found \(kind)") }
+        switch text.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: return fail("expected true or false, found \"\(text)\"")
+        }
+    }
+
+    public func int(in range: ClosedRange<Int>) -> Int? {
+        guard let text = scalarText else { return fail("expected an integer, found \(kind)") }
+        let parsed: Int?
+        if text.lowercased().hasPrefix("0x") {
+            parsed = Int(text.dropFirst(2), radix: 16)
+        } else {
+            parsed = Int(text)
+        }
+        guard let value = parsed else { return fail("expected an integer, found \"\(text)\"") }
+        guard range.contains(value) else {
+            return fail("\(value) is out of range (\(range.lowerBound)...\(range.upperBound))")
+        }
+        return value
+    }
+
+    public func double() -> Double? {
+        guard let text = scalarText, let value = Double(text), value.isFinite else {
+            return fail("expected a number, found \(scalarText.map { "\"\($0)\"" } ?? kind)")
+        }
+        return value
+    }
+
+    /// Durations are written `500ms`, `5s`, `2m`, `1h` (or combined, `1m30s`).
+    public func duration(minimum: Duration = .milliseconds(1)) -> Duration? {
+        guard let text = scalarText else { return fail("expected a duration such as 500ms, 5s, 2m or 1h, found \(kind)") }
+        guard let value = Duration(configText: text) else {
+            return fail("\"\(text)\" is not a duration (write e.g. 500ms, 5s, 2m, 1h)")
+        }
+        guard value >= minimum else { return fail("\"\(text)\" is too short (minimum \(minimum.configText))") }
+        return value
+    }
+
+    /// A closed set of words: the message lists every valid one.
+    public func oneOf<Choice: RawRepresentable & CaseIterable>(_ type: Choice.Type) -> Choice?
+    where Choice.RawValue == String {
+        guard let text = scalarText else { return fail("expected a string, found \(kind)") }
+        if let choice = Choice(rawValue: text) { return choice }
+        let expected = Choice.allCases.map(\.rawValue).joined(separator: ", ")
+        return fail("unknown value \"\(text)\" (expected one of \(expected))")
+    }
+
+    public func mapping() -> ConfigMapping? {
+        guard case .mapping(let mapping) = node else { return fail("expected a mapping, found \(kind)") }
+        return ConfigMapping(mapping: mapping, node: node, path: path, diagnostics: diagnostics)
+    }
+
+    public func list() -> [ConfigValue]? {
+        guard case .sequence(let sequence) = node else { return fail("expected a list, found \(kind)") }
+        return sequence.enumerated().map { index, element in
+            ConfigValue(node: element, path: "\(path)[\(index)]", diagnostics: diagnostics)
+        }
+    }
+}
+
+/// A mapping whose keys are read one by one; whatever was not asked for is an unknown key.
+public struct ConfigMapping {
+    private let mapping: Node.Mapping
+    public let node: Node
+    public let path: String
+    public let diagnostics: ConfigDiagnostics
+    private var asked: [String] = []
+
+    init(mapping: Node.Mapping, node: Node, path: String, diagnostics: ConfigDiagnostics) {
+        self.mapping = mapping
+        self.node = node
+        self.path = path
+        self.diagnostics = diagnostics
+    }
+
+    public var location: ConfigLocation { diagnostics.location(of: node) }
+
+    private func childPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    /// The value under `key`, or nil when absent (or null). Marks the key as known.
+    public mutating func optional(_ key: String) -> ConfigValue? {
+        if !asked.contains(key) { asked.append(key) }
+        guard let value = mapping[key] else { return nil }
+        if case .scalar(let scalar) = value, scalar.tag == Tag(.null) || (scalar.string.isEmpty && scalar.style == .plain) {
+            return nil
+        }
+        return ConfigValue(node: value, path: childPath(key), diagnostics: diagnostics)
+    }
+
+    /// The value under `key`; its absence is a problem reported at the mapping.
+    public mutating func required(_ key: String) -> ConfigValue? {
+        guard let value = optional(key) else {
+            diagnostics.report("missing required key \"\(key)\"", at: node, path: path)
+            return nil
+        }
+        return value
+    }
+
+    public func has(_ key: String) -> Bool { mapping[key] != nil }
+
+    /// Reports every key nobody asked for: a typo must never be silently ignored.
+    public func rejectUnknownKeys() {
+        let expected = asked.joined(separator: ", ")
+        for (key, _) in mapping {
+            let name = key.string ?? "\(key)"
+            guard !asked.contains(name) else { continue }
+            diagnostics.report("unknown key \"\(name)\" (expected one of \(expected))", at: key, path: childPath(name))
+        }
+    }
+}

@@ -1,0 +1,37 @@
+extension Duration {
+    /// Parses `500ms`, `5s`, `2m`, `1h`, `1m30s`, `1.5s`; nil for anything else.
+    public init?(configText text: String) {
+        let units: [(suffix: String, milliseconds: Double)] = [("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+        var rest = Substring(text.trimmingCharacters(in: .whitespaces))
+        guard !rest.isEmpty else { return nil }
+        var total = 0.0
+        while !rest.isEmpty {
+            let number = rest.prefix { $0.isNumber || $0 == "." }
+            guard !number.isEmpty, let amount = Double(number) else { return nil }
+            rest = rest.dropFirst(number.count)
+            let suffix = rest.prefix { $0.isLetter }
+            guard let unit = units.first(where: { $0.suffix == suffix }) else { return nil }
+            rest = rest.dropFirst(suffix.count)
+            total += amount * unit.milliseconds
+        }
+        self = .microseconds(Int64((total * 1_000).rounded()))
+    }
+
+    /// The shortest config spelling of this duration, e.g. `1500ms`, `30s`.
+    public var configText: String {
+        let ms = milliseconds
+        for (suffix, size) in [("h", Int64(3_600_000)), ("m", 60_000), ("s", 1_000)] where ms >= size && ms % size == 0 {
+            return "\(ms / size)\(suffix)"
+        }
+        return "\(ms)ms"
+    }
+
+    /// Whole milliseconds, rounded down.
+    public var milliseconds: Int64 {
+        components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000
+    }
+
+    public var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,36 @@
+/// A topic with `{gateway}`, `{device}` and `{bus}` placeholders, checked once at load.
+public struct TopicTemplate: Sendable, Hashable {
+    public static let defaultDeviceTopic = "fieldlink/{gateway}/{device}"
+    public static let placeholders = ["gateway", "device", "bus"]
+
+    public let text: String
+
+    /// Nil and a reason when the template cannot produce a valid MQTT publish topic.
+    public static func validate(_ text: String) -> String? {
+        if text.isEmpty { return "topic must not be empty" }
+        if text.contains("+") || text.contains("#") { return "a publish topic cannot contain the wildcards + or #" }
+        if text.unicodeScalars.contains("\0") { return "a topic cannot contain NUL" }
+        var rest = Substring(text)
+        while let open = rest.firstIndex(of: "{") {
+            guard let close = rest[open...].firstIndex(of: "}") else { return "unclosed \"{\" in topic" }
+            let name = rest[rest.index(after: open)..<close]
+            if !placeholders.contains(String(name)) {
+                return "unknown placeholder {\(name)} (expected one of \(placeholders.map { "{\($0)}" }.joined(separator: ", ")))"
+            }
+            rest = rest[rest.index(after: close)...]
+        }
+        if rest.contains("}") { return "unmatched \"}\" in topic" }
+        return nil
+    }
+
+    public init?(_ text: String) {
+        guard Self.validate(text) == nil else { return nil }
+        self.text = text
+    }
+
+    public func render(gateway: String, device: String, bus: String) -> String {
+        text.replacingOccurrences(of: "{gateway}", with: gateway)
+            .replacingOccurrences(of: "{device}", with: device)
+            .replacingOccurrences(of: "{bus}", with: bus)
+    }
+}

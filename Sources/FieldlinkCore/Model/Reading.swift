@@ -1,0 +1,31 @@
+/// One poll of one device: what could be read and why the rest could not.
+///
+/// `sequence` is stamped by the pipeline, not the driver: it numbers published messages per device.
+public struct Reading: Sendable, Equatable {
+    public var device: String
+    /// Poll time, Unix milliseconds.
+    public var timestamp: Int64
+    public var sequence: UInt64
+    /// In point order, as configured.
+    public var values: [(name: String, value: Value)]
+    /// Points that failed this poll, with a human-readable reason.
+    public var errors: [(name: String, reason: String)]
+
+    public init(device: String, timestamp: Int64, sequence: UInt64 = 0,
+                values: [(name: String, value: Value)], errors: [(name: String, reason: String)]) {
+        self.device = device
+        self.timestamp = timestamp
+        self.sequence = sequence
+        self.values = values
+        self.errors = errors
+    }
+
+    public static func == (lhs: Reading, rhs: Reading) -> Bool {
+        lhs.device == rhs.device && lhs.timestamp == rhs.timestamp && lhs.sequence == rhs.sequence
+            && lhs.values.elementsEqual(rhs.values) { $0.name == $1.name && $0.value == $1.value }
+            && lhs.errors.elementsEqual(rhs.errors) { $0.name == $1.name && $0.reason == $1.reason }
+    }
+
+    /// A poll where nothing could be read is not published.
+    public var isTotalFailure: Bool { values.isEmpty }
+}

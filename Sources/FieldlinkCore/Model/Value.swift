@@ -1,0 +1,51 @@
+/// A decoded field value; integers stay integers until scaling makes them fractional.
+public enum Value: Sendable, Hashable {
+    case bool(Bool)
+    case int(Int64)
+    case uint(UInt64)
+    case double(Double)
+    case string(String)
+
+    /// The value as a number, for scaling; nil for strings.
+    public var number: Double? {
+        switch self {
+        case .bool(let b): b ? 1 : 0
+        case .int(let i): Double(i)
+        case .uint(let u): Double(u)
+        case .double(let d): d
+        case .string: nil
+        }
+    }
+}
+
+/// `value = raw * scale + offset`, computed so that decimal scales give the decimal a human expects.
+public struct LinearTransform: Sendable, Hashable {
+    public var scale: Double
+    public var offset: Double
+
+    public static let identity = LinearTransform(scale: 1, offset: 0)
+
+    public init(scale: Double, offset: Double) {
+        self.scale = scale
+        self.offset = offset
+    }
+
+    public var isIdentity: Bool { scale == 1 && offset == 0 }
+
+    /// Meters publish tenths and hundredths: `2301 * 0.1` is `230.10000000000002` in binary floating
+    /// point, but `2301 / 10` is the double nearest to 230.1. Dividing by the reciprocal when it is a
+    /// whole number keeps scaled values exactly the decimals a user reads off the display.
+    public func apply(_ value: Value) -> Value {
+        if case .bool = value { return value }
+        guard !isIdentity, let raw = value.number else { return value }
+        let reciprocal = (1 / scale).rounded()
+        let scaled: Double
+        if abs(scale) < 1, reciprocal != 0, abs(1 / scale - reciprocal) < 1e-9 * abs(reciprocal) {
+            scaled = raw / reciprocal
+        } else {
+            scaled = raw * scale
+        }
+        return .double(scaled + offset)
+    }
+}
+

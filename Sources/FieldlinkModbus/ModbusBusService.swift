@@ -1,0 +1,202 @@
+import FieldlinkCore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// A device as the poller needs it: config plus its precomputed read plan.
+struct PolledDevice: Sendable {
+    let config: DeviceConfig
+    let unit: Int
+    let timeout: Duration
+    let points: [(config: PointConfig, options: ModbusPointOptions)]
+    let plan: ReadPlan
+
+    init(config: DeviceConfig, busTimeout: Duration) {
+        let options = config.options as! ModbusDeviceOptions
+        self.config = config
+        self.unit = options.unit
+        self.timeout = options.timeout ?? busTimeout
+        self.points = config.points.map { ($0, $0.options as! ModbusPointOptions) }
+        self.plan = ReadPlan(spans: points.map(\.options.span), maxGap: 0)
+    }
+}
+
+/// The single owner of one RS-485 line: polls its devices one transaction at a time on the line's
+/// own thread, on a fixed-rate schedule.
+struct ModbusBusService: Service {
+    let bus: BusConfig
+    let options: ModbusRTUBusOptions
+    let devices: [PolledDevice]
+    let sink: any ReadingSink
+    let logger: Logger
+
+    init(bus: BusConfig, devices: [DeviceConfig], sink: any ReadingSink, logger: Logger) {
+        self.bus = bus
+        self.options = bus.options as! ModbusRTUBusOptions
+        self.devices = devices.map { PolledDevice(config: $0, busTimeout: (bus.options as! ModbusRTUBusOptions).timeout) }
+        self.sink = sink
+        var logger = logger
+        logger[metadataKey: "bus"] = "\(bus.name)"
+        self.logger = logger
+    }
+
+    func run() async throws {
+        guard !devices.isEmpty else { return }
+        let options = self.options
+        let line = IOThread(name: "fieldlink-\(bus.name)") { ModbusLine(options: options) }
+        logger.info("polling \(devices.count) device(s) on \(options.description)")
+        await cancelWhenGracefulShutdown { await self.pollLoop(on: line) }
+        await line.shutdown()
+    }
+
+    /// Polls until cancelled (graceful shutdown); the poll in progress always finishes.
+    private func pollLoop(on line: IOThread<ModbusLine>) async {
+        let clock = ContinuousClock()
+        var schedule = PollSchedule(intervals: devices.map(\.config.interval), start: clock.now)
+        var health = Array(repeating: StateChangeFilter<PollHealth>(), count: devices.count)
+        while let (index, due) = schedule.next() {
+            do { try await clock.sleep(until: due) } catch { break }
+            let device = devices[index]
+            let sink = self.sink
+            let reading = await line.perform { line in
+                let reading = line.poll(device)
+                if !reading.isTotalFailure { sink.deliver(reading) }
+                return reading
+            }
+            report(PollHealth(reading, pointCount: device.points.count), of: device, filter: &health[index])
+            let missed = schedule.completed(index, at: clock.now)
+            if missed > 0 {
+                logger.debug("poll overran its interval; skipped \(missed) slot(s)", metadata: ["device": "\(device.config.name)"])
+            }
+        }
+        for (index, device) in devices.enumerated() where schedule.skipped[index] > 0 {
+            logger.info("skipped \(schedule.skipped[index]) overrun poll slot(s)", metadata: ["device": "\(device.config.name)"])
+        }
+    }
+
+    /// Logs once per change of a device's health, with how long the previous state lasted.
+    private func report(_ state: PollHealth, of device: PolledDevice, filter: inout StateChangeFilter<PollHealth>) {
+        guard let change = filter.update(state) else { return }
+        let metadata: Logger.Metadata = ["device": "\(device.config.name)"]
+        switch (state, change.previous) {
+        case (.ok, nil):
+            logger.info("reading all \(device.points.count) point(s)", metadata: metadata)
+        case (.ok, .some):
+            logger.notice("reading all points again after \(change.repeats) failed poll(s)", metadata: metadata)
+        case (.failing(let summary, let total), _):
+            let consequence = total ? "nothing published" : "published without them"
+            logger.warning("\(summary) (\(consequence); retrying every \(device.config.interval.configText))", metadata: metadata)
+        }
+    }
+}
+
+/// What a poll said about a device, compared poll to poll to log only changes.
+enum PollHealth: Equatable, Sendable {
+    case ok
+    case failing(summary: String, total: Bool)
+
+    init(_ reading: Reading, pointCount: Int) {
+        guard !reading.errors.isEmpty else {
+            self = .ok
+            return
+        }
+        let reasons = Set(reading.errors.map(\.reason))
+        let total = reading.values.isEmpty
+        if reasons.count == 1, let reason = reasons.first {
+            let which = total ? "all \(pointCount) point(s)" : reading.errors.map(\.name).joined(separator: ", ")
+            self = .failing(summary: "\(which) failed: \(reason)", total: total)
+        } else {
+            let list = reading.errors.map { "\($0.name): \($0.reason)" }.joined(separator: "; ")
+            self = .failing(summary: "\(reading.errors.count) of \(pointCount) point(s) failed: \(list)", total: total)
+        }
+    }
+}
+
+/// The line's state on its own thread: the libmodbus context, opened lazily and reopened after a port failure.
+final class ModbusLine {
+    let options: ModbusRTUBusOptions
+    private var connection: ModbusConnection?
+
+    init(options: ModbusRTUBusOptions) {
+        self.options = options
+    }
+
+    private func open() throws(ModbusError) -> ModbusConnection {
+        if let connection { return connection }
+        let connection = try ModbusConnection(rtuPort: options.port, baud: options.baud, parity: options.parity,
+                                              dataBits: options.dataBits, stopBits: options.stopBits)
+        do {
+            try connection.connect()
+        } catch {
+            throw ModbusError(code: .port, detail: "cannot open \(options.port): \(error.detail.replacingOccurrences(of: "open: ", with: ""))")
+        }
+        self.connection = connection
+        return connection
+    }
+
+    /// Reads every point of `device`, one request per merged range.
+    func poll(_ device: PolledDevice) -> Reading {
+        let timestamp = Int64((Date().timeIntervalSince1970 * 1_000).rounded(.down))
+        var values: [Value?] = Array(repeating: nil, count: device.points.count)
+        var failures: [String?] = Array(repeating: nil, count: device.points.count)
+        do throws(ModbusError) {
+            let connection = try open()
+            try connection.setUnit(device.unit)
+            connection.setResponseTimeout(device.timeout)
+            for request in device.plan.requests {
+                do {
+                    try read(request, of: device, on: connection, into: &values)
+                } catch {
+                    for member in request.members { failures[member.point] = error.description }
+                    switch error.code {
+                    case .timeout, .badResponse: connection.flush()
+                    case .port: close()
+                    case .exception, .invalidArgument: break
+                    }
+                    if error.code == .port { throw error }
+                }
+            }
+        } catch {
+            for index in failures.indices where failures[index] == nil && values[index] == nil {
+                failures[index] = error.description
+            }
+        }
+        var reading = Reading(device: device.config.name, timestamp: timestamp, values: [], errors: [])
+        for (index, point) in device.points.enumerated() {
+            if let value = values[index] {
+                if case .double(let number) = value, !number.isFinite {
+                    reading.errors.append((point.config.name, "not a finite number (\(number))"))
+                } else {
+                    reading.values.append((point.config.name, value))
+                }
+            } else {
+                reading.errors.append((point.config.name, failures[index] ?? "not read"))
+            }
+        }
+        return reading
+    }
+
+    private func read(_ request: ReadPlan.Request, of device: PolledDevice, on connection: ModbusConnection,
+                      into values: inout [Value?]) throws(ModbusError) {
+        switch request.table {
+        case .coil, .discrete:
+            let bits = try connection.readBits(discrete: request.table == .discrete, address: request.address, count: request.count)
+            for member in request.members {
+                values[member.point] = .bool(bits[member.offset])
+            }
+        case .holding, .input:
+            let registers = try connection.readRegisters(input: request.table == .input, address: request.address, count: request.count)
+            for member in request.members {
+                let point = device.points[member.point]
+                let slice = registers[member.offset..<member.offset + point.options.type.registerCount]
+                let raw = RegisterDecoder.decode(slice, as: point.options.type, order: point.options.order)
+                values[member.point] = point.config.transform.apply(raw)
+            }
+        }
+    }
+
+    private func close() {
+        connection?.close()
+        connection = nil
+    }
+}

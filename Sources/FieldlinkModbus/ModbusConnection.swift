@@ -1,0 +1,177 @@
+import CModbus
+import FieldlinkCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The Modbus exception codes a slave can answer with (Modbus Application Protocol v1.1b3, section 7).
+public enum ModbusException: Int, Sendable, CustomStringConvertible {
+    case illegalFunction = 1
+    case illegalDataAddress = 2
+    case illegalDataValue = 3
+    case serverDeviceFailure = 4
+    case acknowledge = 5
+    case serverDeviceBusy = 6
+    case negativeAcknowledge = 7
+    case memoryParityError = 8
+    case gatewayPathUnavailable = 10
+    case gatewayTargetFailedToRespond = 11
+
+    public var description: String {
+        switch self {
+        case .illegalFunction: "illegal function"
+        case .illegalDataAddress: "illegal data address"
+        case .illegalDataValue: "illegal data value"
+        case .serverDeviceFailure: "server device failure"
+        case .acknowledge: "acknowledge"
+        case .serverDeviceBusy: "server device busy"
+        case .negativeAcknowledge: "negative acknowledge"
+        case .memoryParityError: "memory parity error"
+        case .gatewayPathUnavailable: "gateway path unavailable"
+        case .gatewayTargetFailedToRespond: "gateway target device failed to respond"
+        }
+    }
+}
+
+/// What went wrong on the wire, typed so the poller can tell a dead slave from a dead port.
+public struct ModbusError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: Sendable, Equatable {
+        /// The slave answered with an exception.
+        case exception(ModbusException)
+        /// No (complete) answer within the response timeout.
+        case timeout
+        /// An answer arrived but was damaged (CRC, wrong slave, wrong length).
+        case badResponse
+        /// The port itself failed (missing, unplugged, permission).
+        case port
+        case invalidArgument
+    }
+
+    public var code: Code
+    public var detail: String
+
+    public init(code: Code, detail: String) {
+        self.code = code
+        self.detail = detail
+    }
+
+    public var description: String {
+        switch code {
+        case .exception(let exception): "Modbus exception \(exception.rawValue) (\(exception))"
+        case .timeout: "no response (timeout)"
+        default: detail
+        }
+    }
+
+    /// Maps an errno left by libmodbus to a typed error.
+    static func fromErrno(_ number: Int32, operation: String) -> ModbusError {
+        let base = cmodbus_errno_exception_base()
+        let text = String(cString: modbus_strerror(number))
+        if number > base, number <= base + 11, let exception = ModbusException(rawValue: Int(number - base)) {
+            return ModbusError(code: .exception(exception), detail: text)
+        }
+        switch number {
+        case ETIMEDOUT: return ModbusError(code: .timeout, detail: "\(operation): no response (timeout)")
+        case cmodbus_errno_bad_crc(), cmodbus_errno_bad_data(), cmodbus_errno_bad_exception(), cmodbus_errno_bad_slave(),
+             cmodbus_errno_message_too_long(), cmodbus_errno_unknown_exception():
+            return ModbusError(code: .badResponse, detail: "\(operation): \(text)")
+        case EINVAL: return ModbusError(code: .invalidArgument, detail: "\(operation): \(text)")
+        default: return ModbusError(code: .port, detail: "\(operation): \(text)")
+        }
+    }
+}
+
+/// One libmodbus context: the single owner of a `modbus_t *`, freed in `deinit`.
+///
+/// Not `Sendable`: a `modbus_t` is not thread-safe, so it lives on its bus's `IOThread`.
+/// Each method names the libmodbus function it wraps.
+public final class ModbusConnection {
+    private let context: OpaquePointer
+    public private(set) var isConnected = false
+
+    /// An RTU context on a serial port (`modbus_new_rtu`).
+    public init(rtuPort port: String, baud: Int, parity: Parity, dataBits: Int, stopBits: Int) throws(ModbusError) {
+        let parityCharacter: CChar = switch parity {
+        case .none: CChar(UInt8(ascii: "N"))
+        case .even: CChar(UInt8(ascii: "E"))
+        case .odd: CChar(UInt8(ascii: "O"))
+        }
+        guard let context = modbus_new_rtu(port, Int32(baud), parityCharacter, Int32(dataBits), Int32(stopBits)) else {
+            throw ModbusError.fromErrno(cmodbus_errno(), operation: "modbus_new_rtu(\(port))")
+        }
+        self.context = context
+        // Retries and flushing are ours: libmodbus's own recovery would sleep and reconnect behind our back.
+        modbus_set_error_recovery(context, MODBUS_ERROR_RECOVERY_NONE)
+    }
+
+    deinit {
+        if isConnected { modbus_close(context) }
+        modbus_free(context)
+    }
+
+    /// Opens the port (`modbus_connect`).
+    public func connect() throws(ModbusError) {
+        guard !isConnected else { return }
+        guard modbus_connect(context) == 0 else {
+            throw ModbusError.fromErrno(cmodbus_errno(), operation: "open")
+        }
+        isConnected = true
+    }
+
+    /// Closes the port (`modbus_close`); the next `connect` reopens it.
+    public func close() {
+        guard isConnected else { return }
+        modbus_close(context)
+        isConnected = false
+    }
+
+    /// `modbus_set_response_timeout`.
+    public func setResponseTimeout(_ timeout: Duration) {
+        let microseconds = max(1_000, timeout.milliseconds * 1_000)
+        modbus_set_response_timeout(context, UInt32(microseconds / 1_000_000), UInt32(microseconds % 1_000_000))
+    }
+
+    /// `modbus_set_slave`.
+    public func setUnit(_ unit: Int) throws(ModbusError) {
+        guard modbus_set_slave(context, Int32(unit)) == 0 else {
+            throw ModbusError.fromErrno(cmodbus_errno(), operation: "set unit \(unit)")
+        }
+    }
+
+    /// Discards bytes still arriving from an earlier exchange, so a late reply is not taken for the next one (`modbus_flush`).
+    public func flush() {
+        _ = modbus_flush(context)
+    }
+
+    /// Reads `count` holding (`modbus_read_registers`) or input (`modbus_read_input_registers`) registers.
+    public func readRegisters(input: Bool, address: Int, count: Int) throws(ModbusError) -> [UInt16] {
+        var registers = [UInt16](repeating: 0, count: count)
+        let received = registers.withUnsafeMutableBufferPointer { buffer in
+            input ? modbus_read_input_registers(context, Int32(address), Int32(count), buffer.baseAddress)
+                : modbus_read_registers(context, Int32(address), Int32(count), buffer.baseAddress)
+        }
+        guard received == count else {
+            throw received < 0 ? ModbusError.fromErrno(cmodbus_errno(), operation: "read registers")
+                : ModbusError(code: .badResponse, detail: "read \(received) of \(count) registers")
+        }
+        return registers
+    }
+
+    /// Reads `count` coils (`modbus_read_bits`) or discrete inputs (`modbus_read_input_bits`).
+    public func readBits(discrete: Bool, address: Int, count: Int) throws(ModbusError) -> [Bool] {
+        var bits = [UInt8](repeating: 0, count: count)
+        let received = bits.withUnsafeMutableBufferPointer { buffer in
+            discrete ? modbus_read_input_bits(context, Int32(address), Int32(count), buffer.baseAddress)
+                : modbus_read_bits(context, Int32(address), Int32(count), buffer.baseAddress)
+        }
+        guard received == count else {
+            throw received < 0 ? ModbusError.fromErrno(cmodbus_errno(), operation: "read bits")
+                : ModbusError(code: .badResponse, detail: "read \(received) of \(count) bits")
+        }
+        return bits.map { $0 != 0 }
+    }
+}
+
+public enum Parity: String, Sendable, CaseIterable {
+    case none, even, odd
+}

@@ -1,0 +1,83 @@
+import FieldlinkCore
+
+/// Turns a reading into the bytes of one MQTT message.
+public protocol PayloadEncoder: Sendable {
+    /// MIME type of the payload (MQTT 5 content type).
+    var contentType: String { get }
+    func encode(_ reading: Reading) -> [UInt8]
+}
+
+/// `{"device":"meter1","ts":1764071234567,"seq":42,"values":{"voltage":230.1},"errors":{"power":"timeout"}}`
+///
+/// Written by hand rather than through `JSONEncoder`: key order is fixed (device, ts, seq, values,
+/// errors), doubles use the shortest text that reads back to the same value, and it costs
+/// one allocation per message on the hot path.
+public struct JSONPayloadEncoder: PayloadEncoder {
+    public init() {}
+
+    public var contentType: String { "application/json" }
+
+    public func encode(_ reading: Reading) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(64 + 32 * (reading.values.count + reading.errors.count))
+        out.append(contentsOf: #"{"device":"#.utf8)
+        Self.appendString(reading.device, to: &out)
+        out.append(contentsOf: #","ts":"#.utf8)
+        out.append(contentsOf: String(reading.timestamp).utf8)
+        out.append(contentsOf: #","seq":"#.utf8)
+        out.append(contentsOf: String(reading.sequence).utf8)
+        out.append(contentsOf: #","values":{"#.utf8)
+        for (index, entry) in reading.values.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            Self.appendString(entry.name, to: &out)
+            out.append(UInt8(ascii: ":"))
+            Self.appendValue(entry.value, to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+        if !reading.errors.isEmpty {
+            out.append(contentsOf: #","errors":{"#.utf8)
+            for (index, entry) in reading.errors.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                Self.appendString(entry.name, to: &out)
+                out.append(UInt8(ascii: ":"))
+                Self.appendString(entry.reason, to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    static func appendValue(_ value: Value, to out: inout [UInt8]) {
+        switch value {
+        case .bool(let bool): out.append(contentsOf: (bool ? "true" : "false").utf8)
+        case .int(let int): out.append(contentsOf: String(int).utf8)
+        case .uint(let uint): out.append(contentsOf: String(uint).utf8)
+        case .double(let double):
+            // JSON has no NaN or infinity; drivers report those as point errors, this is the last guard.
+            out.append(contentsOf: (double.isFinite ? double.description : "null").utf8)
+        case .string(let string): appendString(string, to: &out)
+        }
+    }
+
+    /// RFC 8259 section 7 string escaping.
+    static func appendString(_ string: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
+            case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
+            case 0x0A: out.append(contentsOf: #"\n"#.utf8)
+            case 0x0D: out.append(contentsOf: #"\r"#.utf8)
+            case 0x09: out.append(contentsOf: #"\t"#.utf8)
+            case 0x00..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: #"\u00"#.utf8)
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0xF)])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}

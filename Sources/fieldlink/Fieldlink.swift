@@ -1,0 +1,114 @@
+import ArgumentParser
+import FieldlinkBuffer
+import FieldlinkCore
+import FieldlinkModbus
+import FieldlinkMQTT
+import FieldlinkPayload
+import Foundation
+import Logging
+import ServiceLifecycle
+
+enum FieldlinkVersion {
+    static let current = "0.1.0"
+}
+
+/// sysexits(3): the config is invalid.
+let exitConfigError = ExitCode(78)
+/// sysexits(3): a file the daemon needs cannot be created.
+let exitCannotCreate = ExitCode(73)
+
+/// Every driver family built into this binary.
+let driverFamilies: [any DriverFamily] = [ModbusFamily()]
+
+@main
+struct Fieldlink: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fieldlink",
+        abstract: "Polls field devices (Modbus, serial, I2C) and publishes their readings to an MQTT broker.",
+        version: FieldlinkVersion.current,
+        subcommands: [Run.self, Check.self]
+    )
+}
+
+struct ConfigOption: ParsableArguments {
+    @Option(name: [.short, .long], help: "The YAML config file.")
+    var config: String
+
+    /// Loads and validates the config, printing every problem and exiting 78 when it is invalid.
+    func load() throws -> Config {
+        do {
+            return try ConfigLoader(families: driverFamilies).load(file: config)
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw exitConfigError
+        }
+    }
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Validate a config and print what it declares; exits 78 when it is invalid."
+    )
+
+    @OptionGroup var options: ConfigOption
+
+    func run() throws {
+        let config = try options.load()
+        print(ConfigSummary(config).text, terminator: "")
+    }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the gateway until SIGTERM or SIGINT, then shut down gracefully."
+    )
+
+    @OptionGroup var options: ConfigOption
+
+    @Option(help: "Lowest level logged: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        let config = try options.load()
+        let level = logLevel
+        LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: level) }
+        let logger = Logger(label: "fieldlink")
+
+        let sequences: SequenceStore
+        do {
+            sequences = try SequenceStore(directory: config.gateway.stateDirectory)
+        } catch {
+            logger.critical("cannot use state directory \(config.gateway.stateDirectory): \(error)")
+            throw exitCannotCreate
+        }
+
+        let ring = MemoryRing(capacity: config.buffer.memoryMessages)
+        let pipeline = TelemetryPipeline(devices: config.devices, sequences: sequences, encoder: JSONPayloadEncoder(),
+                                         ring: ring, logger: logger)
+        let publisher = MQTTPublisher(config: config.mqtt, ring: ring, logger: logger)
+        var services: [any Service] = [publisher]
+        for bus in config.buses {
+            let devices = config.devices(on: bus)
+            guard !devices.isEmpty else {
+                logger.warning("bus has no devices; not opened", metadata: ["bus": "\(bus.name)"])
+                continue
+            }
+            let family = driverFamilies.first { $0.busTypes.contains(bus.type) }!
+            services.append(family.makeBusService(bus: bus, devices: devices, sink: pipeline, logger: logger))
+        }
+
+        logger.info("fieldlink \(FieldlinkVersion.current) starting: \(config.devices.count) device(s) on \(config.buses.count) bus(es), gateway \(config.gateway.id)")
+        // ServiceGroup stops services in reverse order: buses first (no new readings), then the
+        // publisher, which drains what is queued before it disconnects.
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        do {
+            try sequences.close()
+        } catch {
+            logger.error("\(error)")
+        }
+        logger.info("stopped")
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

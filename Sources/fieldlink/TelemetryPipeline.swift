@@ -1,0 +1,44 @@
+import FieldlinkBuffer
+import FieldlinkCore
+import FieldlinkPayload
+import Logging
+
+/// The middle of the data path: numbers a device's reading, encodes it and queues it for the broker.
+///
+/// Called on the bus's own thread right after a poll, so the occasional sequence-file write stays
+/// off the cooperative pool.
+struct TelemetryPipeline: ReadingSink {
+    struct Route: Sendable {
+        var topic: String
+        var qos: Int
+        var retain: Bool
+    }
+
+    let routes: [String: Route]
+    let sequences: SequenceStore
+    let encoder: any PayloadEncoder
+    let ring: any MessageRing
+    let logger: Logger
+
+    init(devices: [DeviceConfig], sequences: SequenceStore, encoder: any PayloadEncoder, ring: any MessageRing, logger: Logger) {
+        self.routes = Dictionary(uniqueKeysWithValues: devices.map { ($0.name, Route(topic: $0.topic, qos: $0.qos, retain: $0.retain)) })
+        self.sequences = sequences
+        self.encoder = encoder
+        self.ring = ring
+        self.logger = logger
+    }
+
+    func deliver(_ reading: Reading) {
+        guard let route = routes[reading.device] else {
+            preconditionFailure("reading from unconfigured device \(reading.device)")
+        }
+        var reading = reading
+        let (sequence, persistError) = sequences.next(for: reading.device)
+        if let persistError {
+            logger.error("\(persistError); sequence numbers may repeat after a crash", metadata: ["device": "\(reading.device)"])
+        }
+        reading.sequence = sequence
+        ring.append(OutboundMessage(topic: route.topic, payload: encoder.encode(reading), qos: route.qos,
+                                    retain: route.retain, contentType: encoder.contentType))
+    }
+}
