@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""A Modbus-RTU slave on a serial port (a socat pty in the demo and the tests), built on pymodbus.
+
+It encodes values itself (struct, big-endian, then the requested word/byte order), independently of
+fieldlink's decoder, so a test that reads back what it put in checks fieldlink for real.
+
+Image file (JSON):
+  {"units": {"1": [{"table": "holding", "address": 0, "type": "float32", "order": "CDAB", "value": 230.1}, ...]}}
+Units not in the image get no reply at all: a dead slave on a live line.
+
+--demo serves a built-in energy meter (unit 1) and climate sensor (unit 2) whose values drift.
+--log-requests FILE appends one line per request: "unit function_code".
+"""
+import argparse
+import asyncio
+import json
+import logging
+import math
+import struct
+import sys
+import time
+
+from pymodbus import FramerType
+from pymodbus.server import StartAsyncSerialServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+TABLE_SIZE = 2000
+FORMATS = {"int16": ">h", "uint16": ">H", "int32": ">i", "uint32": ">I", "int64": ">q", "uint64": ">Q",
+           "float32": ">f", "float64": ">d", "bool": ">H"}
+
+
+def encode(kind, order, value):
+    """Registers for one value: big-endian bytes (ABCD), then the order's swaps."""
+    raw = struct.pack(FORMATS[kind], int(value) if kind == "bool" else value)
+    words = [raw[i:i + 2] for i in range(0, len(raw), 2)]
+    order = (order or "ABCD").upper()
+    if order in ("BADC", "DCBA"):
+        words = [w[::-1] for w in words]
+    if order in ("CDAB", "DCBA"):
+        words = words[::-1]
+    return [int.from_bytes(w, "big") for w in words]
+
+
+TABLES = ("coil", "discrete", "holding", "input")  # the order SimDevice expects its four blocks in
+FUNCTION_TABLES = {1: "coil", 2: "discrete", 3: "holding", 4: "input"}
+
+
+def image_arrays(points):
+    """Four plain lists, one per table, holding the encoded points."""
+    arrays = {t: [0] * TABLE_SIZE for t in TABLES}
+    for point in points:
+        table, address = point.get("table", "holding"), point["address"]
+        if table in ("coil", "discrete"):
+            arrays[table][address] = 1 if point["value"] else 0
+        else:
+            regs = encode(point.get("type", "uint16"), point.get("order"), point["value"])
+            arrays[table][address:address + len(regs)] = regs
+    return arrays
+
+
+def sim_device(unit_id, points, refresh=None):
+    """A pymodbus SimDevice with four separate blocks (coils and inputs each one bit per address).
+
+    `refresh()` (demo mode) returns new points; they are written into the block being read, just
+    before each read is answered.
+    """
+    arrays = image_arrays(points)
+    blocks = tuple(
+        [SimData(0, values=[bool(v) for v in arrays[t]], datatype=DataType.BITS)] if t in ("coil", "discrete")
+        else [SimData(0, values=arrays[t], datatype=DataType.REGISTERS)]
+        for t in TABLES)
+
+    async def action(function_code, start_address, address, count, current_registers, set_values):
+        table = FUNCTION_TABLES.get(function_code)
+        if refresh is None or table is None:
+            return None
+        fresh = image_arrays(refresh())[table]
+        for offset in range(len(current_registers)):
+            index = start_address + offset
+            if 0 <= index < TABLE_SIZE:
+                value = fresh[index]
+                current_registers[offset] = bool(value) if isinstance(current_registers[offset], bool) else value
+        return None
+
+    return SimDevice(unit_id, simdata=blocks, action=action if refresh else None)
+
+
+def demo_points(t):
+    """A three-phase-ish meter and a climate sensor, drifting slowly so changes are visible."""
+    wave = math.sin(t / 10.0)
+    return {
+        1: [
+            {"table": "holding", "address": 0, "type": "float32", "value": 230.0 + 2.0 * wave},
+            {"table": "holding", "address": 2, "type": "float32", "order": "CDAB", "value": 4.2 + wave},
+            {"table": "holding", "address": 4, "type": "int32", "value": int(966 + 230 * wave)},
+            {"table": "holding", "address": 6, "type": "uint32", "order": "CDAB", "value": 1234567 + int(t)},
+            {"table": "holding", "address": 8, "type": "uint16", "value": 5000 + int(3 * wave)},
+            {"table": "coil", "address": 0, "value": int(t) % 20 < 10},
+        ],
+        2: [
+            {"table": "input", "address": 0, "type": "int16", "value": int(215 + 15 * wave)},
+            {"table": "input", "address": 1, "type": "uint16", "value": int(450 - 50 * wave)},
+        ],
+    }
+
+
+async def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", required=True, help="serial device (e.g. the slave end of a socat pty pair)")
+    parser.add_argument("--baud", type=int, default=19200)
+    parser.add_argument("--parity", default="E", choices=["N", "E", "O"])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--image", help="JSON register image")
+    source.add_argument("--demo", action="store_true", help="built-in drifting demo devices")
+    parser.add_argument("--log-requests", help="append 'unit function_code' per request to this file")
+    args = parser.parse_args()
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+
+    if args.demo:
+        image = demo_points(time.time())
+    else:
+        with open(args.image) as f:
+            image = {int(k): v for k, v in json.load(f)["units"].items()}
+    devices = [sim_device(unit_id, points, (lambda u=unit_id: demo_points(time.time())[u]) if args.demo else None)
+               for unit_id, points in image.items()]
+
+    request_log = open(args.log_requests, "a", buffering=1) if args.log_requests else None
+
+    def trace_pdu(sending, pdu):
+        if not sending and request_log:
+            request_log.write(f"{pdu.dev_id} {pdu.function_code}\n")
+        return pdu
+
+    print(f"modbus_sim: serving units {sorted(image)} on {args.port}", file=sys.stderr, flush=True)
+    await StartAsyncSerialServer(context=devices, framer=FramerType.RTU, port=args.port, baudrate=args.baud,
+                                 parity=args.parity, trace_pdu=trace_pdu)
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
