@@ -59,16 +59,14 @@ let package = Package(
             ]
         ),
 
+        // Real peers for tests (mosquitto, socat, the pymodbus simulator), started and stopped by PID.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "FieldlinkCoreTests", dependencies: ["FieldlinkCore"]),
         .testTarget(name: "FieldlinkModbusTests", dependencies: ["FieldlinkModbus"]),
         .testTarget(name: "FieldlinkPayloadTests", dependencies: ["FieldlinkPayload"]),
         .testTarget(name: "FieldlinkBufferTests", dependencies: ["FieldlinkBuffer"]),
-        .testTarget(name: "FieldlinkMQTTTests", dependencies: ["FieldlinkMQTT"]),
-        .testTarget(
-            name: "IntegrationTests",
-            dependencies: ["FieldlinkCore"],
-            resources: [.copy("Support")]
-        ),
+        .testTarget(name: "FieldlinkMQTTTests", dependencies: ["FieldlinkMQTT", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport"]),
     ]
 )
 

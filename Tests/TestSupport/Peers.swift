@@ -1,0 +1,129 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A mosquitto broker on a free loopback port, for one test.
+public final class Broker: @unchecked Sendable {
+    public let port: Int
+    public let directory: String
+    public private(set) var process: ChildProcess
+
+    public var url: String { "mqtt://127.0.0.1:\(port)" }
+
+    public init(in directory: String, port: Int? = nil) throws {
+        self.port = try port ?? freeLoopbackPort()
+        self.directory = directory
+        process = try Self.launch(port: self.port, directory: directory)
+    }
+
+    private static func launch(port: Int, directory: String) throws -> ChildProcess {
+        let config = "\(directory)/mosquitto-\(port).conf"
+        // `user root`: started as root, mosquitto would otherwise drop to its own user.
+        try """
+        listener \(port) 127.0.0.1
+        allow_anonymous true
+        persistence false
+        user root
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let process = try ChildProcess("mosquitto", ["-c", config], in: directory, name: "mosquitto-\(port)")
+        guard eventually(timeout: .seconds(10), { isListening(port: port) }) else {
+            process.stop()
+            throw MissingPrerequisite("mosquitto did not listen on 127.0.0.1:\(port) within 10 s: \(process.stderr)")
+        }
+        return process
+    }
+
+    /// Stops the broker (its sessions are lost: `persistence false`).
+    public func stop() { process.stop() }
+
+    /// Starts it again on the same port.
+    public func restart() throws {
+        process.stop()
+        process = try Self.launch(port: port, directory: directory)
+    }
+}
+
+/// `mosquitto_sub` on a broker, collecting `topic<TAB>payload` lines.
+public final class Subscriber: @unchecked Sendable {
+    public let process: ChildProcess
+
+    public init(broker: Broker, topic: String = "#", qos: Int = 1, in directory: String, name: String = "mosquitto_sub") throws {
+        process = try ChildProcess("mosquitto_sub", ["-h", "127.0.0.1", "-p", "\(broker.port)", "-t", topic, "-q", "\(qos)",
+                                                     "-F", "%t\t%p", "-i", "sub-\(UUID().uuidString.prefix(8))"],
+                                   in: directory, name: name)
+        // Give the subscription time to be in place before anything is published.
+        usleep(300_000)
+    }
+
+    public struct Message {
+        public var topic: String
+        public var payload: String
+        /// The payload parsed as a JSON object, or nil.
+        public var json: [String: Any]? {
+            (try? JSONSerialization.jsonObject(with: Data(payload.utf8))) as? [String: Any]
+        }
+    }
+
+    public var messages: [Message] {
+        process.stdout.split(separator: "\n").compactMap { line in
+            guard let tab = line.firstIndex(of: "\t") else { return nil }
+            return Message(topic: String(line[..<tab]), payload: String(line[tab...].dropFirst()))
+        }
+    }
+
+    public func waitFor(timeout: Duration, _ condition: ([Message]) -> Bool) -> Bool {
+        eventually(timeout: timeout) { condition(messages) }
+    }
+}
+
+/// A socat pty pair: the gateway opens one end, a simulated device the other.
+public final class PtyPair: @unchecked Sendable {
+    public let gatewaySide: String
+    public let deviceSide: String
+    public let process: ChildProcess
+
+    public init(in directory: String) throws {
+        gatewaySide = "\(directory)/tty-gateway"
+        deviceSide = "\(directory)/tty-device"
+        process = try ChildProcess("socat", ["-d", "pty,raw,echo=0,link=\(gatewaySide)", "pty,raw,echo=0,link=\(deviceSide)"],
+                                   in: directory, name: "socat")
+        let gatewaySide = self.gatewaySide, deviceSide = self.deviceSide
+        guard eventually(timeout: .seconds(5), {
+            FileManager.default.fileExists(atPath: gatewaySide) && FileManager.default.fileExists(atPath: deviceSide)
+        }) else {
+            throw MissingPrerequisite("socat did not create the pty pair: \(process.stderr)")
+        }
+    }
+}
+
+/// `scripts/modbus_sim.py` (pymodbus) serving a register image on the device side of a pty pair.
+public final class ModbusSimulator: @unchecked Sendable {
+    public let process: ChildProcess
+    public let requestLog: String
+
+    /// `image`: unit id -> points as the simulator's JSON expects (table, address, type, order, value).
+    public init(port: String, image: [Int: [[String: Any]]], in directory: String, name: String = "modbus_sim") throws {
+        let imagePath = "\(directory)/\(name)-image.json"
+        let json: [String: Any] = ["units": Dictionary(uniqueKeysWithValues: image.map { (String($0.key), $0.value) })]
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: imagePath))
+        requestLog = "\(directory)/\(name)-requests.log"
+        process = try ChildProcess("python3", ["\(packageRoot)/scripts/modbus_sim.py", "--port", port, "--parity", "N",
+                                               "--image", imagePath, "--log-requests", requestLog],
+                                   in: directory, name: name)
+        let process = self.process
+        guard eventually(timeout: .seconds(20), { process.stderr.contains("serving units") || !process.isRunning }),
+              process.isRunning else {
+            throw MissingPrerequisite("modbus_sim.py did not start (is pymodbus installed? run `make test-deps`): \(process.stderr)")
+        }
+    }
+
+    /// Requests seen so far, as (unit, function code).
+    public var requests: [(unit: Int, function: Int)] {
+        ((try? String(contentsOfFile: requestLog, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: " ")
+            guard parts.count == 2, let unit = Int(parts[0]), let function = Int(parts[1]) else { return nil }
+            return (unit, function)
+        }
+    }
+}
