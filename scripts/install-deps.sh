@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what fieldlink needs on Debian / Raspberry Pi OS: `runtime` for building and running the
+# demo, `test` for the test suite as well. Idempotent: installs only what is missing.
+set -euo pipefail
+
+what=${1:-runtime}
+apt_packages=(pkg-config libmodbus-dev libmosquitto-dev libssl-dev libsystemd-dev mosquitto mosquitto-clients socat python3 python3-pip)
+pip_packages=("pymodbus==3.16.*" "pyserial>=3.5")
+if [[ $what == test ]]; then
+    pip_packages+=("paho-mqtt>=2")
+fi
+
+sudo=""
+if [[ $(id -u) != 0 ]]; then sudo="sudo"; fi
+
+missing=()
+for package in "${apt_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    echo "install-deps: apt-get install ${missing[*]}" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null; then
+    echo "install-deps: the Swift 6 toolchain is not on PATH (install it from swift.org and add its usr/bin to PATH)" >&2
+    exit 1
+fi
+
+# pip refuses to touch a Debian-managed Python without this flag; our packages are leaf packages.
+pip_flags=(-q --disable-pip-version-check)
+if python3 -m pip install --help 2>/dev/null | grep -q -- --break-system-packages; then
+    [[ -n ${VIRTUAL_ENV:-} ]] || pip_flags+=(--break-system-packages)
+fi
+if ! python3 - "${pip_packages[@]}" <<'PY' 2>/dev/null
+import sys
+from importlib.metadata import version
+wanted = {"pymodbus": "3.16", "pyserial": "", "paho-mqtt": ""}
+for spec in sys.argv[1:]:
+    name = spec.split("=")[0].split(">")[0]
+    have = version(name)
+    if not have.startswith(wanted.get(name, "")):
+        sys.exit(1)
+PY
+then
+    echo "install-deps: pip install ${pip_packages[*]}" >&2
+    python3 -m pip install "${pip_flags[@]}" "${pip_packages[@]}"
+fi
