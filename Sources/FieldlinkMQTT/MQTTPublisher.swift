@@ -71,7 +71,8 @@ public final class MQTTPublisher: Service {
         var shuttingDown = false
         /// A clean DISCONNECT has been asked for; waiting for the connection to report `.closed`.
         var closing = false
-        var refusedMessages = 0
+        /// The broker refused the last CONNECT; its `.closed` that follows is already explained.
+        var refused = false
 
         init(config: MQTTConfig, ring: any MessageRing, logger: Logger, send: @escaping @Sendable (Event) -> Void) {
             self.config = config
@@ -132,13 +133,13 @@ public final class MQTTPublisher: Service {
                 failedAttempts = 0
                 pump()
             case .refused(let reason):
+                refused = true
                 if connectionState.update("refused: \(reason)") != nil {
                     logger.error("broker refused the connection: \(reason) (check mqtt.username/password and the broker's ACLs); retrying")
                 }
             case .published(let mid, let reasonCode):
                 if let id = inFlight.removeValue(forKey: mid) {
                     if reasonCode >= 0x80 {
-                        refusedMessages += 1
                         logger.error("broker refused a message (reason code \(reasonCode)); dropped", metadata: ["mqtt_reason": "\(reasonCode)"])
                     }
                     ring.acknowledge(id)
@@ -156,6 +157,8 @@ public final class MQTTPublisher: Service {
                 if wasConnected {
                     _ = connectionState.update("lost")
                     logger.warning("lost connection to the broker: \(reason); \(ring.statistics.depth) message(s) kept for resending")
+                } else if refused {
+                    refused = false
                 } else if connectionState.update("failing: \(reason)") != nil {
                     logger.warning("cannot reach the broker: \(reason); retrying with backoff")
                 }

@@ -39,7 +39,10 @@ public struct ConfigLoader: Sendable {
         var reader = DocumentReader(families: families, diagnostics: diagnostics, baseDirectory: baseDirectory)
         let config = reader.read(ConfigValue(node: root, path: "", diagnostics: diagnostics))
         guard diagnostics.problems.isEmpty, let config else {
-            throw ConfigErrors(problems: diagnostics.problems)
+            // In file order, so a user can fix them top to bottom.
+            throw ConfigErrors(problems: diagnostics.problems.enumerated().sorted {
+                ($0.element.location.line, $0.element.location.column, $0.offset) < ($1.element.location.line, $1.element.location.column, $1.offset)
+            }.map(\.element))
         }
         return config
     }
