@@ -36,9 +36,15 @@ public protocol MessageRing: Sendable {
     func acknowledge(_ id: UInt64)
     /// The connection is gone: everything in flight will be sent again.
     func requeueInFlight()
+    /// The broker became reachable or unreachable: a ring may change where it keeps new messages.
+    func uplinkChanged(up: Bool)
     /// A stream that yields whenever records become available to `checkout`; one consumer.
     var wakeups: AsyncStream<Void> { get }
     var statistics: RingStatistics { get }
+}
+
+extension MessageRing {
+    public func uplinkChanged(up: Bool) {}
 }
 
 public struct RingStatistics: Sendable, Equatable {

@@ -126,6 +126,7 @@ public final class MQTTPublisher: Service {
             switch event {
             case .connected:
                 connected = true
+                ring.uplinkChanged(up: true)
                 if connectionState.update("connected") != nil {
                     let after = failedAttempts > 0 ? " after \(failedAttempts) failed attempt(s)" : ""
                     logger.notice("connected to \(config.url) as \(config.clientID)\(after); \(ring.statistics.depth) message(s) queued")
@@ -151,6 +152,7 @@ public final class MQTTPublisher: Service {
                 connected = false
                 client = nil
                 inFlight.removeAll()
+                ring.uplinkChanged(up: false)
                 ring.requeueInFlight()
                 if shuttingDown { return .finished }
                 failedAttempts += 1
@@ -220,10 +222,7 @@ public final class MQTTPublisher: Service {
             client = nil
             let statistics = ring.statistics
             if statistics.depth > 0 {
-                logger.warning("stopped with \(statistics.depth) message(s) not acknowledged by the broker; they are lost (in-memory buffer)")
-            }
-            if statistics.dropped > 0 {
-                logger.warning("\(statistics.dropped) message(s) were dropped because the in-memory buffer was full")
+                logger.notice("stopped with \(statistics.depth) message(s) not yet acknowledged by the broker; they stay in the ring")
             }
         }
     }

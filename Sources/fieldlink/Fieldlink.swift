@@ -82,7 +82,13 @@ struct Run: AsyncParsableCommand {
             throw exitCannotCreate
         }
 
-        let ring = MemoryRing(capacity: config.buffer.memoryMessages)
+        let ring: DiskRing
+        do {
+            ring = try DiskRing(settings: .init(directory: "\(config.gateway.stateDirectory)/buffer", buffer: config.buffer), logger: logger)
+        } catch {
+            logger.critical("cannot open the buffer ring: \(error)")
+            throw exitCannotCreate
+        }
         let pipeline = TelemetryPipeline(devices: config.devices, sequences: sequences, encoder: JSONPayloadEncoder(),
                                          ring: ring, logger: logger)
         let publisher = MQTTPublisher(config: config.mqtt, ring: ring, logger: logger)
@@ -102,6 +108,8 @@ struct Run: AsyncParsableCommand {
         // publisher, which drains what is queued before it disconnects.
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        // Whatever the broker has not acknowledged goes to disk for the next start.
+        ring.close()
         do {
             try sequences.close()
         } catch {

@@ -50,9 +50,28 @@ public struct MQTTConfig: Sendable {
     public var url: String { "mqtt://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
 }
 
+/// When messages are written to disk.
+public enum Durability: String, Sendable, CaseIterable {
+    /// In memory while the broker is reachable; to disk when it is not, when memory is full, at shutdown.
+    case spill
+    /// Every message goes through the disk ring (survives a crash, costs SD-card writes).
+    case always
+}
+
 public struct BufferConfig: Sendable {
-    /// Messages kept in memory while unacknowledged; past it the oldest are dropped and counted.
-    public var memoryMessages: Int
+    /// Messages held in memory (spill mode) before they spill to disk.
+    public var memoryMessages = 10_000
+    /// Disk ring size; past it the oldest segment is dropped and counted.
+    public var maxBytes = 64 << 20
+    /// Older messages are dropped and counted; nil keeps them until `maxBytes` forces them out.
+    public var maxAge: Duration? = .seconds(7 * 86_400)
+    public var durability = Durability.spill
+    /// Group commit: how often appended records are fsynced.
+    public var syncInterval = Duration.seconds(1)
+    /// Messages per second at most while replaying a backlog from disk.
+    public var replayRate = 2_000
+
+    public init() {}
 }
 
 /// What a driver family reads from a bus entry beyond name and type.

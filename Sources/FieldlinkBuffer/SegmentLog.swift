@@ -1,0 +1,222 @@
+import Foundation
+
+/// The on-disk part of the ring: append-only segment files in one folder, each named by the id of
+/// its first record (`00000000000000001234.seg`), deleted whole once every record in it is acknowledged.
+///
+/// Not thread-safe: the `DiskRing` that owns it serialises every call.
+final class SegmentLog {
+    struct Segment {
+        var firstID: UInt64
+        var path: String
+        var bytes: Int
+        /// Newest append, Unix ms (file mtime for segments found at startup), for `max_age`.
+        var newestAppend: Int64
+    }
+
+    /// What startup recovery found and repaired.
+    struct Recovery: Equatable {
+        var truncatedBytes = 0
+        var corruptRecords = 0
+    }
+
+    let directory: String
+    let segmentLimit: Int
+    private(set) var segments: [Segment] = []
+    /// The highest id ever written (this run or recovered); ids on disk never exceed it.
+    private(set) var lastID: UInt64?
+    private var writer: PosixFile?
+    /// Bytes appended since the last `sync()`.
+    private(set) var unsynced = 0
+    private(set) var recovery = Recovery()
+
+    static let suffix = ".seg"
+
+    init(directory: String, segmentLimit: Int) throws(FileError) {
+        self.directory = directory
+        self.segmentLimit = segmentLimit
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw FileError(path: directory, operation: "mkdir", errno: (error as NSError).code == 0 ? EIO : Int32((error as NSError).code))
+        }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names where name.hasSuffix(Self.suffix) {
+            guard let first = UInt64(name.dropLast(Self.suffix.count)) else { continue }
+            let path = "\(directory)/\(name)"
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+            let bytes = (attributes?[.size] as? NSNumber)?.intValue ?? 0
+            let modified = (attributes?[.modificationDate] as? Date) ?? Date()
+            segments.append(Segment(firstID: first, path: path, bytes: bytes, newestAppend: Int64(modified.timeIntervalSince1970 * 1_000)))
+        }
+        segments.sort { $0.firstID < $1.firstID }
+        try recoverTail()
+    }
+
+    var totalBytes: Int { segments.reduce(0) { $0 + $1.bytes } }
+    var isEmpty: Bool { segments.isEmpty }
+
+    /// Scans the last segment, cuts a torn or corrupt tail, and learns the last id on disk.
+    /// A corrupt record followed by good ones is skipped (counted); only an unreadable tail is cut.
+    private func recoverTail() throws(FileError) {
+        while let last = segments.last {
+            let bytes = try PosixFile(path: last.path, mode: .readOnly).read(at: 0, count: last.bytes)
+            let scan = Self.scan(bytes, after: last.firstID &- 1)
+            recovery.corruptRecords += scan.corrupt
+            if scan.validEnd < bytes.count {
+                recovery.truncatedBytes += bytes.count - scan.validEnd
+                let file = try PosixFile(path: last.path, mode: .append)
+                try file.truncate(to: scan.validEnd)
+                try file.sync()
+                segments[segments.count - 1].bytes = scan.validEnd
+            }
+            if let id = scan.lastID {
+                lastID = id
+                return
+            }
+            // Nothing valid in it at all: remove it and look at the one before.
+            try PosixFile.remove(last.path)
+            segments.removeLast()
+        }
+    }
+
+    /// Walks records from the start of `bytes`: the end of the last good record, its id, and how many
+    /// corrupt stretches were skipped on the way.
+    static func scan(_ bytes: [UInt8], after previous: UInt64) -> (validEnd: Int, lastID: UInt64?, corrupt: Int, records: [RecordCodec.Decoded]) {
+        var offset = 0
+        var lastID: UInt64?
+        var corrupt = 0
+        var records: [RecordCodec.Decoded] = []
+        while offset < bytes.count {
+            switch RecordCodec.parse(bytes, at: offset) {
+            case .record(let decoded):
+                records.append(decoded)
+                lastID = decoded.record.id
+                offset += decoded.size
+            case .incomplete, .corrupt:
+                guard let (next, _) = RecordCodec.resynchronise(bytes, from: offset + 1, after: lastID ?? previous) else {
+                    return (offset, lastID, corrupt, records)
+                }
+                corrupt += 1
+                offset = next
+            }
+        }
+        return (offset, lastID, corrupt, records)
+    }
+
+    /// Appends one framed record, starting a new segment when the current one is full.
+    func append(_ frame: [UInt8], id: UInt64, appendedAt: Int64) throws(FileError) {
+        if segments.isEmpty || segments[segments.count - 1].bytes + frame.count > segmentLimit && segments[segments.count - 1].bytes > 0 {
+            try startSegment(firstID: id)
+        }
+        if writer == nil {
+            writer = try PosixFile(path: segments[segments.count - 1].path, mode: .append)
+        }
+        try writer!.append(frame)
+        segments[segments.count - 1].bytes += frame.count
+        segments[segments.count - 1].newestAppend = appendedAt
+        unsynced += frame.count
+        lastID = id
+    }
+
+    private func startSegment(firstID: UInt64) throws(FileError) {
+        if unsynced > 0 { try sync() }
+        writer = nil
+        let path = String(format: "%@/%020llu%@", directory, firstID, Self.suffix)
+        writer = try PosixFile(path: path, mode: .append)
+        segments.append(Segment(firstID: firstID, path: path, bytes: 0, newestAppend: 0))
+        try PosixFile.syncDirectory(directory)
+    }
+
+    /// Group commit: one `fdatasync` for everything appended since the last.
+    func sync() throws(FileError) {
+        guard unsynced > 0, let writer else { return }
+        try writer.sync()
+        unsynced = 0
+    }
+
+    /// Deletes the segments whose every record has an id at or below `watermark`.
+    func removeSegments(through watermark: UInt64) throws(FileError) {
+        while let first = segments.first {
+            let lastInSegment = segments.count > 1 ? segments[1].firstID - 1 : (lastID ?? 0)
+            guard lastInSegment <= watermark else { return }
+            try removeOldest()
+        }
+    }
+
+    /// Drops the oldest segment; returns the records in it with an id above `watermark` (lost data).
+    @discardableResult
+    func dropOldest(above watermark: UInt64) throws(FileError) -> (records: Int, lastID: UInt64) {
+        guard let first = segments.first else { return (0, watermark) }
+        let bytes = try PosixFile(path: first.path, mode: .readOnly).read(at: 0, count: first.bytes)
+        let scan = Self.scan(bytes, after: first.firstID &- 1)
+        let upper = segments.count > 1 ? segments[1].firstID - 1 : (lastID ?? first.firstID)
+        try removeOldest()
+        return (scan.records.filter { $0.record.id > watermark }.count, upper)
+    }
+
+    private func removeOldest() throws(FileError) {
+        let first = segments.removeFirst()
+        if segments.isEmpty {
+            writer = nil
+            unsynced = 0
+        }
+        try PosixFile.remove(first.path)
+    }
+
+    /// Where sequential reading stopped: the segment's bytes (it is small) and the next offset in them.
+    private struct ReadCursor {
+        var firstID: UInt64
+        var bytes: [UInt8]
+        var offset: Int
+        var lastID: UInt64
+    }
+
+    private var cursor: ReadCursor?
+
+    /// Up to `limit` records with ids at or above `from`, in order, and how many corrupt stretches were skipped.
+    /// Continues where the previous read stopped when it can, so draining a backlog reads each byte once.
+    func read(from id: UInt64, limit: Int) throws(FileError) -> (records: [RingRecord], corrupt: Int) {
+        var records: [RingRecord] = []
+        var corrupt = 0
+        // A cursor already past `id`, or in a deleted segment, cannot be used: start again where `id` is.
+        if let current = cursor, current.lastID >= id || !segments.contains(where: { $0.firstID == current.firstID }) {
+            cursor = nil
+        }
+        if cursor == nil {
+            guard let segment = segments.last(where: { $0.firstID <= id }) ?? segments.first else { return ([], 0) }
+            cursor = try load(segment)
+        }
+        while records.count < limit, var current = cursor,
+              let index = segments.firstIndex(where: { $0.firstID == current.firstID }) {
+            let isActive = index == segments.count - 1
+            if segments[index].bytes > current.bytes.count {
+                // The active segment grew since it was read.
+                let file = try PosixFile(path: segments[index].path, mode: .readOnly)
+                current.bytes += try file.read(at: current.bytes.count, count: segments[index].bytes - current.bytes.count)
+            }
+            parsing: while records.count < limit, current.offset < current.bytes.count {
+                switch RecordCodec.parse(current.bytes, at: current.offset) {
+                case .record(let decoded):
+                    current.offset += decoded.size
+                    current.lastID = decoded.record.id
+                    if decoded.record.id >= id { records.append(decoded.record) }
+                case .incomplete where isActive:
+                    break parsing  // an append still arriving
+                case .incomplete, .corrupt:
+                    corrupt += 1
+                    current.offset = RecordCodec.resynchronise(current.bytes, from: current.offset + 1, after: current.lastID)?.offset
+                        ?? current.bytes.count
+                }
+            }
+            cursor = current
+            guard records.count < limit, !isActive, current.offset >= current.bytes.count else { break }
+            cursor = try load(segments[index + 1])
+        }
+        return (records, corrupt)
+    }
+
+    private func load(_ segment: Segment) throws(FileError) -> ReadCursor {
+        let bytes = try PosixFile(path: segment.path, mode: .readOnly).read(at: 0, count: segment.bytes)
+        return ReadCursor(firstID: segment.firstID, bytes: bytes, offset: 0, lastID: segment.firstID &- 1)
+    }
+}
