@@ -110,6 +110,15 @@ public struct ConfigValue {
         return text
     }
 
+    /// A file path; a relative one is relative to the config file's folder (as `state_dir` is), not
+    /// to whatever directory the daemon happens to be started from.
+    public func filePath() -> String? {
+        guard let text = nonEmptyString() else { return nil }
+        guard !text.hasPrefix("/") else { return text }
+        let base = URL(fileURLWithPath: diagnostics.file).deletingLastPathComponent()
+        return base.appendingPathComponent(text).standardizedFileURL.path
+    }
+
     public func bool() -> Bool? {
         guard let text = scalarText else { return fail("expected true or false, found \(kind)") }
         switch text.lowercased() {
@@ -149,6 +158,20 @@ public struct ConfigValue {
         }
         guard value >= minimum else { return fail("\"\(text)\" is too short (minimum \(minimum.configText))") }
         return value
+    }
+
+    /// A size in bytes: `65536`, `64KiB`, `16MiB`, `1GiB` (or kB/MB/GB, powers of 1000).
+    public func byteSize(minimum: Int = 0) -> Int? {
+        guard let text = scalarText?.trimmingCharacters(in: .whitespaces) else { return fail("expected a size such as 64MiB, found \(kind)") }
+        let units: [(String, Int)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("kB", 1_000), ("KB", 1_000),
+                                      ("MB", 1_000_000), ("GB", 1_000_000_000), ("B", 1), ("", 1)]
+        for (suffix, size) in units where text.hasSuffix(suffix) {
+            guard let number = Double(text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), number >= 0 else { continue }
+            let bytes = Int(number * Double(size))
+            guard bytes >= minimum else { return fail("\"\(text)\" is too small (minimum \(minimum) bytes)") }
+            return bytes
+        }
+        return fail("\"\(text)\" is not a size (write e.g. 64MiB, 512KiB, 1GiB)")
     }
 
     /// A closed set of words: the message lists every valid one.
