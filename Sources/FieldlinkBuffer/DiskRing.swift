@@ -401,7 +401,8 @@ public final class DiskRing: MessageRing {
             }
             try state.log.removeSegments(through: state.watermark)
             let onDisk = !state.log.isEmpty || settings.durability == .always
-            if state.counters != state.persistedCounters, onDisk || state.counters.dropped != state.persistedCounters.dropped {
+            // Online in spill mode with nothing on disk there is nothing to protect: no write at all.
+            if state.counters != state.persistedCounters, onDisk || state.stopping || state.counters.dropped != state.persistedCounters.dropped {
                 try RingStateFile.write(state.counters, directory: settings.directory)
                 state.persistedCounters = state.counters
             }

@@ -26,7 +26,7 @@ struct Fieldlink: AsyncParsableCommand {
         commandName: "fieldlink",
         abstract: "Polls field devices (Modbus, serial, I2C) and publishes their readings to an MQTT broker.",
         version: FieldlinkVersion.current,
-        subcommands: [Run.self, Check.self]
+        subcommands: [Run.self, Check.self, Buffer.self]
     )
 }
 
@@ -116,6 +116,31 @@ struct Run: AsyncParsableCommand {
             logger.error("\(error)")
         }
         logger.info("stopped")
+    }
+}
+
+struct Buffer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Look at the store-and-forward ring.",
+        subcommands: [Inspect.self]
+    )
+
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print depth, oldest pending record, segments and loss counters; safe while the daemon runs."
+        )
+
+        @OptionGroup var options: ConfigOption
+
+        func run() throws {
+            let config = try options.load()
+            let directory = "\(config.gateway.stateDirectory)/buffer"
+            guard FileManager.default.fileExists(atPath: directory) else {
+                print("buffer \(directory): empty (no ring yet; in spill mode nothing is written while the broker is reachable)")
+                return
+            }
+            print(try RingInspection(directory: directory).report(), terminator: "")
+        }
     }
 }
 
