@@ -107,14 +107,21 @@ struct Run: AsyncParsableCommand {
         // ServiceGroup stops services in reverse order: buses first (no new readings), then the
         // publisher, which drains what is queued before it disconnects.
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
-        // Whatever the broker has not acknowledged goes to disk for the next start.
+        var failure: (any Error)?
+        do {
+            try await group.run()
+        } catch {
+            failure = error
+            logger.critical("stopping after an internal failure: \(error)")
+        }
+        // Whatever the broker has not acknowledged goes to disk for the next start, even after a failure.
         ring.close()
         do {
             try sequences.close()
         } catch {
             logger.error("\(error)")
         }
+        if let failure { throw failure }
         logger.info("stopped")
     }
 }
