@@ -61,7 +61,8 @@ let package = Package(
 
         // Real peers for tests (mosquitto, socat, the pymodbus simulator), started and stopped by PID.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "FieldlinkCoreTests", dependencies: ["FieldlinkCore"]),
+        // The loader is tested with the real Modbus family: it is the one that claims the bus/device/point keys.
+        .testTarget(name: "FieldlinkCoreTests", dependencies: ["FieldlinkCore", "FieldlinkModbus"]),
         .testTarget(name: "FieldlinkModbusTests", dependencies: ["FieldlinkModbus"]),
         .testTarget(name: "FieldlinkPayloadTests", dependencies: ["FieldlinkPayload"]),
         .testTarget(name: "FieldlinkBufferTests", dependencies: ["FieldlinkBuffer"]),

@@ -131,9 +131,19 @@ async def main():
             request_log.write(f"{pdu.dev_id} {pdu.function_code}\n")
         return pdu
 
+    served = {unit_id for unit_id in image}
+
+    def trace_packet(sending, packet):
+        # pymodbus 3.16 answers a unit it does not serve with exception 4 (its SimDevice lookup falls
+        # back to unit 0); a dead slave must stay silent, so such an answer is never sent.
+        if sending and packet and packet[0] not in served:
+            return b""
+        return packet
+
     print(f"modbus_sim: serving units {sorted(image)} on {args.port}", file=sys.stderr, flush=True)
     await StartAsyncSerialServer(context=devices, framer=FramerType.RTU, port=args.port, baudrate=args.baud,
-                                 parity=args.parity, trace_pdu=trace_pdu)
+                                 parity=args.parity, trace_pdu=trace_pdu,
+                                 trace_packet=trace_packet)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,13 @@ public final class MemoryRing: MessageRing {
         var nextID: UInt64 = 1
         var dropped: UInt64 = 0
         var consumerWaiting = true
+
+        mutating func removeAcknowledgedHead() {
+            while let head = entries.first, head.acknowledged {
+                entries.removeFirst()
+                cursor = max(0, cursor - 1)
+            }
+        }
     }
 
     private let capacity: Int
@@ -37,6 +44,8 @@ public final class MemoryRing: MessageRing {
                 state.entries.removeFirst()
                 state.dropped += 1
                 state.cursor = max(0, state.cursor - 1)
+                // Acknowledged records behind it were delivered: release them, never drop (and count) them later.
+                state.removeAcknowledgedHead()
             }
             state.entries.append(Entry(record: RingRecord(id: state.nextID, message: message)))
             state.nextID += 1
@@ -68,10 +77,7 @@ public final class MemoryRing: MessageRing {
             guard index < state.entries.count else { return }
             state.entries[index].acknowledged = true
             state.entries[index].inFlight = false
-            while let head = state.entries.first, head.acknowledged {
-                state.entries.removeFirst()
-                state.cursor = max(0, state.cursor - 1)
-            }
+            state.removeAcknowledgedHead()
         }
     }
 
@@ -87,7 +93,7 @@ public final class MemoryRing: MessageRing {
 
     public var statistics: RingStatistics {
         state.withLock { state in
-            RingStatistics(depth: state.entries.count,
+            RingStatistics(depth: state.entries.count { !$0.acknowledged },
                            inFlight: state.entries.filter(\.inFlight).count,
                            dropped: state.dropped)
         }

@@ -49,7 +49,7 @@ public struct ModbusFamily: DriverFamily {
     public static let bauds = [1_200, 2_400, 4_800, 9_600, 19_200, 38_400, 57_600, 115_200, 230_400, 460_800, 921_600]
 
     public func readBus(type: String, _ map: inout ConfigMapping) -> (any BusOptions)? {
-        let port = map.required("port")?.nonEmptyString()
+        let port = map.required("port")?.filePath()
         let baudValue = map.optional("baud")
         var baud = 19_200
         if let baudValue, let value = baudValue.int(in: 50...4_000_000) {

@@ -5,7 +5,9 @@ struct ConfigSummary {
     let text: String
 
     init(_ config: Config) {
-        func plural(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }
+        func plural(_ count: Int, _ noun: String) -> String {
+            "\(count) \(noun)\(count == 1 ? "" : noun.hasSuffix("s") ? "es" : "s")"
+        }
         let mqtt = config.mqtt
         let pointCount = config.devices.reduce(0) { $0 + $1.points.count }
         var lines = [

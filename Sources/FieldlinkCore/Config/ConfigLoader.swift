@@ -89,8 +89,11 @@ private struct DocumentReader {
         let gateway = top.required("gateway").flatMap(readGateway)
         let mqtt = top.required("mqtt").flatMap { readMQTT($0, gatewayID: gateway?.id) }
         let buffer = readBuffer(top.optional("buffer"))
-        let buses = top.required("buses").flatMap(readBuses) ?? []
-        let devices = top.required("devices").flatMap { readDevices($0, buses: buses, gatewayID: gateway?.id ?? "") } ?? []
+        var brokenBuses: Set<String> = []
+        let buses = top.required("buses").flatMap { readBuses($0, broken: &brokenBuses) } ?? []
+        let devices = top.required("devices").flatMap {
+            readDevices($0, buses: buses, brokenBuses: brokenBuses, gatewayID: gateway?.id ?? "")
+        } ?? []
         top.rejectUnknownKeys()
         guard let gateway, let mqtt else { return nil }
         return Config(file: diagnostics.file, gateway: gateway, mqtt: mqtt, buffer: buffer, buses: buses, devices: devices)
@@ -151,7 +154,9 @@ private struct DocumentReader {
         case "mqtts": return value.fail("mqtts:// is not supported yet; use mqtt://")
         default: return value.fail("unsupported scheme \"\(scheme)\" (expected mqtt)")
         }
-        guard let host = components.host, !host.isEmpty else { return value.fail("\"\(text)\" has no host") }
+        // URLComponents keeps an IPv6 literal's brackets; the host has none (`MQTTConfig.url` adds them back).
+        let host = components.host.map { $0.hasPrefix("[") && $0.hasSuffix("]") ? String($0.dropFirst().dropLast()) : $0 }
+        guard let host, !host.isEmpty else { return value.fail("\"\(text)\" has no host") }
         if !components.path.isEmpty && components.path != "/" || components.query != nil || components.user != nil {
             return value.fail("\"\(text)\": give only scheme, host and port (credentials go in username/password)")
         }
@@ -176,7 +181,8 @@ private struct DocumentReader {
         return config
     }
 
-    func readBuses(_ value: ConfigValue) -> [BusConfig]? {
+    /// `broken` collects the names of buses that were declared but are invalid (already reported).
+    func readBuses(_ value: ConfigValue, broken: inout Set<String>) -> [BusConfig]? {
         guard let list = value.list() else { return nil }
         var buses: [BusConfig] = []
         for entry in list {
@@ -186,25 +192,29 @@ private struct DocumentReader {
             if let busName, let nameValue, buses.contains(where: { $0.name == busName }) {
                 nameValue.report("duplicate bus name \"\(busName)\"")
             }
+            // Without a family its keys cannot be told from typos: no unknown-key check then.
             guard let typeValue = map.required("type"), let type = typeValue.string() else {
-                map.rejectUnknownKeys()
+                if let busName { broken.insert(busName) }
                 continue
             }
             guard let family = families.first(where: { $0.busTypes.contains(type) }) else {
                 let known = families.flatMap(\.busTypes).joined(separator: ", ")
                 typeValue.report("unknown bus type \"\(type)\" (expected one of \(known))")
+                if let busName { broken.insert(busName) }
                 continue
             }
             let options = family.readBus(type: type, &map)
             map.rejectUnknownKeys()
             if let busName, let options {
                 buses.append(BusConfig(name: busName, type: type, options: options, location: entry.location))
+            } else if let busName {
+                broken.insert(busName)
             }
         }
         return buses
     }
 
-    func readDevices(_ value: ConfigValue, buses: [BusConfig], gatewayID: String) -> [DeviceConfig]? {
+    func readDevices(_ value: ConfigValue, buses: [BusConfig], brokenBuses: Set<String>, gatewayID: String) -> [DeviceConfig]? {
         guard let list = value.list() else { return nil }
         var devices: [DeviceConfig] = []
         for entry in list {
@@ -218,6 +228,7 @@ private struct DocumentReader {
             let bus: BusConfig? = busValue.flatMap { value in
                 guard let busName = value.string() else { return nil }
                 if let bus = buses.first(where: { $0.name == busName }) { return bus }
+                if brokenBuses.contains(busName) { return nil }  // reported at the bus
                 let known = buses.map(\.name).joined(separator: ", ")
                 return value.fail("no bus named \"\(busName)\" (buses: \(known.isEmpty ? "none" : known))")
             }
@@ -226,9 +237,9 @@ private struct DocumentReader {
             let template = readTopic(topicValue)
             let qos = map.optional("qos").flatMap { $0.int(in: 0...2) } ?? 1
             let retain = map.optional("retain").flatMap { $0.bool() } ?? false
+            // Without the bus there is no family to claim its keys (unit, points, ...): judging them
+            // here would report every one as unknown, so the rest of this entry waits for a valid bus.
             guard let bus, let family = families.first(where: { $0.busTypes.contains(bus.type) }) else {
-                _ = map.optional("points")
-                map.rejectUnknownKeys()
                 continue
             }
             let options = family.readDevice(&map, on: bus)

@@ -112,11 +112,22 @@ public struct ConfigValue {
 
     /// A file path; a relative one is relative to the config file's folder (as `state_dir` is), not
     /// to whatever directory the daemon happens to be started from.
+    ///
+    /// Only `.` and `..` are folded; symlinks are kept, so a `/dev/serial/by-id/...` name still
+    /// follows the adapter when it comes back as another `ttyUSB`.
     public func filePath() -> String? {
         guard let text = nonEmptyString() else { return nil }
         guard !text.hasPrefix("/") else { return text }
-        let base = URL(fileURLWithPath: diagnostics.file).deletingLastPathComponent()
-        return base.appendingPathComponent(text).standardizedFileURL.path
+        let base = URL(fileURLWithPath: diagnostics.file).deletingLastPathComponent().path
+        var components: [Substring] = []
+        for component in "\(base)/\(text)".split(separator: "/") {
+            switch component {
+            case ".": continue
+            case "..": _ = components.popLast()
+            default: components.append(component)
+            }
+        }
+        return "/" + components.joined(separator: "/")
     }
 
     public func bool() -> Bool? {
@@ -166,7 +177,8 @@ public struct ConfigValue {
         let units: [(String, Int)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("kB", 1_000), ("KB", 1_000),
                                       ("MB", 1_000_000), ("GB", 1_000_000_000), ("B", 1), ("", 1)]
         for (suffix, size) in units where text.hasSuffix(suffix) {
-            guard let number = Double(text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), number >= 0 else { continue }
+            guard let number = Double(text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), number >= 0,
+                  number * Double(size) < Double(Int.max / 2) else { continue }
             let bytes = Int(number * Double(size))
             guard bytes >= minimum else { return fail("\"\(text)\" is too small (minimum \(minimum) bytes)") }
             return bytes

@@ -14,7 +14,10 @@ extension Duration {
             rest = rest.dropFirst(suffix.count)
             total += amount * unit.milliseconds
         }
-        self = .microseconds(Int64((total * 1_000).rounded()))
+        // Past Int64 microseconds (about 292,000 years) the conversion would trap: not a duration either.
+        let microseconds = (total * 1_000).rounded()
+        guard microseconds < Double(Int64.max) else { return nil }
+        self = .microseconds(Int64(microseconds))
     }
 
     /// The shortest config spelling of this duration, e.g. `1500ms`, `30s`.

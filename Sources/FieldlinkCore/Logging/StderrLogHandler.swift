@@ -41,7 +41,8 @@ public struct StderrLogHandler: LogHandler {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
         for key in merged.keys.sorted() {
-            line += " \(key)=\(Self.quoted(merged[key]!.description))"
+            // One event, one line: a newline in a value would split it (journald: into two entries).
+            line += " \(key)=\(Self.quoted(merged[key]!.description.replacingOccurrences(of: "\n", with: " ")))"
         }
         return line + "\n"
     }

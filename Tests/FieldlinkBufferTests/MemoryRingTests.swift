@@ -1,0 +1,174 @@
+@testable import FieldlinkBuffer
+import Testing
+
+@Suite struct MemoryRingTests {
+    static func message(_ number: Int) -> OutboundMessage {
+        OutboundMessage(topic: "fieldlink/gw/meter\(number)", payload: Array("{\"n\":\(number)}".utf8), qos: 1, retain: false,
+                        contentType: "application/json")
+    }
+
+    /// A ring holding messages 1...count (ids 1...count).
+    static func ring(capacity: Int = 100, holding count: Int) -> MemoryRing {
+        let ring = MemoryRing(capacity: capacity)
+        for number in 1...max(count, 1) where count > 0 { ring.append(message(number)) }
+        return ring
+    }
+
+    static func ids(_ records: [RingRecord]) -> [UInt64] { records.map(\.id) }
+
+    /// The next wakeup; false if none comes within `timeout` (only a failing test waits that long).
+    static func wakeup(_ ring: MemoryRing, timeout: Duration = .seconds(5)) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                var iterator = ring.wakeups.makeAsyncIterator()
+                return await iterator.next() != nil
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
+    @Test func checkoutHandsOutRecordsOldestFirstAndOnlyOnce() {
+        let ring = Self.ring(holding: 5)
+        let first = ring.checkout(limit: 3)
+        #expect(Self.ids(first) == [1, 2, 3])
+        #expect(first.map(\.message) == [1, 2, 3].map(Self.message))
+        #expect(Self.ids(ring.checkout(limit: 10)) == [4, 5])
+        #expect(ring.checkout(limit: 10).isEmpty)
+    }
+
+    @Test func checkoutRespectsTheLimit() {
+        let ring = Self.ring(holding: 4)
+        #expect(ring.checkout(limit: 0).isEmpty)
+        #expect(Self.ids(ring.checkout(limit: 1)) == [1])
+        #expect(Self.ids(ring.checkout(limit: 2)) == [2, 3])
+    }
+
+    @Test func idsKeepIncreasingAcrossAcknowledgements() {
+        let ring = Self.ring(holding: 2)
+        for record in ring.checkout(limit: 10) { ring.acknowledge(record.id) }
+        ring.append(Self.message(3))
+        #expect(Self.ids(ring.checkout(limit: 10)) == [3])
+    }
+
+    @Test func acknowledgementsMayComeOutOfOrder() {
+        let ring = Self.ring(holding: 5)
+        _ = ring.checkout(limit: 5)
+        ring.acknowledge(4)
+        ring.acknowledge(2)
+        #expect(ring.statistics == RingStatistics(depth: 3, inFlight: 3, dropped: 0))
+        ring.acknowledge(1)
+        #expect(ring.statistics == RingStatistics(depth: 2, inFlight: 2, dropped: 0))
+        ring.acknowledge(5)
+        ring.acknowledge(3)
+        #expect(ring.statistics == RingStatistics(depth: 0, inFlight: 0, dropped: 0))
+        #expect(ring.checkout(limit: 10).isEmpty)
+    }
+
+    @Test func unknownAndRepeatedAcknowledgementsAreIgnored() {
+        let ring = Self.ring(holding: 3)
+        _ = ring.checkout(limit: 3)
+        ring.acknowledge(1)
+        ring.acknowledge(1)
+        ring.acknowledge(0)
+        ring.acknowledge(99)
+        #expect(ring.statistics == RingStatistics(depth: 2, inFlight: 2, dropped: 0))
+        ring.requeueInFlight()
+        #expect(Self.ids(ring.checkout(limit: 10)) == [2, 3])
+    }
+
+    @Test func requeueRestoresTheOriginalOrderAndSkipsAcknowledged() {
+        let ring = Self.ring(holding: 6)
+        _ = ring.checkout(limit: 4)  // 1...4 in flight, 5 and 6 pending
+        ring.acknowledge(2)
+        ring.acknowledge(3)
+        ring.requeueInFlight()
+        #expect(ring.statistics == RingStatistics(depth: 4, inFlight: 0, dropped: 0))
+        #expect(Self.ids(ring.checkout(limit: 10)) == [1, 4, 5, 6])
+        #expect(ring.statistics.inFlight == 4)
+    }
+
+    @Test func requeueAfterRequeueStillResendsEverythingUnacknowledged() {
+        let ring = Self.ring(holding: 3)
+        _ = ring.checkout(limit: 3)
+        ring.requeueInFlight()
+        #expect(Self.ids(ring.checkout(limit: 1)) == [1])
+        ring.requeueInFlight()
+        ring.acknowledge(1)  // a late acknowledgement from the old connection
+        #expect(Self.ids(ring.checkout(limit: 10)) == [2, 3])
+    }
+
+    @Test func fullRingDropsTheOldestAndCountsIt() {
+        let ring = Self.ring(capacity: 3, holding: 5)
+        #expect(ring.statistics == RingStatistics(depth: 3, inFlight: 0, dropped: 2))
+        #expect(Self.ids(ring.checkout(limit: 10)) == [3, 4, 5])
+    }
+
+    @Test func droppingAnInFlightRecordKeepsTheCursorRight() {
+        let ring = Self.ring(capacity: 3, holding: 3)
+        #expect(Self.ids(ring.checkout(limit: 2)) == [1, 2])
+        ring.append(Self.message(4))  // drops 1, which was in flight
+        #expect(Self.ids(ring.checkout(limit: 10)) == [3, 4])
+        ring.acknowledge(1)  // too late: ignored
+        #expect(ring.statistics == RingStatistics(depth: 3, inFlight: 3, dropped: 1))
+        ring.requeueInFlight()
+        #expect(Self.ids(ring.checkout(limit: 10)) == [2, 3, 4])
+    }
+
+    /// An acknowledged message was delivered: it is neither dropped nor counted as held.
+    @Test func acknowledgedMessagesAreNeverCountedAsDropped() {
+        let ring = Self.ring(capacity: 3, holding: 3)
+        _ = ring.checkout(limit: 3)
+        ring.acknowledge(2)
+        ring.acknowledge(3)
+        #expect(ring.statistics == RingStatistics(depth: 1, inFlight: 1, dropped: 0))
+        ring.append(Self.message(4))
+        ring.append(Self.message(5))
+        ring.append(Self.message(6))
+        // Only message 1 was lost: 2 and 3 had reached the broker.
+        #expect(ring.statistics.dropped <= 1)
+        #expect(ring.statistics.depth == 3)
+        ring.requeueInFlight()
+        #expect(Self.ids(ring.checkout(limit: 10)).suffix(3) == [4, 5, 6])
+    }
+
+    @Test func statisticsCountPendingAndInFlight() {
+        let ring = Self.ring(holding: 4)
+        #expect(ring.statistics == RingStatistics(depth: 4, inFlight: 0, dropped: 0))
+        _ = ring.checkout(limit: 3)
+        #expect(ring.statistics == RingStatistics(depth: 4, inFlight: 3, dropped: 0))
+        ring.acknowledge(1)
+        #expect(ring.statistics == RingStatistics(depth: 3, inFlight: 2, dropped: 0))
+        ring.requeueInFlight()
+        #expect(ring.statistics == RingStatistics(depth: 3, inFlight: 0, dropped: 0))
+    }
+
+    @Test func firstAppendWakesTheConsumer() async {
+        let ring = MemoryRing(capacity: 10)
+        ring.append(Self.message(1))
+        #expect(await Self.wakeup(ring))
+    }
+
+    @Test func appendAfterTheConsumerDrainedWakesIt() async {
+        let ring = Self.ring(holding: 2)
+        #expect(await Self.wakeup(ring))
+        #expect(Self.ids(ring.checkout(limit: 10)) == [1, 2])  // drained: the consumer will wait
+        ring.append(Self.message(3))
+        #expect(await Self.wakeup(ring))
+        #expect(Self.ids(ring.checkout(limit: 10)) == [3])
+    }
+
+    @Test func requeueWakesTheConsumerWhenThereIsSomethingToResend() async {
+        let ring = Self.ring(holding: 1)
+        #expect(await Self.wakeup(ring))
+        _ = ring.checkout(limit: 10)
+        ring.requeueInFlight()
+        #expect(await Self.wakeup(ring))
+        #expect(Self.ids(ring.checkout(limit: 10)) == [1])
+    }
+}

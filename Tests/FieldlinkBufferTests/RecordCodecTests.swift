@@ -1,0 +1,57 @@
+import FieldlinkCore
+import Testing
+
+@testable import FieldlinkBuffer
+
+@Suite struct RecordCodecTests {
+    let message = OutboundMessage(topic: "fieldlink/gw/meter1", payload: Array(#"{"seq":1}"#.utf8), qos: 2, retain: true,
+                                  contentType: "application/json")
+
+    @Test func crc32cMatchesTheStandardCheckValue() {
+        // RFC 3720 / the CRC catalogue: CRC-32C("123456789") = 0xE3069283.
+        #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
+        #expect(CRC32C.checksum([UInt8]()) == 0)
+        let long = (0..<1_000).map { UInt8(truncatingIfNeeded: $0 * 7) }
+        #expect(CRC32C.checksum(long[500...], continuing: CRC32C.checksum(long[..<500])) == CRC32C.checksum(long))
+    }
+
+    @Test func framedRecordParsesBackExactly() throws {
+        let frame = RecordCodec.frame(id: 42, message: message, appendedAt: 1_764_071_234_567)
+        guard case .record(let decoded) = RecordCodec.parse(frame, at: 0) else {
+            Issue.record("frame did not parse")
+            return
+        }
+        #expect(decoded.record == RingRecord(id: 42, message: message))
+        #expect(decoded.appendedAt == 1_764_071_234_567)
+        #expect(decoded.size == frame.count)
+    }
+
+    @Test func everyTruncationIsIncompleteNeverAGoodRecord() {
+        let frame = RecordCodec.frame(id: 7, message: message, appendedAt: 1)
+        for length in 0..<frame.count {
+            #expect(RecordCodec.parse(Array(frame[..<length]), at: 0) == .incomplete || RecordCodec.parse(Array(frame[..<length]), at: 0) == .corrupt)
+        }
+    }
+
+    @Test(arguments: [0, 3, 4, 8, 15, 16, 20, 40])
+    func aFlippedByteIsCorrupt(position: Int) {
+        var frame = RecordCodec.frame(id: 7, message: message, appendedAt: 1)
+        frame[position] ^= 0x10
+        #expect(RecordCodec.parse(frame, at: 0) != .record(RecordCodec.Decoded(record: RingRecord(id: 7, message: message), appendedAt: 1, size: frame.count)))
+        if case .record = RecordCodec.parse(frame, at: 0) { Issue.record("corrupted frame accepted") }
+    }
+
+    @Test func zeroesAreNotARecord() {
+        #expect(RecordCodec.parse([UInt8](repeating: 0, count: 64), at: 0) == .corrupt)
+    }
+
+    @Test func resynchronisationFindsTheNextGoodRecord() throws {
+        let first = RecordCodec.frame(id: 1, message: message, appendedAt: 1)
+        let second = RecordCodec.frame(id: 2, message: message, appendedAt: 2)
+        var bytes = first + second
+        bytes[20] ^= 0xFF
+        let found = try #require(RecordCodec.resynchronise(bytes, from: 1, after: 0))
+        #expect(found.offset == first.count)
+        #expect(found.decoded.record.id == 2)
+    }
+}

@@ -1,0 +1,134 @@
+import FieldlinkCore
+import Foundation
+import Testing
+
+@Suite struct SequenceStoreTests {
+    static func take(_ count: Int, from store: SequenceStore, for device: String = "meter1") -> [UInt64] {
+        (0..<count).map { _ in
+            let (sequence, error) = store.next(for: device)
+            #expect(error == nil)
+            return sequence
+        }
+    }
+
+    static func fileContents(_ directory: TemporaryDirectory) throws -> [String: UInt64] {
+        let data = try #require(FileManager.default.contents(atPath: directory.path + "/" + SequenceStore.fileName))
+        return try JSONDecoder().decode([String: UInt64].self, from: data)
+    }
+
+    @Test func startsAtOneForEveryDevice() throws {
+        let directory = try TemporaryDirectory()
+        let store = try SequenceStore(directory: directory.path)
+        #expect(Self.take(3, from: store) == [1, 2, 3])
+        #expect(Self.take(2, from: store, for: "climate") == [1, 2])
+        #expect(Self.take(1, from: store) == [4])
+    }
+
+    @Test func createsItsDirectory() throws {
+        let directory = try TemporaryDirectory()
+        let nested = directory.path + "/state/deeper"
+        let store = try SequenceStore(directory: nested)
+        #expect(Self.take(1, from: store) == [1])
+        #expect(FileManager.default.fileExists(atPath: nested + "/" + SequenceStore.fileName))
+    }
+
+    @Test func cleanRestartContinuesWithoutAGap() throws {
+        let directory = try TemporaryDirectory()
+        do {
+            let store = try SequenceStore(directory: directory.path, blockSize: 10)
+            #expect(Self.take(3, from: store) == [1, 2, 3])
+            #expect(Self.take(1, from: store, for: "climate") == [1])
+            try store.close()
+        }
+        #expect(try Self.fileContents(directory) == ["meter1": 4, "climate": 2])
+        let reopened = try SequenceStore(directory: directory.path, blockSize: 10)
+        #expect(Self.take(2, from: reopened) == [4, 5])
+        #expect(Self.take(1, from: reopened, for: "climate") == [2])
+        #expect(Self.take(1, from: reopened, for: "new") == [1])
+    }
+
+    @Test func cleanRestartsRepeatedlyStayGapless() throws {
+        let directory = try TemporaryDirectory()
+        var handedOut: [UInt64] = []
+        for _ in 0..<5 {
+            let store = try SequenceStore(directory: directory.path, blockSize: 4)
+            handedOut += Self.take(7, from: store)
+            try store.close()
+        }
+        #expect(handedOut == Array(1...35))
+    }
+
+    /// After a crash (no `close`), numbering resumes above every number handed out, whatever point of
+    /// a block the crash hit; the gap is at most one block.
+    @Test(arguments: [1, 2, 3, 4, 5, 8, 9, 13])
+    func crashRestartNeverReusesANumber(handedOut count: Int) throws {
+        let directory = try TemporaryDirectory()
+        let blockSize: UInt64 = 4
+        let crashed = try SequenceStore(directory: directory.path, blockSize: blockSize)
+        let before = Self.take(count, from: crashed)
+        #expect(before == Array(1...UInt64(count)))
+        // No close(): the process died. The old instance is simply abandoned.
+        let reopened = try SequenceStore(directory: directory.path, blockSize: blockSize)
+        let after = try #require(Self.take(1, from: reopened).first)
+        #expect(after > UInt64(count))
+        #expect(after <= UInt64(count) + blockSize)
+        withExtendedLifetime(crashed) {}
+    }
+
+    @Test func reservesBlocksInsteadOfWritingEveryNumber() throws {
+        let directory = try TemporaryDirectory()
+        let store = try SequenceStore(directory: directory.path, blockSize: 100)
+        _ = Self.take(1, from: store)
+        #expect(try Self.fileContents(directory) == ["meter1": 101])
+        // Inside the block nothing is written: the file is not touched even if it vanishes.
+        try FileManager.default.removeItem(atPath: directory.path + "/" + SequenceStore.fileName)
+        _ = Self.take(99, from: store)
+        #expect(!FileManager.default.fileExists(atPath: directory.path + "/" + SequenceStore.fileName))
+        // Number 101 opens the next block.
+        #expect(Self.take(1, from: store) == [101])
+        #expect(try Self.fileContents(directory) == ["meter1": 201])
+    }
+
+    @Test func crashAfterACleanRestartIsSafeToo() throws {
+        let directory = try TemporaryDirectory()
+        let first = try SequenceStore(directory: directory.path, blockSize: 10)
+        _ = Self.take(3, from: first)
+        try first.close()
+        let second = try SequenceStore(directory: directory.path, blockSize: 10)
+        #expect(Self.take(2, from: second) == [4, 5])
+        // crash
+        let third = try SequenceStore(directory: directory.path, blockSize: 10)
+        #expect(Self.take(1, from: third) == [14])
+        withExtendedLifetime(second) {}
+    }
+
+    @Test(arguments: ["not json", "{\"meter1\": -3}", "[1, 2]", "{\"meter1\": \"7\"}", ""])
+    func corruptFileIsAClearError(contents: String) throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path + "/" + SequenceStore.fileName
+        try contents.write(toFile: path, atomically: true, encoding: .utf8)
+        do {
+            _ = try SequenceStore(directory: directory.path)
+            Issue.record("opened a corrupt state file")
+        } catch let error as StateFileError {
+            #expect(error.path == path)
+            #expect(error.reason.hasPrefix("is corrupt"))
+            #expect(error.description.hasPrefix("state file \(path) is corrupt"))
+            #expect(error.description.hasSuffix("move it away to start sequences again"))
+        }
+    }
+
+    @Test func unwritableDirectoryIsReportedButNumberingGoesOn() throws {
+        let directory = try TemporaryDirectory()
+        let store = try SequenceStore(directory: directory.path, blockSize: 2)
+        // Put a directory where the file goes, so every write fails (works as root, unlike permissions).
+        try FileManager.default.createDirectory(atPath: directory.path + "/" + SequenceStore.fileName, withIntermediateDirectories: false)
+        let first = store.next(for: "meter1")
+        #expect(first.sequence == 1)
+        let error = try #require(first.persistError)
+        #expect(error.reason.hasPrefix("cannot be written"))
+        #expect(store.next(for: "meter1").persistError == nil)  // inside the block: no write attempted
+        #expect(store.next(for: "meter1").sequence == 3)
+        #expect(throws: StateFileError.self) { try store.close() }
+    }
+}
