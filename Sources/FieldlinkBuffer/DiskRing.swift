@@ -195,7 +195,7 @@ public final class DiskRing: MessageRing {
 
     public func acknowledge(_ id: UInt64) {
         state.withLock { state in
-            guard id > state.watermark else { return }
+            guard id > state.watermark, id < state.nextID else { return }  // stale, or not an id of this ring
             state.acknowledgedAhead.insert(id)
             advanceWatermark(&state)
         }
@@ -224,8 +224,10 @@ public final class DiskRing: MessageRing {
 
     public var statistics: RingStatistics {
         state.withLock { state in
-            RingStatistics(depth: Int(state.nextID - 1 - state.watermark), inFlight: state.inFlight.count,
-                           dropped: state.counters.dropped)
+            // Acknowledged out of order (or dropped from memory) above the watermark: no longer held.
+            let acknowledgedInFlight = state.inFlight.count { state.acknowledgedAhead.contains($0) }
+            return RingStatistics(depth: Int(state.nextID - 1 - state.watermark) - state.acknowledgedAhead.count,
+                                  inFlight: state.inFlight.count - acknowledgedInFlight, dropped: state.counters.dropped)
         }
     }
 
