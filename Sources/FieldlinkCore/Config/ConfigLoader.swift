@@ -35,8 +35,7 @@ public struct ConfigLoader: Sendable {
         guard let root else {
             throw ConfigErrors(problems: [ConfigProblem(location: ConfigLocation(file: file, line: 1, column: 1), path: "", message: "config is empty")])
         }
-        let baseDirectory = URL(fileURLWithPath: file).deletingLastPathComponent().path
-        var reader = DocumentReader(families: families, diagnostics: diagnostics, baseDirectory: baseDirectory)
+        var reader = DocumentReader(families: families, diagnostics: diagnostics)
         let config = reader.read(ConfigValue(node: root, path: "", diagnostics: diagnostics))
         guard diagnostics.problems.isEmpty, let config else {
             // In file order, so a user can fix them top to bottom.
@@ -67,11 +66,7 @@ public struct ConfigLoader: Sendable {
 private struct DocumentReader {
     let families: [any DriverFamily]
     let diagnostics: ConfigDiagnostics
-    let baseDirectory: String
 
-    func resolve(_ path: String) -> String {
-        path.hasPrefix("/") ? path : URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).standardizedFileURL.path
-    }
 
     static let nameCharacters = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-_."))
 
@@ -102,7 +97,7 @@ private struct DocumentReader {
     func readGateway(_ value: ConfigValue) -> GatewayConfig? {
         guard var map = value.mapping() else { return nil }
         let id = name(map.required("id"))
-        let stateDirectory = map.optional("state_dir").flatMap { $0.nonEmptyString() }.map(resolve) ?? "/var/lib/fieldlink"
+        let stateDirectory = map.optional("state_dir").flatMap { $0.filePath() } ?? "/var/lib/fieldlink"
         map.rejectUnknownKeys()
         guard let id else { return nil }
         return GatewayConfig(id: id, stateDirectory: stateDirectory)
@@ -114,11 +109,11 @@ private struct DocumentReader {
         let clientID = map.optional("client_id").flatMap { $0.nonEmptyString() } ?? gatewayID
         let username = map.optional("username").flatMap { $0.nonEmptyString() }
         var password = map.optional("password").flatMap { $0.string() }.map(Secret.init)
-        if let fileValue = map.optional("password_file"), let path = fileValue.nonEmptyString() {
+        if let fileValue = map.optional("password_file"), let path = fileValue.filePath() {
             if password != nil {
                 fileValue.report("give either password or password_file, not both")
             } else {
-                password = readSecretFile(resolve(path), at: fileValue)
+                password = readSecretFile(path, at: fileValue)
             }
         }
         let version = map.optional("version").flatMap { $0.oneOf(MQTTVersion.self) } ?? .v5
