@@ -37,7 +37,22 @@ public final class ChildProcess: @unchecked Sendable {
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try Self.withEmptySignalMask { try process.run() }
+    }
+
+    /// Runs `body` with no signal blocked on this thread.
+    ///
+    /// `Process` spawns on the calling thread and the child inherits that thread's signal mask. Test
+    /// code runs on libdispatch worker threads, which block nearly every signal: a child started
+    /// from there never sees SIGTERM, so mosquitto would not save its sessions, and nothing would
+    /// shut down gracefully. This is the clean mask a daemon gets from systemd.
+    private static func withEmptySignalMask<T>(_ body: () throws -> T) rethrows -> T {
+        var empty = sigset_t()
+        var previous = sigset_t()
+        sigemptyset(&empty)
+        pthread_sigmask(SIG_SETMASK, &empty, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        return try body()
     }
 
     deinit { stop() }
@@ -50,7 +65,10 @@ public final class ChildProcess: @unchecked Sendable {
             return executable
         }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for directory in path.split(separator: ":") + ["/usr/sbin", "/sbin"] {
+        // `String` elements: with a bare `split(...) + [...]` the type checker picks `[[Character]]`,
+        // and every candidate then reads `["/", "u", "s", "r", ...]/name`.
+        let directories: [String] = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin"]
+        for directory in directories {
             let candidate = "\(directory)/\(executable)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }

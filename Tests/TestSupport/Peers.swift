@@ -11,20 +11,33 @@ public final class Broker: @unchecked Sendable {
 
     public var url: String { "mqtt://127.0.0.1:\(port)" }
 
-    public init(in directory: String, port: Int? = nil) throws {
+    /// True when sessions and queued messages survive `restart()` (mosquitto `persistence true`).
+    public let persistent: Bool
+
+    /// `persistent`: keep sessions across `restart()`, so a subscriber with a persistent session
+    /// (`Subscriber(cleanSession: false)`) misses nothing while the broker or it was away.
+    public init(in directory: String, port: Int? = nil, persistent: Bool = false) throws {
         self.port = try port ?? freeLoopbackPort()
         self.directory = directory
-        process = try Self.launch(port: self.port, directory: directory)
+        self.persistent = persistent
+        process = try Self.launch(port: self.port, directory: directory, persistent: persistent)
     }
 
-    private static func launch(port: Int, directory: String) throws -> ChildProcess {
+    private static func launch(port: Int, directory: String, persistent: Bool) throws -> ChildProcess {
         let config = "\(directory)/mosquitto-\(port).conf"
+        var persistence = "persistence false"
+        if persistent {
+            let store = "\(directory)/mosquitto-\(port)-db/"
+            try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
+            persistence = "persistence true\npersistence_location \(store)"
+        }
         // `user root`: started as root, mosquitto would otherwise drop to its own user.
         try """
         listener \(port) 127.0.0.1
         allow_anonymous true
-        persistence false
+        \(persistence)
         user root
+        log_dest stderr
         """.write(toFile: config, atomically: true, encoding: .utf8)
         let process = try ChildProcess("mosquitto", ["-c", config], in: directory, name: "mosquitto-\(port)")
         guard eventually(timeout: .seconds(10), { isListening(port: port) }) else {
@@ -34,24 +47,31 @@ public final class Broker: @unchecked Sendable {
         return process
     }
 
-    /// Stops the broker (its sessions are lost: `persistence false`).
+    /// Stops the broker (its sessions are lost unless `persistent`).
     public func stop() { process.stop() }
 
     /// Starts it again on the same port.
     public func restart() throws {
         process.stop()
-        process = try Self.launch(port: port, directory: directory)
+        process = try Self.launch(port: port, directory: directory, persistent: persistent)
     }
+
+    /// What the broker logged so far (every run since the last `restart()`).
+    public var log: String { process.stderr }
 }
 
 /// `mosquitto_sub` on a broker, collecting `topic<TAB>payload` lines.
 public final class Subscriber: @unchecked Sendable {
     public let process: ChildProcess
 
-    public init(broker: Broker, topic: String = "#", qos: Int = 1, in directory: String, name: String = "mosquitto_sub") throws {
-        process = try ChildProcess("mosquitto_sub", ["-h", "127.0.0.1", "-p", "\(broker.port)", "-t", topic, "-q", "\(qos)",
-                                                     "-F", "%t\t%p", "-i", "sub-\(UUID().uuidString.prefix(8))"],
-                                   in: directory, name: name)
+    /// `clientID` and `cleanSession: false` give a persistent session: the broker queues QoS 1/2
+    /// messages for it while it is away, and a new `Subscriber` with the same id collects them.
+    public init(broker: Broker, topic: String = "#", qos: Int = 1, in directory: String, name: String = "mosquitto_sub",
+                clientID: String? = nil, cleanSession: Bool = true) throws {
+        var arguments = ["-h", "127.0.0.1", "-p", "\(broker.port)", "-t", topic, "-q", "\(qos)",
+                         "-F", "%t\t%p", "-i", clientID ?? "sub-\(UUID().uuidString.prefix(8))"]
+        if !cleanSession { arguments.append("-c") }
+        process = try ChildProcess("mosquitto_sub", arguments, in: directory, name: name)
         // Give the subscription time to be in place before anything is published.
         usleep(300_000)
     }
@@ -83,11 +103,12 @@ public final class PtyPair: @unchecked Sendable {
     public let deviceSide: String
     public let process: ChildProcess
 
-    public init(in directory: String) throws {
-        gatewaySide = "\(directory)/tty-gateway"
-        deviceSide = "\(directory)/tty-device"
+    /// Links `<name>-gateway` and `<name>-device` in `directory`; several pairs may share a folder.
+    public init(in directory: String, name: String = "tty") throws {
+        gatewaySide = "\(directory)/\(name)-gateway"
+        deviceSide = "\(directory)/\(name)-device"
         process = try ChildProcess("socat", ["-d", "pty,raw,echo=0,link=\(gatewaySide)", "pty,raw,echo=0,link=\(deviceSide)"],
-                                   in: directory, name: "socat")
+                                   in: directory, name: name == "tty" ? "socat" : "socat-\(name)")
         let gatewaySide = self.gatewaySide, deviceSide = self.deviceSide
         guard eventually(timeout: .seconds(5), {
             FileManager.default.fileExists(atPath: gatewaySide) && FileManager.default.fileExists(atPath: deviceSide)
