@@ -3,21 +3,32 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
+/// A point as the poller needs it: plain values, no existentials to unwrap on every poll.
+struct PolledPoint: Sendable {
+    let name: String
+    let type: ModbusDataType
+    let order: WordOrder
+    let transform: LinearTransform
+}
+
 /// A device as the poller needs it: config plus its precomputed read plan.
 struct PolledDevice: Sendable {
     let config: DeviceConfig
     let unit: Int
     let timeout: Duration
-    let points: [(config: PointConfig, options: ModbusPointOptions)]
+    let points: [PolledPoint]
     let plan: ReadPlan
 
     init(config: DeviceConfig, busTimeout: Duration) {
         let options = config.options as! ModbusDeviceOptions
+        let pointOptions = config.points.map { $0.options as! ModbusPointOptions }
         self.config = config
         self.unit = options.unit
         self.timeout = options.timeout ?? busTimeout
-        self.points = config.points.map { ($0, $0.options as! ModbusPointOptions) }
-        self.plan = ReadPlan(spans: points.map(\.options.span), maxGap: 0)
+        self.points = zip(config.points, pointOptions).map { point, options in
+            PolledPoint(name: point.name, type: options.type, order: options.order, transform: point.transform)
+        }
+        self.plan = ReadPlan(spans: pointOptions.map(\.span), maxGap: 0)
     }
 }
 
@@ -42,50 +53,23 @@ struct ModbusBusService: Service {
 
     func run() async throws {
         guard !devices.isEmpty else { return }
-        let options = self.options
-        let line = IOThread(name: "fieldlink-\(bus.name)") { ModbusLine(options: options) }
+        let options = self.options, devices = self.devices, sink = self.sink, logger = self.logger
+        let loop = BusLoop(name: "fl-\(bus.name)", devices: devices.map { .init(name: $0.config.name, interval: $0.config.interval) },
+                           logger: logger, makeResource: { ModbusLine(options: options, devices: devices, logger: logger) }) { index, line in
+            let reading = line.poll(devices[index])
+            if !reading.isTotalFailure { sink.deliver(reading) }
+            line.report(reading, of: index)
+        }
         logger.info("polling \(devices.count) device(s) on \(options.description)")
-        await cancelWhenGracefulShutdown { await self.pollLoop(on: line) }
-        await line.shutdown()
-    }
-
-    /// Polls until cancelled (graceful shutdown); the poll in progress always finishes.
-    private func pollLoop(on line: IOThread<ModbusLine>) async {
-        let clock = ContinuousClock()
-        var schedule = PollSchedule(intervals: devices.map(\.config.interval), start: clock.now)
-        var health = Array(repeating: StateChangeFilter<PollHealth>(), count: devices.count)
-        while let (index, due) = schedule.next() {
-            do { try await clock.sleep(until: due) } catch { break }
-            let device = devices[index]
-            let sink = self.sink
-            let reading = await line.perform { line in
-                let reading = line.poll(device)
-                if !reading.isTotalFailure { sink.deliver(reading) }
-                return reading
+        loop.start()
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await loop.waitUntilStopped()
+            } onGracefulShutdown: {
+                loop.stop()
             }
-            report(PollHealth(reading, pointCount: device.points.count), of: device, filter: &health[index])
-            let missed = schedule.completed(index, at: clock.now)
-            if missed > 0 {
-                logger.debug("poll overran its interval; skipped \(missed) slot(s)", metadata: ["device": "\(device.config.name)"])
-            }
-        }
-        for (index, device) in devices.enumerated() where schedule.skipped[index] > 0 {
-            logger.info("skipped \(schedule.skipped[index]) overrun poll slot(s)", metadata: ["device": "\(device.config.name)"])
-        }
-    }
-
-    /// Logs once per change of a device's health, with how long the previous state lasted.
-    private func report(_ state: PollHealth, of device: PolledDevice, filter: inout StateChangeFilter<PollHealth>) {
-        guard let change = filter.update(state) else { return }
-        let metadata: Logger.Metadata = ["device": "\(device.config.name)"]
-        switch (state, change.previous) {
-        case (.ok, nil):
-            logger.info("reading all \(device.points.count) point(s)", metadata: metadata)
-        case (.ok, .some):
-            logger.notice("reading all points again after \(change.repeats) failed poll(s)", metadata: metadata)
-        case (.failing(let summary, let total), _):
-            let consequence = total ? "nothing published" : "published without them"
-            logger.warning("\(summary) (\(consequence); retrying every \(device.config.interval.configText))", metadata: metadata)
+        } onCancel: {
+            loop.stop()
         }
     }
 }
@@ -112,13 +96,37 @@ enum PollHealth: Equatable, Sendable {
     }
 }
 
-/// The line's state on its own thread: the libmodbus context, opened lazily and reopened after a port failure.
+/// The line's state on its own thread: the libmodbus context, opened lazily and reopened after a
+/// port failure, and each device's health as last logged.
 final class ModbusLine {
     let options: ModbusRTUBusOptions
+    private let devices: [PolledDevice]
+    private let logger: Logger
     private var connection: ModbusConnection?
+    private var health: [StateChangeFilter<PollHealth>]
 
-    init(options: ModbusRTUBusOptions) {
+    init(options: ModbusRTUBusOptions, devices: [PolledDevice], logger: Logger) {
         self.options = options
+        self.devices = devices
+        self.logger = logger
+        self.health = Array(repeating: StateChangeFilter(), count: devices.count)
+    }
+
+    /// Logs once per change of a device's health, with how long the previous state lasted.
+    func report(_ reading: Reading, of index: Int) {
+        let device = devices[index]
+        let state = PollHealth(reading, pointCount: device.points.count)
+        guard let change = health[index].update(state) else { return }
+        let metadata: Logger.Metadata = ["device": "\(device.config.name)"]
+        switch (state, change.previous) {
+        case (.ok, nil):
+            logger.info("reading all \(device.points.count) point(s)", metadata: metadata)
+        case (.ok, .some):
+            logger.notice("reading all points again after \(change.repeats) failed poll(s)", metadata: metadata)
+        case (.failing(let summary, let total), _):
+            let consequence = total ? "nothing published" : "published without them"
+            logger.warning("\(summary) (\(consequence); retrying every \(device.config.interval.configText))", metadata: metadata)
+        }
     }
 
     private func open() throws(ModbusError) -> ModbusConnection {
@@ -165,12 +173,12 @@ final class ModbusLine {
         for (index, point) in device.points.enumerated() {
             if let value = values[index] {
                 if case .double(let number) = value, !number.isFinite {
-                    reading.errors.append((point.config.name, "not a finite number (\(number))"))
+                    reading.errors.append((point.name, "not a finite number (\(number))"))
                 } else {
-                    reading.values.append((point.config.name, value))
+                    reading.values.append((point.name, value))
                 }
             } else {
-                reading.errors.append((point.config.name, failures[index] ?? "not read"))
+                reading.errors.append((point.name, failures[index] ?? "not read"))
             }
         }
         return reading
@@ -188,9 +196,8 @@ final class ModbusLine {
             let registers = try connection.readRegisters(input: request.table == .input, address: request.address, count: request.count)
             for member in request.members {
                 let point = device.points[member.point]
-                let slice = registers[member.offset..<member.offset + point.options.type.registerCount]
-                let raw = RegisterDecoder.decode(slice, as: point.options.type, order: point.options.order)
-                values[member.point] = point.config.transform.apply(raw)
+                let slice = registers[member.offset..<member.offset + point.type.registerCount]
+                values[member.point] = point.transform.apply(RegisterDecoder.decode(slice, as: point.type, order: point.order))
             }
         }
     }

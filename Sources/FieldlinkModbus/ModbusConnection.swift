@@ -83,7 +83,7 @@ public struct ModbusError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// One libmodbus context: the single owner of a `modbus_t *`, freed in `deinit`.
 ///
-/// Not `Sendable`: a `modbus_t` is not thread-safe, so it lives on its bus's `IOThread`.
+/// Not `Sendable`: a `modbus_t` is not thread-safe, so it lives on its bus's `BusLoop` thread.
 /// Each method names the libmodbus function it wraps.
 public final class ModbusConnection {
     private let context: OpaquePointer

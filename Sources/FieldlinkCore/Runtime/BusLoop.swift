@@ -1,0 +1,111 @@
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// The single owner of one physical bus: a dedicated thread that polls the bus's devices, one
+/// transaction at a time, on a fixed-rate `PollSchedule`.
+///
+/// Blocking calls (libmodbus, termios reads, ioctl) never run on Swift's cooperative pool, where
+/// they would starve every other task; and the schedule lives on the same thread, so a poll costs
+/// no hop between threads. The resource (a serial line, an adapter) is created on the thread and
+/// never leaves it, so it need not be `Sendable`.
+public final class BusLoop<Resource>: Sendable {
+    public struct Device: Sendable {
+        public var name: String
+        public var interval: Duration
+
+        public init(name: String, interval: Duration) {
+            self.name = name
+            self.interval = interval
+        }
+    }
+
+    public typealias Poll = @Sendable (_ device: Int, _ resource: inout Resource) -> Void
+
+    private let name: String
+    private let devices: [Device]
+    private let logger: Logger
+    private let makeResource: @Sendable () -> Resource
+    private let poll: Poll
+    private let stopping = Atomic<Bool>(false)
+    private let wakeup = DispatchSemaphore(value: 0)
+    private let lifecycle = Mutex(Lifecycle())
+
+    private struct Lifecycle {
+        var started = false
+        var ended = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    public init(name: String, devices: [Device], logger: Logger, makeResource: @escaping @Sendable () -> Resource,
+                poll: @escaping Poll) {
+        self.name = name
+        self.devices = devices
+        self.logger = logger
+        self.makeResource = makeResource
+        self.poll = poll
+    }
+
+    /// Starts the loop on its own thread (once). Synchronous: starting never waits for the
+    /// cooperative pool.
+    public func start() {
+        let first = lifecycle.withLock { state in
+            defer { state.started = true }
+            return !state.started
+        }
+        guard first else { return }
+        let thread = Thread { [self] in
+            loop()
+            let waiters = lifecycle.withLock { state in
+                state.ended = true
+                defer { state.waiters.removeAll() }
+                return state.waiters
+            }
+            waiters.forEach { $0.resume() }
+        }
+        thread.name = String(name.prefix(15))  // the kernel keeps 15 characters
+        thread.start()
+    }
+
+    /// Returns once the thread has ended (after `stop()`).
+    public func waitUntilStopped() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ended = lifecycle.withLock { state in
+                if !state.ended { state.waiters.append(continuation) }
+                return state.ended
+            }
+            if ended { continuation.resume() }
+        }
+    }
+
+    /// The poll in progress finishes; no new one starts. Safe from any thread, more than once.
+    public func stop() {
+        stopping.store(true, ordering: .releasing)
+        wakeup.signal()
+    }
+
+    private func loop() {
+        var resource = makeResource()
+        let clock = ContinuousClock()
+        var schedule = PollSchedule(intervals: devices.map(\.interval), start: clock.now)
+        while !stopping.load(ordering: .acquiring), let (index, due) = schedule.next() {
+            let wait = clock.now.duration(to: due)
+            if wait > .zero {
+                // Sleeps until the slot, or until `stop()` wakes it; either way the loop looks again.
+                _ = wakeup.wait(timeout: .now() + .nanoseconds(Int(wait.components.seconds) * 1_000_000_000
+                                                                   + Int(wait.components.attoseconds / 1_000_000_000)))
+                continue
+            }
+            poll(index, &resource)
+            let missed = schedule.completed(index, at: clock.now)
+            if missed > 0 {
+                logger.debug("poll overran its interval; skipped \(missed) slot(s)", metadata: ["device": "\(devices[index].name)"])
+            }
+        }
+        for (index, device) in devices.enumerated() where schedule.skipped[index] > 0 {
+            logger.info("skipped \(schedule.skipped[index]) overrun poll slot(s)", metadata: ["device": "\(device.name)"])
+        }
+        _ = consume resource
+    }
+}

@@ -1,0 +1,121 @@
+import FieldlinkCore
+import Foundation
+import Logging
+import Synchronization
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The calling thread's pthread id, comparable across threads.
+private func threadID() -> UInt { UInt(pthread_self()) }
+
+/// What the loop did, seen from the polls.
+private final class Trace: Sendable {
+    let polls = Mutex<[(device: Int, thread: UInt, at: ContinuousClock.Instant)]>([])
+    let lastPollEnded = Mutex<ContinuousClock.Instant?>(nil)
+
+    /// Blocks until `count` polls happened (the test task itself may start late on a busy pool).
+    func waitForPolls(_ count: Int, timeout: Duration = .seconds(30)) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while polls.withLock({ $0.count }) < count {
+            if ContinuousClock.now > deadline { return false }
+            usleep(1_000)
+        }
+        return true
+    }
+    let created = Mutex<UInt?>(nil)
+    let released = Mutex<UInt?>(nil)
+    let releasedAt = Mutex<ContinuousClock.Instant?>(nil)
+}
+
+/// A stand-in for a C handle: not Sendable, created and released on the bus thread.
+private final class Handle {
+    let trace: Trace
+    var count = 0
+    init(trace: Trace) {
+        self.trace = trace
+        trace.created.withLock { $0 = threadID() }
+    }
+    deinit {
+        trace.released.withLock { $0 = threadID() }
+        trace.releasedAt.withLock { $0 = .now }
+    }
+}
+
+@Suite struct BusLoopTests {
+    private static func loop(_ trace: Trace, intervals: [Duration], pollTime: Duration = .zero) -> BusLoop<Handle> {
+        BusLoop(name: "fl-test", devices: intervals.enumerated().map { .init(name: "d\($0.offset)", interval: $0.element) },
+                logger: Logger(label: "test"), makeResource: { Handle(trace: trace) }) { device, handle in
+            handle.count += 1
+            trace.polls.withLock { $0.append((device, threadID(), .now)) }
+            if pollTime > .zero { usleep(UInt32(pollTime.milliseconds * 1_000)) }
+            trace.lastPollEnded.withLock { $0 = .now }
+        }
+    }
+
+    @Test func pollsRunOnOneThreadThatOwnsTheResource() async {
+        let trace = Trace()
+        let loop = Self.loop(trace, intervals: [.milliseconds(10)])
+        let caller = threadID()
+        loop.start()
+        #expect(trace.waitForPolls(5))
+        loop.stop()
+        await loop.waitUntilStopped()
+        let polls = trace.polls.withLock { $0 }
+        let threads = Set(polls.map(\.thread))
+        #expect(threads.count == 1)
+        #expect(!threads.contains(caller))
+        #expect(trace.created.withLock { $0 } == threads.first)
+        #expect(trace.released.withLock { $0 } == threads.first)
+    }
+
+    @Test func eachDeviceKeepsItsOwnFixedRate() async throws {
+        let trace = Trace()
+        let loop = Self.loop(trace, intervals: [.milliseconds(20), .milliseconds(100)])
+        loop.start()
+        // Measured on the polls' own timestamps: a late test task does not change what is counted.
+        #expect(trace.waitForPolls(70, timeout: .seconds(30)))
+        loop.stop()
+        await loop.waitUntilStopped()
+        let polls = trace.polls.withLock { $0 }
+        let start = try #require(polls.first?.at)
+        let window = polls.filter { start.duration(to: $0.at) < .seconds(1) }
+        let fast = window.filter { $0.device == 0 }, slow = window.filter { $0.device == 1 }
+        // 1 s at 20 ms and 100 ms: 50 and 10 polls; a little slack for a busy machine.
+        #expect((45...50).contains(fast.count), "fast device polled \(fast.count) times in 1 s")
+        #expect((9...10).contains(slow.count), "slow device polled \(slow.count) times in 1 s")
+        // Fixed rate: the n-th poll is near start + n * interval, not drifting by the time polls take.
+        let lastSlow = try #require(slow.last)
+        let span = start.duration(to: lastSlow.at)
+        #expect(span >= .milliseconds(100 * (slow.count - 1) - 5) && span <= .milliseconds(100 * (slow.count - 1) + 60))
+    }
+
+    @Test func stopLetsThePollInProgressFinishAndStartsNoOther() async {
+        let trace = Trace()
+        let loop = Self.loop(trace, intervals: [.seconds(30)], pollTime: .milliseconds(300))
+        loop.start()
+        #expect(trace.waitForPolls(1))  // the first poll has started and takes 300 ms
+        loop.stop()
+        await loop.waitUntilStopped()
+        let returned = ContinuousClock.now
+        #expect(trace.polls.withLock { $0.count } == 1)
+        let ended = trace.lastPollEnded.withLock { $0 }
+        #expect(ended != nil, "run() returned before the poll in progress finished")
+        #expect(ended.map { $0 <= returned } == true)
+    }
+
+    @Test func stopWakesALongSleep() async {
+        let trace = Trace()
+        let loop = Self.loop(trace, intervals: [.seconds(60)])
+        loop.start()
+        #expect(trace.waitForPolls(1))
+        let stoppedAt = ContinuousClock.now
+        loop.stop()
+        await loop.waitUntilStopped()
+        // When the thread let go of its resource, not when this (possibly busy) task resumed.
+        let released = trace.releasedAt.withLock { $0 }
+        #expect(released.map { stoppedAt.duration(to: $0) < .seconds(1) } == true)
+        #expect(trace.polls.withLock { $0.count } == 1)
+    }
+}
