@@ -22,17 +22,22 @@ public final class DiskRing: MessageRing {
         public var maxAge: Duration?
         public var syncInterval: Duration
         public var replayRate: Int
+        /// Spill mode: past this many messages in memory, memory spills to disk.
         public var memoryMessages: Int
+        /// When the disk cannot take them, memory holds this many before dropping the oldest.
+        public var memoryFallbackLimit: Int
         public var segmentBytes: Int
 
-        public init(directory: String, buffer: BufferConfig) {
+        /// `inFlightWindow`: the publisher's window, the default spill threshold.
+        public init(directory: String, buffer: BufferConfig, inFlightWindow: Int) {
             self.directory = directory
             durability = buffer.durability
             maxBytes = buffer.maxBytes
             maxAge = buffer.maxAge
             syncInterval = buffer.syncInterval
             replayRate = buffer.replayRate
-            memoryMessages = buffer.memoryMessages
+            memoryMessages = buffer.memoryMessages ?? inFlightWindow
+            memoryFallbackLimit = max(10_000, memoryMessages)
             // Small enough that the oldest-drop and the acked-delete are fine-grained, large enough
             // that a full ring is a few dozen files.
             segmentBytes = min(4 << 20, max(64 << 10, buffer.maxBytes / 32))
@@ -118,7 +123,8 @@ public final class DiskRing: MessageRing {
                 // on disk
             } else {
                 state.memory.append(entry)
-                if state.memory.count > settings.memoryMessages, !spillMemory(&state) {
+                if state.memory.count > settings.memoryMessages, !spillMemory(&state),
+                   state.memory.count > settings.memoryFallbackLimit {
                     // No disk to spill to: memory is all there is; its oldest goes, counted. It is
                     // marked acknowledged rather than moving the watermark, which may still have
                     // unsent records on disk below it.

@@ -84,7 +84,8 @@ struct Run: AsyncParsableCommand {
 
         let ring: DiskRing
         do {
-            ring = try DiskRing(settings: .init(directory: "\(config.gateway.stateDirectory)/buffer", buffer: config.buffer), logger: logger)
+            ring = try DiskRing(settings: .init(directory: "\(config.gateway.stateDirectory)/buffer", buffer: config.buffer,
+                                                inFlightWindow: config.mqtt.maxInflight), logger: logger)
         } catch {
             logger.critical("cannot open the buffer ring: \(error)")
             throw exitCannotCreate

@@ -40,5 +40,7 @@ struct TelemetryPipeline: ReadingSink {
         reading.sequence = sequence
         ring.append(OutboundMessage(topic: route.topic, payload: encoder.encode(reading), qos: route.qos,
                                     retain: route.retain, contentType: encoder.contentType))
+        // After the append: a line here means the reading is in the ring (tests count on that).
+        logger.trace("queued", metadata: ["device": "\(reading.device)", "seq": "\(sequence)"])
     }
 }

@@ -14,7 +14,7 @@ import Testing
         buffer.memoryMessages = memoryMessages
         buffer.replayRate = replayRate
         buffer.syncInterval = .milliseconds(20)
-        return DiskRing.Settings(directory: directory, buffer: buffer)
+        return DiskRing.Settings(directory: directory, buffer: buffer, inFlightWindow: 100)
     }
 
     static func directory() -> String { NSTemporaryDirectory() + "diskring-\(UUID().uuidString.prefix(8))" }

@@ -18,7 +18,7 @@ import Testing
         var buffer = BufferConfig()
         buffer.syncInterval = .milliseconds(20)
         let directory = NSTemporaryDirectory() + "ring-contract-\(UUID().uuidString.prefix(8))"
-        let ring = try! DiskRing(settings: .init(directory: directory, buffer: buffer), logger: Logger(label: "test"))
+        let ring = try! DiskRing(settings: .init(directory: directory, buffer: buffer, inFlightWindow: 100), logger: Logger(label: "test"))
         ring.uplinkChanged(up: true)
         for number in 1...max(count, 1) where count > 0 { ring.append(message(number)) }
         return ring

@@ -131,7 +131,7 @@ typealias Edit = ConfigFixture.Edit
         #expect(mqtt.reconnectDelay == .seconds(1))
         #expect(mqtt.reconnectDelayMax == .seconds(60))
         #expect(mqtt.drainTimeout == .seconds(5))
-        #expect(config.buffer.memoryMessages == 10_000)
+        #expect(config.buffer.memoryMessages == nil)  // the MQTT in-flight window
 
         let bus = try #require(config.buses.first?.options as? ModbusRTUBusOptions)
         #expect(bus.port == "/dev/ttyS0")

@@ -59,8 +59,9 @@ public enum Durability: String, Sendable, CaseIterable {
 }
 
 public struct BufferConfig: Sendable {
-    /// Messages held in memory (spill mode) before they spill to disk.
-    public var memoryMessages = 10_000
+    /// Messages held in memory (spill mode) before they spill to disk; nil: the MQTT in-flight
+    /// window, so a crash while online loses at most what the broker had not acknowledged yet.
+    public var memoryMessages: Int?
     /// Disk ring size; past it the oldest segment is dropped and counted.
     public var maxBytes = 64 << 20
     /// Older messages are dropped and counted; nil keeps them until `maxBytes` forces them out.
