@@ -86,7 +86,7 @@ public final class MQTTPublisher: Service {
             let generation = self.generation
             let send = self.send
             do {
-                let client = try MosquittoClient(options: .init(config: config)) { event in
+                let client = try MosquittoClient(options: config) { event in
                     send(.connection(generation: generation, event))
                 }
                 self.client = client

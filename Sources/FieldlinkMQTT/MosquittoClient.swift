@@ -65,35 +65,13 @@ private final class CallbackBox: Sendable {
 /// `run()` blocks (connect, then `mosquitto_loop`) and belongs on a thread of its own; `publish`
 /// may be called from any thread (libmosquitto in `mosquitto_threaded_set` mode).
 public final class MosquittoClient: Sendable {
-    public struct Options: Sendable {
-        public var host: String
-        public var port: Int
-        public var clientID: String
-        public var username: String?
-        public var password: Secret?
-        public var version: MQTTVersion
-        public var keepalive: Duration
-        public var maxInflight: Int
-
-        public init(config: MQTTConfig) {
-            host = config.host
-            port = config.port
-            clientID = config.clientID
-            username = config.username
-            password = config.password
-            version = config.version
-            keepalive = config.keepalive
-            maxInflight = config.maxInflight
-        }
-    }
-
-    private let options: Options
+    private let options: MQTTConfig
     private let handle: Mutex<OpaquePointer?>
     private let box: CallbackBox
     private let stopRequested = Atomic<Bool>(false)
 
     /// Creates the client (`mosquitto_new`) and sets it up; nothing touches the network yet.
-    public init(options: Options, emit: @escaping @Sendable (MQTTConnectionEvent) -> Void) throws(MQTTError) {
+    public init(options: MQTTConfig, emit: @escaping @Sendable (MQTTConnectionEvent) -> Void) throws(MQTTError) {
         _ = MosquittoLibrary.initialized
         self.options = options
         let box = CallbackBox(version: options.version, emit: emit)
