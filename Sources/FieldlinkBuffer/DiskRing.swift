@@ -78,8 +78,7 @@ public final class DiskRing: MessageRing {
     public let settings: Settings
     private let state: Mutex<State>
     private let logger: Logger
-    private let wakeupContinuation: AsyncStream<Void>.Continuation
-    public let wakeups: AsyncStream<Void>
+    private let consumerWakeup = Mutex<(@Sendable () -> Void)?>(nil)
     private let workerSignal = DispatchSemaphore(value: 0)
     private let workerDone = DispatchSemaphore(value: 0)
 
@@ -99,7 +98,6 @@ public final class DiskRing: MessageRing {
                           persistedCounters: counters)
         state.readAheadWanted = lastOnDisk > watermark
         self.state = Mutex(state)
-        (wakeups, wakeupContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         if recovery != SegmentLog.Recovery() {
             logger.warning("ring recovery: cut \(recovery.truncatedBytes) byte(s) of torn tail, skipped \(recovery.corruptRecords) corrupt record(s)")
         }
@@ -112,6 +110,15 @@ public final class DiskRing: MessageRing {
     }
 
     // MARK: MessageRing
+
+    public func setConsumerWakeup(_ wake: @escaping @Sendable () -> Void) {
+        consumerWakeup.withLock { $0 = wake }
+        wake()  // whatever is already queued
+    }
+
+    private func wakeConsumer() {
+        consumerWakeup.withLock { $0 }?()
+    }
 
     public func append(_ message: OutboundMessage) {
         let now = Self.unixMilliseconds()
@@ -139,7 +146,7 @@ public final class DiskRing: MessageRing {
             defer { state.consumerWaiting = false }
             return state.consumerWaiting
         }
-        if wake { wakeupContinuation.yield() }
+        if wake { wakeConsumer() }
     }
 
     public func checkout(limit: Int) -> [RingRecord] {
@@ -217,12 +224,13 @@ public final class DiskRing: MessageRing {
             return state.sendCursor < state.nextID
         }
         workerSignal.signal()
-        if wake { wakeupContinuation.yield() }
+        if wake { wakeConsumer() }
     }
 
     /// The uplink went down (spill what is in memory, write new messages to disk) or came back.
     public func uplinkChanged(up: Bool) {
         state.withLock { state in
+            guard !state.stopping else { return }  // closed: memory already went to disk
             state.uplinkUp = up
             if !up { _ = spillMemory(&state) }
         }
@@ -369,7 +377,7 @@ public final class DiskRing: MessageRing {
             }
             if yield {
                 state.withLock { $0.consumerWaiting = false }
-                wakeupContinuation.yield()
+                wakeConsumer()
             }
             if stopping { break }
         }

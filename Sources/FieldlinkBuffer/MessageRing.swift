@@ -38,8 +38,9 @@ public protocol MessageRing: Sendable {
     func requeueInFlight()
     /// The broker became reachable or unreachable: a ring may change where it keeps new messages.
     func uplinkChanged(up: Bool)
-    /// A stream that yields whenever records become available to `checkout`; one consumer.
-    var wakeups: AsyncStream<Void> { get }
+    /// Called (on any thread) whenever records become available to `checkout` after the consumer
+    /// had found none; one consumer. Keep it cheap: it runs on the appending thread.
+    func setConsumerWakeup(_ wake: @escaping @Sendable () -> Void)
     var statistics: RingStatistics { get }
 }
 

@@ -1,6 +1,7 @@
 import FieldlinkCore
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 @testable import FieldlinkBuffer
@@ -26,21 +27,16 @@ import Testing
 
     static func ids(_ records: [RingRecord]) -> [UInt64] { records.map(\.id) }
 
-    /// The next wakeup; false if none comes within `timeout` (only a failing test waits that long).
-    static func wakeup(_ ring: DiskRing, timeout: Duration = .seconds(5)) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                var iterator = ring.wakeups.makeAsyncIterator()
-                return await iterator.next() != nil
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
+    /// Counts the ring's consumer wake-ups (they are called synchronously on the appending thread).
+    final class WakeCounter: Sendable {
+        let count = Mutex(0)
+        var value: Int { count.withLock { $0 } }
+    }
+
+    static func watch(_ ring: DiskRing) -> WakeCounter {
+        let counter = WakeCounter()
+        ring.setConsumerWakeup { counter.count.withLock { $0 += 1 } }
+        return counter
     }
 
     @Test func checkoutHandsOutRecordsOldestFirstAndOnlyOnce() {
@@ -132,30 +128,35 @@ import Testing
         #expect(ring.statistics == RingStatistics(depth: 3, inFlight: 0, dropped: 0))
     }
 
-    @Test func firstAppendWakesTheConsumer() async {
+    @Test func firstAppendWakesTheConsumer() {
         let ring = Self.ring(holding: 0)
         defer { ring.close() }
+        let wakes = Self.watch(ring)
+        let before = wakes.value
         ring.append(Self.message(1))
-        #expect(await Self.wakeup(ring))
+        #expect(wakes.value == before + 1)
     }
 
-    @Test func appendAfterTheConsumerDrainedWakesIt() async {
+    @Test func appendAfterTheConsumerDrainedWakesItOnce() {
         let ring = Self.ring(holding: 2)
         defer { ring.close() }
-        #expect(await Self.wakeup(ring))
+        let wakes = Self.watch(ring)
         #expect(Self.ids(ring.checkout(limit: 10)) == [1, 2])  // drained: the consumer will wait
+        let before = wakes.value
         ring.append(Self.message(3))
-        #expect(await Self.wakeup(ring))
-        #expect(Self.ids(ring.checkout(limit: 10)) == [3])
+        ring.append(Self.message(4))  // the consumer has not looked yet: no second wake-up
+        #expect(wakes.value == before + 1)
+        #expect(Self.ids(ring.checkout(limit: 10)) == [3, 4])
     }
 
-    @Test func requeueWakesTheConsumerWhenThereIsSomethingToResend() async {
+    @Test func requeueWakesTheConsumerWhenThereIsSomethingToResend() {
         let ring = Self.ring(holding: 1)
         defer { ring.close() }
-        #expect(await Self.wakeup(ring))
+        let wakes = Self.watch(ring)
         _ = ring.checkout(limit: 10)
+        let before = wakes.value
         ring.requeueInFlight()
-        #expect(await Self.wakeup(ring))
+        #expect(wakes.value > before)
         #expect(Self.ids(ring.checkout(limit: 10)) == [1])
     }
 }

@@ -1,0 +1,291 @@
+import CMosquitto
+import FieldlinkBuffer
+import FieldlinkCore
+import Foundation
+import Logging
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A libmosquitto error, with libmosquitto's own words for it.
+public struct MQTTError: Error, Sendable, CustomStringConvertible {
+    public var code: Int32
+    public var message: String
+
+    /// From a `MOSQ_ERR_*` return code (`mosquitto_strerror`).
+    init(returnCode: Int32, operation: String) {
+        self.code = returnCode
+        var text = String(cString: mosquitto_strerror(returnCode))
+        if returnCode == MOSQ_ERR_ERRNO.rawValue {
+            text = String(cString: strerror(errno))
+        }
+        self.message = "\(operation): \(text)"
+    }
+
+    public var description: String { message }
+
+    /// Errors that no retry will fix: the message itself is unacceptable.
+    var isPermanentForMessage: Bool {
+        [MOSQ_ERR_PAYLOAD_SIZE, MOSQ_ERR_MALFORMED_UTF8, MOSQ_ERR_INVAL, MOSQ_ERR_QOS_NOT_SUPPORTED, MOSQ_ERR_OVERSIZE_PACKET]
+            .map(\.rawValue).contains(code)
+    }
+}
+
+/// Process-wide libmosquitto setup: `mosquitto_lib_init` exactly once.
+enum MosquittoLibrary {
+    static let initialized: Bool = {
+        mosquitto_lib_init()
+        return true
+    }()
+}
+
+/// What a connection tells the publisher service. Acknowledgements never travel this way: they go
+/// from libmosquitto's callback straight into the ring, on the connection's own thread.
+enum ConnectionEvent: Sendable {
+    case connected
+    /// The broker answered CONNECT with a refusal (bad credentials, not authorised, ...).
+    case refused(reason: String)
+    /// The connection ended, or never came up; its thread is gone.
+    case closed(reason: String, wasConnected: Bool)
+}
+
+/// The publisher's handle on whichever connection thread is running: wake it when the ring has
+/// work, ask it to drain and disconnect, or to disconnect now. Safe from any thread.
+final class ConnectionControl: Sendable {
+    enum Command: Int { case run = 0, drain = 1, stop = 2 }
+
+    /// An eventfd the connection thread polls beside the broker's socket.
+    let wakeFD: Int32
+    private let command = Atomic<Int>(Command.run.rawValue)
+    private let drainDeadline = Atomic<Int64>(0)
+
+    init() throws(MQTTError) {
+        let fd = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+        guard fd >= 0 else { throw MQTTError(returnCode: MOSQ_ERR_ERRNO.rawValue, operation: "eventfd") }
+        wakeFD = fd
+    }
+
+    deinit { close(wakeFD) }
+
+    /// The ring has records to send (`eventfd_write`).
+    func wake() {
+        _ = eventfd_write(wakeFD, 1)
+    }
+
+    /// Clears a pending wake-up (`eventfd_read`).
+    func consumeWake() {
+        var value: eventfd_t = 0
+        _ = eventfd_read(wakeFD, &value)
+    }
+
+    /// Send what the ring holds, then disconnect cleanly; disconnect anyway after `timeout`.
+    func drain(within timeout: Duration) {
+        drainDeadline.store(Self.uptime() + timeout.milliseconds * 1_000_000, ordering: .relaxed)
+        command.store(Command.drain.rawValue, ordering: .releasing)
+        wake()
+    }
+
+    func stop() {
+        command.store(Command.stop.rawValue, ordering: .releasing)
+        wake()
+    }
+
+    /// A fresh connection starts in `run`.
+    func reset() {
+        command.store(Command.run.rawValue, ordering: .releasing)
+    }
+
+    var current: Command { Command(rawValue: command.load(ordering: .acquiring)) ?? .run }
+    var drainExpired: Bool { Self.uptime() >= drainDeadline.load(ordering: .relaxed) }
+
+    static func uptime() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+    }
+}
+
+/// One connection to the broker, from CONNECT to close, on a thread of its own: the single owner of
+/// a `struct mosquitto *`.
+///
+/// The thread polls the broker's socket and the ring's wake-up eventfd, and does the hot path itself:
+/// it checks records out of the ring, publishes them, and acknowledges them in the ring when the
+/// broker's PUBACK/PUBCOMP arrives — no hop through another thread per message. A fresh client per
+/// connection keeps libmosquitto's own session state out of the picture: the ring is the only record
+/// of what is unacknowledged, so nothing is resent twice by two layers. Each method names the
+/// libmosquitto call it wraps.
+final class MQTTConnection {
+    private let config: MQTTConfig
+    private let ring: any MessageRing
+    private let control: ConnectionControl
+    private let logger: Logger
+    private let emit: @Sendable (ConnectionEvent) -> Void
+    private var mosq: OpaquePointer?
+    /// libmosquitto message id -> ring record id, for what the broker has not acknowledged yet.
+    private var inFlight: [Int32: UInt64] = [:]
+    private var connected = false
+    private var needsPump = false
+
+    /// Starts a connection on a new thread; everything after this happens there.
+    static func start(config: MQTTConfig, ring: any MessageRing, control: ConnectionControl, logger: Logger,
+                      emit: @escaping @Sendable (ConnectionEvent) -> Void) {
+        _ = MosquittoLibrary.initialized
+        control.reset()
+        let thread = Thread {
+            MQTTConnection(config: config, ring: ring, control: control, logger: logger, emit: emit).run()
+        }
+        thread.name = "fl-mqtt"
+        thread.start()
+    }
+
+    private init(config: MQTTConfig, ring: any MessageRing, control: ConnectionControl, logger: Logger,
+                 emit: @escaping @Sendable (ConnectionEvent) -> Void) {
+        self.config = config
+        self.ring = ring
+        self.control = control
+        self.logger = logger
+        self.emit = emit
+    }
+
+    private func run() {
+        let reason: String
+        do {
+            try open()
+            reason = loop()
+        } catch {
+            reason = error.description
+        }
+        if let mosq { mosquitto_destroy(mosq) }
+        mosq = nil
+        if connected {
+            ring.uplinkChanged(up: false)
+        }
+        ring.requeueInFlight()
+        emit(.closed(reason: reason, wasConnected: connected))
+    }
+
+    /// `mosquitto_new`, options, callbacks, then a blocking `mosquitto_connect_bind_v5`.
+    private func open() throws(MQTTError) {
+        guard let mosq = mosquitto_new(config.clientID, true, Unmanaged.passUnretained(self).toOpaque()) else {
+            throw MQTTError(returnCode: MOSQ_ERR_ERRNO.rawValue, operation: "mosquitto_new")
+        }
+        self.mosq = mosq
+        let protocolVersion = config.version == .v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311
+        mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, Int32(protocolVersion))
+        mosquitto_int_option(mosq, MOSQ_OPT_SEND_MAXIMUM, Int32(config.maxInflight))
+        mosquitto_max_inflight_messages_set(mosq, UInt32(config.maxInflight))
+        mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1)
+        if let username = config.username {
+            let rc = mosquitto_username_pw_set(mosq, username, config.password?.value)
+            guard rc == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(returnCode: rc, operation: "set credentials") }
+        }
+        mosquitto_connect_v5_callback_set(mosq) { _, context, rc, _, _ in
+            Unmanaged<MQTTConnection>.fromOpaque(context!).takeUnretainedValue().connectAnswered(rc)
+        }
+        mosquitto_publish_v5_callback_set(mosq) { _, context, mid, reasonCode, _ in
+            Unmanaged<MQTTConnection>.fromOpaque(context!).takeUnretainedValue().acknowledged(mid, reasonCode: reasonCode)
+        }
+        let keepalive = Int32(max(5, config.keepalive.components.seconds))
+        let rc = mosquitto_connect_bind_v5(mosq, config.host, Int32(config.port), keepalive, nil, nil)
+        guard rc == MOSQ_ERR_SUCCESS.rawValue else {
+            throw MQTTError(returnCode: rc, operation: "connect to \(config.host):\(config.port)")
+        }
+    }
+
+    /// Polls socket and eventfd, runs libmosquitto (`mosquitto_loop_read/_write/_misc`) and pumps the
+    /// ring until the connection ends; returns why it ended.
+    private func loop() -> String {
+        guard let mosq else { return "no client" }
+        while true {
+            let socket = mosquitto_socket(mosq)
+            guard socket >= 0 else { return "connection lost" }
+            var fds = [pollfd(fd: socket, events: Int16(POLLIN) | (mosquitto_want_write(mosq) ? Int16(POLLOUT) : 0), revents: 0),
+                       pollfd(fd: control.wakeFD, events: Int16(POLLIN), revents: 0)]
+            _ = poll(&fds, 2, 100)
+            if fds[1].revents & Int16(POLLIN) != 0 {
+                control.consumeWake()
+                needsPump = true
+            }
+            if fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+                let rc = mosquitto_loop_read(mosq, 1)
+                if rc != MOSQ_ERR_SUCCESS.rawValue { return MQTTError(returnCode: rc, operation: "connection lost").message }
+            }
+            if mosquitto_want_write(mosq) {
+                let rc = mosquitto_loop_write(mosq, 1)
+                if rc != MOSQ_ERR_SUCCESS.rawValue { return MQTTError(returnCode: rc, operation: "connection lost").message }
+            }
+            let rc = mosquitto_loop_misc(mosq)  // keepalive pings
+            if rc != MOSQ_ERR_SUCCESS.rawValue { return MQTTError(returnCode: rc, operation: "connection lost").message }
+
+            switch control.current {
+            case .stop:
+                return disconnect()
+            case .drain where !connected || ring.statistics.depth == 0 || control.drainExpired:
+                return disconnect()
+            case .run, .drain:
+                if connected, needsPump { pump() }
+            }
+        }
+    }
+
+    /// A clean DISCONNECT (`mosquitto_disconnect_v5`): the broker then publishes no last will.
+    private func disconnect() -> String {
+        guard let mosq, connected else { return "disconnected" }
+        mosquitto_disconnect_v5(mosq, 0, nil)
+        for _ in 0..<20 where mosquitto_want_write(mosq) {
+            if mosquitto_loop_write(mosq, 1) != MOSQ_ERR_SUCCESS.rawValue { break }
+        }
+        return "disconnected"
+    }
+
+    /// Hands the broker as much as the in-flight window allows (`mosquitto_publish_v5`).
+    private func pump() {
+        needsPump = false
+        guard let mosq else { return }
+        let room = config.maxInflight - inFlight.count
+        guard room > 0 else { return }
+        for record in ring.checkout(limit: room) {
+            let message = record.message
+            var mid: Int32 = 0
+            let rc = message.payload.withUnsafeBytes { bytes in
+                mosquitto_publish_v5(mosq, &mid, message.topic, Int32(bytes.count), bytes.baseAddress, Int32(message.qos), message.retain, nil)
+            }
+            if rc == MOSQ_ERR_SUCCESS.rawValue {
+                inFlight[mid] = record.id
+                continue
+            }
+            let error = MQTTError(returnCode: rc, operation: "publish to \(message.topic)")
+            if error.isPermanentForMessage {
+                logger.error("cannot publish: \(error); message dropped", metadata: ["topic": "\(message.topic)"])
+                ring.acknowledge(record.id)
+            }
+            // Otherwise the connection is going away: closing requeues everything in flight.
+        }
+    }
+
+    // MARK: libmosquitto callbacks, called inside mosquitto_loop_read on this thread
+
+    private func connectAnswered(_ rc: Int32) {
+        guard rc == 0 else {
+            let reason = config.version == .v5 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc)
+            emit(.refused(reason: reason.map { String(cString: $0) } ?? "code \(rc)"))
+            return
+        }
+        connected = true
+        ring.uplinkChanged(up: true)
+        needsPump = true
+        emit(.connected)
+    }
+
+    /// PUBACK/PUBCOMP (QoS 1/2), or on the socket (QoS 0). A reason code of 0x80 or more means the
+    /// broker refused the message (MQTT 5); it will not take it later either, so it leaves the ring.
+    private func acknowledged(_ mid: Int32, reasonCode: Int32) {
+        guard let id = inFlight.removeValue(forKey: mid) else { return }
+        if reasonCode >= 0x80 {
+            logger.error("broker refused a message (reason code \(reasonCode)); dropped", metadata: ["mqtt_reason": "\(reasonCode)"])
+        }
+        ring.acknowledge(id)
+        needsPump = true
+    }
+}
