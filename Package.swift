@@ -68,6 +68,16 @@ let package = Package(
         .testTarget(name: "FieldlinkBufferTests", dependencies: ["FieldlinkBuffer"]),
         .testTarget(name: "FieldlinkMQTTTests", dependencies: ["FieldlinkMQTT", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport"]),
+
+        // Store-and-forward ring benchmark driver (bench/ring.sh); bench code stays out of Sources/.
+        .executableTarget(
+            name: "ring-bench",
+            dependencies: [
+                "FieldlinkBuffer", "FieldlinkMQTT", "FieldlinkCore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/RingBench"
+        ),
     ]
 )
 
