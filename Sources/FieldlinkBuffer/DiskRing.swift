@@ -337,7 +337,9 @@ public final class DiskRing: MessageRing {
         let oldestPending = state.inFlight.first ?? state.sendCursor
         if oldestPending - 1 > state.watermark {
             state.watermark = oldestPending - 1
-            state.acknowledgedAhead = state.acknowledgedAhead.filter { $0 > state.watermark }
+            if !state.acknowledgedAhead.isEmpty {
+                state.acknowledgedAhead = state.acknowledgedAhead.filter { $0 > state.watermark }
+            }
             state.counters.watermark = state.watermark
             while let first = state.memory.first, first.record.id <= state.watermark { state.memory.removeFirst() }
         }

@@ -46,10 +46,10 @@ public final class PosixFile {
         }
     }
 
-    /// Appends all of `bytes` (`write(2)`). On a short write the file is cut back to where it was,
-    /// so a failed append never leaves half a record behind.
-    public func append(_ bytes: [UInt8]) throws(FileError) {
-        let start = try size()
+    /// Appends all of `bytes` (`write(2)`) to a file of `currentSize` bytes (the caller knows it, so
+    /// no `fstat` per record). On a short write the file is cut back to `currentSize`, so a failed
+    /// append never leaves half a record behind.
+    public func append(_ bytes: [UInt8], currentSize start: Int) throws(FileError) {
         var written = 0
         while written < bytes.count {
             let result = bytes.withUnsafeBytes { buffer in
@@ -115,7 +115,7 @@ public final class PosixFile {
         try remove(temporary)
         do {
             let file = try PosixFile(path: temporary, mode: .append)
-            try file.append(bytes)
+            try file.append(bytes, currentSize: 0)
             try file.sync()
         }
         guard rename(temporary, path) == 0 else { throw FileError(path: path, operation: "rename", errno: errno) }

@@ -111,7 +111,7 @@ final class SegmentLog {
         if writer == nil {
             writer = try PosixFile(path: segments[segments.count - 1].path, mode: .append)
         }
-        try writer!.append(frame)
+        try writer!.append(frame, currentSize: segments[segments.count - 1].bytes)
         segments[segments.count - 1].bytes += frame.count
         segments[segments.count - 1].newestAppend = appendedAt
         unsynced += frame.count
