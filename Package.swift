@@ -26,6 +26,11 @@ let package = Package(
             pkgConfig: "libmosquitto",
             providers: [.apt(["libmosquitto-dev"])]
         ),
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
 
         // The model: config, values, readings, schedule. No C.
         .target(
@@ -50,11 +55,20 @@ let package = Package(
         ),
         // The uplink.
         .target(name: "FieldlinkMQTT", dependencies: ["FieldlinkCore", "FieldlinkBuffer", "CMosquitto"]),
+        // Living under systemd: journald log handler, sd_notify and the watchdog.
+        .target(
+            name: "FieldlinkSystemd",
+            dependencies: [
+                "FieldlinkCore", "CSystemd",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The executable: CLI and wiring.
         .executableTarget(
             name: "fieldlink",
             dependencies: [
-                "FieldlinkCore", "FieldlinkModbus", "FieldlinkPayload", "FieldlinkBuffer", "FieldlinkMQTT",
+                "FieldlinkCore", "FieldlinkModbus", "FieldlinkPayload", "FieldlinkBuffer", "FieldlinkMQTT", "FieldlinkSystemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -66,6 +80,7 @@ let package = Package(
         .testTarget(name: "FieldlinkModbusTests", dependencies: ["FieldlinkModbus"]),
         .testTarget(name: "FieldlinkPayloadTests", dependencies: ["FieldlinkPayload"]),
         .testTarget(name: "FieldlinkBufferTests", dependencies: ["FieldlinkBuffer"]),
+        .testTarget(name: "FieldlinkSystemdTests", dependencies: ["FieldlinkSystemd"]),
         .testTarget(name: "FieldlinkMQTTTests", dependencies: ["FieldlinkMQTT", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport"]),
 

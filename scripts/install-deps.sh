@@ -8,6 +8,9 @@ apt_packages=(pkg-config libmodbus-dev libmosquitto-dev libssl-dev libsystemd-de
 pip_packages=("pymodbus==3.16.*" "pyserial>=3.5")
 if [[ $what == test ]]; then
     pip_packages+=("paho-mqtt>=2")
+    # systemd: systemd-journald, journalctl and systemd-analyze for the deployment tests;
+    # util-linux: unshare/nsenter, which give the journald test a private /run/systemd.
+    apt_packages+=(systemd util-linux)
 fi
 
 sudo=""

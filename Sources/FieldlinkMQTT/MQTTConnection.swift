@@ -126,6 +126,10 @@ final class MQTTConnection {
     private var inFlight: [Int32: UInt64] = [:]
     private var connected = false
     private var needsPump = false
+    /// libmosquitto's last error-level log line (OpenSSL's reason for a failed handshake, say).
+    private var lastLibraryError: String?
+    /// MQTT 5 PUBLISH properties per content type, built once per connection and reused.
+    private var publishProperties: [String: OpaquePointer] = [:]
 
     /// Starts a connection on a new thread; everything after this happens there.
     static func start(config: MQTTConfig, ring: any MessageRing, control: ConnectionControl, logger: Logger,
@@ -152,14 +156,20 @@ final class MQTTConnection {
         let reason: String
         do {
             try open()
-            reason = loop()
+            // Watchdog: this thread beats on every turn of its poll loop (at most 100 ms apart).
+            let heartbeat = HealthBoard.shared.register("fl-mqtt")
+            defer { HealthBoard.shared.unregister(heartbeat) }
+            reason = loop(heartbeat)
         } catch {
             reason = error.description
         }
         if let mosq { mosquitto_destroy(mosq) }
         mosq = nil
+        for var properties in publishProperties.values.map(Optional.some) { mosquitto_property_free_all(&properties) }
+        publishProperties.removeAll()
         if connected {
             ring.uplinkChanged(up: false)
+            HealthBoard.shared.setBroker(connected: false)
         }
         ring.requeueInFlight()
         emit(.closed(reason: reason, wasConnected: connected))
@@ -180,6 +190,12 @@ final class MQTTConnection {
             let rc = mosquitto_username_pw_set(mosq, username, config.password?.value)
             guard rc == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(returnCode: rc, operation: "set credentials") }
         }
+        if let tls = config.tls { try configureTLS(tls, on: mosq) }
+        try setWill(on: mosq)
+        mosquitto_log_callback_set(mosq) { _, context, level, text in
+            guard level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING) != 0, let text else { return }
+            Unmanaged<MQTTConnection>.fromOpaque(context!).takeUnretainedValue().lastLibraryError = String(cString: text)
+        }
         mosquitto_connect_v5_callback_set(mosq) { _, context, rc, _, _ in
             Unmanaged<MQTTConnection>.fromOpaque(context!).takeUnretainedValue().connectAnswered(rc)
         }
@@ -189,34 +205,92 @@ final class MQTTConnection {
         let keepalive = Int32(max(5, config.keepalive.components.seconds))
         let rc = mosquitto_connect_bind_v5(mosq, config.host, Int32(config.port), keepalive, nil, nil)
         guard rc == MOSQ_ERR_SUCCESS.rawValue else {
-            throw MQTTError(returnCode: rc, operation: "connect to \(config.host):\(config.port)")
+            throw explained(MQTTError(returnCode: rc, operation: "connect to \(config.host):\(config.port)"))
         }
+    }
+
+    /// TLS through OpenSSL (`mosquitto_tls_set`, `mosquitto_tls_opts_set`): the server's chain is
+    /// always verified, against `ca_file` or the system store (`MOSQ_OPT_TLS_USE_OS_CERTS`).
+    private func configureTLS(_ tls: TLSConfig, on mosq: OpaquePointer) throws(MQTTError) {
+        if tls.caFile == nil {
+            mosquitto_int_option(mosq, MOSQ_OPT_TLS_USE_OS_CERTS, 1)
+        }
+        var rc = mosquitto_tls_set(mosq, tls.caFile, tls.caFile == nil ? "/etc/ssl/certs" : nil, tls.certFile, tls.keyFile, nil)
+        guard rc == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(returnCode: rc, operation: "TLS setup") }
+        rc = mosquitto_tls_opts_set(mosq, 1, tls.minimumVersion, nil)  // 1 = SSL_VERIFY_PEER
+        guard rc == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(returnCode: rc, operation: "TLS options") }
+        if tls.insecure { mosquitto_tls_insecure_set(mosq, true) }
+    }
+
+    /// The last will (`mosquitto_will_set`): if the gateway vanishes, the broker marks it `offline`.
+    private func setWill(on mosq: OpaquePointer) throws(MQTTError) {
+        let payload = Array("offline".utf8)
+        let rc = payload.withUnsafeBytes { bytes in
+            mosquitto_will_set(mosq, config.statusTopic, Int32(bytes.count), bytes.baseAddress, 1, true)
+        }
+        guard rc == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(returnCode: rc, operation: "set last will on \(config.statusTopic)") }
+    }
+
+    /// Publishes the retained status (`online`/`offline`) outside the ring: it is about the connection itself.
+    private func publishStatus(_ status: String) {
+        guard let mosq else { return }
+        let payload = Array(status.utf8)
+        _ = payload.withUnsafeBytes { bytes in
+            mosquitto_publish_v5(mosq, nil, config.statusTopic, Int32(bytes.count), bytes.baseAddress, 1, true, nil)
+        }
+    }
+
+    /// Adds what libmosquitto logged (e.g. OpenSSL's "certificate verify failed") to an error.
+    private func explained(_ error: MQTTError) -> MQTTError {
+        guard let detail = lastLibraryError else { return error }
+        var error = error
+        error.message += " (\(detail))"
+        return error
+    }
+
+    /// MQTT 5 properties for a message: content type, payload-format indicator for text, and the
+    /// gateway id as a user property. Built once per content type (`mosquitto_property_add_*`).
+    private func properties(contentType: String?) -> OpaquePointer? {
+        guard config.version == .v5, let contentType else { return nil }
+        if let cached = publishProperties[contentType] { return cached }
+        var list: OpaquePointer?
+        mosquitto_property_add_string(&list, Int32(MQTT_PROP_CONTENT_TYPE.rawValue), contentType)
+        if contentType.hasPrefix("text/") || contentType == "application/json" {
+            mosquitto_property_add_byte(&list, Int32(MQTT_PROP_PAYLOAD_FORMAT_INDICATOR.rawValue), 1)
+        }
+        mosquitto_property_add_string_pair(&list, Int32(MQTT_PROP_USER_PROPERTY.rawValue), "gateway", config.clientID)
+        publishProperties[contentType] = list
+        return list
     }
 
     /// Polls socket and eventfd, runs libmosquitto (`mosquitto_loop_read/_write/_misc`) and pumps the
     /// ring until the connection ends; returns why it ended.
-    private func loop() -> String {
+    private func loop(_ heartbeat: HealthBoard.Heartbeat) -> String {
         guard let mosq else { return "no client" }
+        // Before CONNACK a failure is still the connect failing (a TLS handshake ends here, say): name
+        // it the same way whichever step it surfaced in, so a repeated failure is logged once.
+        var operation: String { connected ? "connection lost" : "connect to \(config.host):\(config.port)" }
         while true {
             let socket = mosquitto_socket(mosq)
-            guard socket >= 0 else { return "connection lost" }
+            guard socket >= 0 else { return "\(operation): no socket" }
             var fds = [pollfd(fd: socket, events: Int16(POLLIN) | (mosquitto_want_write(mosq) ? Int16(POLLOUT) : 0), revents: 0),
                        pollfd(fd: control.wakeFD, events: Int16(POLLIN), revents: 0)]
             _ = poll(&fds, 2, 100)
+            heartbeat.beat()
             if fds[1].revents & Int16(POLLIN) != 0 {
                 control.consumeWake()
                 needsPump = true
             }
             if fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
                 let rc = mosquitto_loop_read(mosq, 1)
-                if rc != MOSQ_ERR_SUCCESS.rawValue { return MQTTError(returnCode: rc, operation: "connection lost").message }
+                if rc != MOSQ_ERR_SUCCESS.rawValue { return explained(MQTTError(returnCode: rc, operation: operation)).message }
             }
             if mosquitto_want_write(mosq) {
                 let rc = mosquitto_loop_write(mosq, 1)
-                if rc != MOSQ_ERR_SUCCESS.rawValue { return MQTTError(returnCode: rc, operation: "connection lost").message }
+                if rc != MOSQ_ERR_SUCCESS.rawValue { return explained(MQTTError(returnCode: rc, operation: operation)).message }
             }
             let rc = mosquitto_loop_misc(mosq)  // keepalive pings
-            if rc != MOSQ_ERR_SUCCESS.rawValue { return MQTTError(returnCode: rc, operation: "connection lost").message }
+            if rc != MOSQ_ERR_SUCCESS.rawValue { return explained(MQTTError(returnCode: rc, operation: operation)).message }
 
             switch control.current {
             case .stop:
@@ -229,9 +303,11 @@ final class MQTTConnection {
         }
     }
 
-    /// A clean DISCONNECT (`mosquitto_disconnect_v5`): the broker then publishes no last will.
+    /// A clean DISCONNECT (`mosquitto_disconnect_v5`): the broker then publishes no last will, so
+    /// the retained `offline` is published first.
     private func disconnect() -> String {
         guard let mosq, connected else { return "disconnected" }
+        publishStatus("offline")
         mosquitto_disconnect_v5(mosq, 0, nil)
         for _ in 0..<20 where mosquitto_want_write(mosq) {
             if mosquitto_loop_write(mosq, 1) != MOSQ_ERR_SUCCESS.rawValue { break }
@@ -249,7 +325,8 @@ final class MQTTConnection {
             let message = record.message
             var mid: Int32 = 0
             let rc = message.payload.withUnsafeBytes { bytes in
-                mosquitto_publish_v5(mosq, &mid, message.topic, Int32(bytes.count), bytes.baseAddress, Int32(message.qos), message.retain, nil)
+                mosquitto_publish_v5(mosq, &mid, message.topic, Int32(bytes.count), bytes.baseAddress, Int32(message.qos), message.retain,
+                                     properties(contentType: message.contentType))
             }
             if rc == MOSQ_ERR_SUCCESS.rawValue {
                 inFlight[mid] = record.id
@@ -273,7 +350,9 @@ final class MQTTConnection {
             return
         }
         connected = true
+        publishStatus("online")
         ring.uplinkChanged(up: true)
+        HealthBoard.shared.setBroker(connected: true)
         needsPump = true
         emit(.connected)
     }

@@ -31,6 +31,9 @@ public final class MQTTPublisher: Service {
     }
 
     public func run() async throws {
+        if config.tls?.insecure == true {
+            logger.warning("mqtt.tls.insecure is set: the broker's host name is NOT checked, so anyone holding a certificate from the same CA can impersonate it")
+        }
         let control = try ConnectionControl()
         ring.setConsumerWakeup { control.wake() }
         let (events, continuation) = AsyncStream.makeStream(of: Event.self)

@@ -117,6 +117,7 @@ final class ModbusLine {
         let device = devices[index]
         let state = PollHealth(reading, pointCount: device.points.count)
         guard let change = health[index].update(state) else { return }
+        HealthBoard.shared.setDevice(device.config.name, ok: state == .ok)
         let metadata: Logger.Metadata = ["device": "\(device.config.name)"]
         switch (state, change.previous) {
         case (.ok, nil):

@@ -15,6 +15,7 @@ struct ConfigSummary {
             "gateway \(config.gateway.id), state in \(config.gateway.stateDirectory)",
             "broker \(mqtt.url) as \(mqtt.clientID) (MQTT \(mqtt.version.rawValue), keepalive \(mqtt.keepalive.configText)"
                 + (mqtt.username.map { ", user \($0)" } ?? "") + (mqtt.password != nil ? ", password set" : "") + ")",
+            "status on \(mqtt.statusTopic) (retained online/offline, offline as last will)",
             "\(plural(config.buses.count, "bus")), \(plural(config.devices.count, "device")), \(plural(pointCount, "point"))",
         ]
         for bus in config.buses {
@@ -28,6 +29,12 @@ struct ConfigSummary {
                     lines.append(line)
                 }
             }
+        }
+        if let tls = mqtt.tls {
+            var line = "TLS \(tls.minimumVersion)+, server verified against \(tls.caFile ?? "the system CA store")"
+            if tls.certFile != nil { line += ", client certificate \(tls.certFile!)" }
+            if tls.insecure { line += ", HOST NAME NOT CHECKED (insecure: true)" }
+            lines.insert(line, at: 3)
         }
         text = lines.joined(separator: "\n") + "\n"
     }

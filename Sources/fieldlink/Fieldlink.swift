@@ -4,6 +4,7 @@ import FieldlinkCore
 import FieldlinkModbus
 import FieldlinkMQTT
 import FieldlinkPayload
+import FieldlinkSystemd
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -34,10 +35,15 @@ struct ConfigOption: ParsableArguments {
     @Option(name: [.short, .long], help: "The YAML config file.")
     var config: String
 
-    /// Loads and validates the config, printing every problem and exiting 78 when it is invalid.
+    /// Loads and validates the config, printing every problem and exiting 78 when it is invalid;
+    /// warnings go to stderr too, but do not stop it.
     func load() throws -> Config {
         do {
-            return try ConfigLoader(families: driverFamilies).load(file: config)
+            let loaded = try ConfigLoader(families: driverFamilies).load(file: config)
+            for warning in loaded.warnings {
+                FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+            }
+            return loaded
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw exitConfigError
@@ -68,10 +74,17 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Lowest level logged: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(help: "Where logs go: journal (native journald protocol, with DEVICE=, BUS=, ... fields), stderr, or auto (the journal when stderr is connected to it).")
+    var logTarget: LogTarget = .auto
+
     func run() async throws {
         let config = try options.load()
         let level = logLevel
-        LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: level) }
+        if logTarget.usesJournal {
+            LoggingSystem.bootstrap { JournalLogHandler(label: $0, level: level) }
+        } else {
+            LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: level) }
+        }
         let logger = Logger(label: "fieldlink")
 
         let sequences: SequenceStore
@@ -103,6 +116,12 @@ struct Run: AsyncParsableCommand {
             let family = driverFamilies.first { $0.busTypes.contains(bus.type) }!
             services.append(family.makeBusService(bus: bus, devices: devices, sink: pipeline, logger: logger))
         }
+
+        // Last, so it starts after the buses (READY=1 waits for their threads) and hears of a shutdown first (STOPPING=1).
+        let devices = config.devices.map(\.name)
+        services.append(SystemdWatchdogService(expectedBusThreads: services.count - 1, logger: logger) { snapshot in
+            ServiceStatus(devices: devices, health: snapshot, buffered: ring.statistics.depth).line
+        })
 
         logger.info("fieldlink \(FieldlinkVersion.current) starting: \(config.devices.count) device(s) on \(config.buses.count) bus(es), gateway \(config.gateway.id)")
         // ServiceGroup stops services in reverse order: buses first (no new readings), then the
@@ -153,3 +172,16 @@ struct Buffer: ParsableCommand {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// `--log-target`.
+enum LogTarget: String, ExpressibleByArgument, CaseIterable {
+    case auto, journal, stderr
+
+    var usesJournal: Bool {
+        switch self {
+        case .journal: true
+        case .stderr: false
+        case .auto: StderrLogHandler.stderrIsJournal()
+        }
+    }
+}

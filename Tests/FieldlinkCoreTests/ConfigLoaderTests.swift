@@ -278,8 +278,8 @@ typealias Edit = ConfigFixture.Edit
         ProblemCase("  id: gw-1\n", "  id: gw-1\n  site: north\n", path: "gateway.site",
                     message: #"unknown key "site" (expected one of id, state_dir)"#, at: "  |site: north"),
         ProblemCase("  drain_timeout: 2s\n", "  drain_timeout: 2s\n  host: broker\n", path: "mqtt.host",
-                    message: #"unknown key "host" (expected one of url, client_id, username, password, password_file, version, "#
-                        + "keepalive, max_inflight, reconnect_delay, reconnect_delay_max, drain_timeout)",
+                    message: #"unknown key "host" (expected one of url, tls, status_topic, client_id, username, password, password_file, "#
+                        + "version, keepalive, max_inflight, reconnect_delay, reconnect_delay_max, drain_timeout)",
                     at: "  |host: broker"),
         ProblemCase("  memory_messages: 500\n", "  memory_messages: 500\n  disk_messages: 5\n", path: "buffer.disk_messages",
                     message: #"unknown key "disk_messages" (expected one of max_bytes, max_age, durability, sync_interval, "#
@@ -507,8 +507,8 @@ typealias Edit = ConfigFixture.Edit
     func reportsBadTopicTemplates(_ problem: ProblemCase) { problem.check() }
 
     static let brokerURLs: [ProblemCase] = [
-        ("mqtts://broker.example:8883", "mqtts:// is not supported yet; use mqtt://"),
-        ("http://broker.example", #"unsupported scheme "http" (expected mqtt)"#),
+        ("ws://broker.example:8883", #"unsupported scheme "ws" (expected mqtt or mqtts)"#),
+        ("http://broker.example", #"unsupported scheme "http" (expected mqtt or mqtts)"#),
         ("broker example", #""broker example" is not a URL (write mqtt://HOST:PORT)"#),
         ("broker.example", #""broker.example" is not a URL (write mqtt://HOST:PORT)"#),
         ("mqtt://", #""mqtt://" has no host"#),
@@ -583,7 +583,7 @@ typealias Edit = ConfigFixture.Edit
     @Test func reportsEveryProblemInOnePassInFileOrder() {
         let yaml = ConfigFixture.edited([
             Edit("  id: gw-1\n", "  id: gw-1\n  site: north\n"),
-            Edit("  url: mqtt://broker.example:1884\n", "  url: mqtts://broker.example:8883\n"),
+            Edit("  url: mqtt://broker.example:1884\n", "  url: ws://broker.example:8883\n"),
             Edit("    data_bits: 7\n", "    data_bits: 9\n"),
             Edit("    qos: 2\n", "    qos: 3\n"),
             Edit("{name: relay, table: coil, address: 16}", "{name: relay, table: coil, address: 16, type: float32}"),
@@ -594,7 +594,7 @@ typealias Edit = ConfigFixture.Edit
         }
         #expect(ConfigFixture.problems(yaml) == [
             problem("gateway.site", #"unknown key "site" (expected one of id, state_dir)"#, at: "  |site: north"),
-            problem("mqtt.url", "mqtts:// is not supported yet; use mqtt://", at: "url: |mqtts"),
+            problem("mqtt.url", #"unsupported scheme "ws" (expected mqtt or mqtts)"#, at: "url: |ws"),
             problem("buses[0].data_bits", "9 is out of range (5...8)", at: "data_bits: |9"),
             problem("devices[0].qos", "3 is out of range (0...2)", at: "qos: |3"),
             problem("devices[0].points[2].type", "a coil point is a single bit: its type must be bool, not float32",

@@ -16,14 +16,18 @@ public final class Broker: @unchecked Sendable {
 
     /// `persistent`: keep sessions across `restart()`, so a subscriber with a persistent session
     /// (`Subscriber(cleanSession: false)`) misses nothing while the broker or it was away.
-    public init(in directory: String, port: Int? = nil, persistent: Bool = false) throws {
+    /// Extra mosquitto.conf lines after the plain listener (a TLS listener, a password file, ...).
+    public let extraConfig: String
+
+    public init(in directory: String, port: Int? = nil, persistent: Bool = false, extraConfig: String = "") throws {
         self.port = try port ?? freeLoopbackPort()
         self.directory = directory
         self.persistent = persistent
-        process = try Self.launch(port: self.port, directory: directory, persistent: persistent)
+        self.extraConfig = extraConfig
+        process = try Self.launch(port: self.port, directory: directory, persistent: persistent, extraConfig: extraConfig)
     }
 
-    private static func launch(port: Int, directory: String, persistent: Bool) throws -> ChildProcess {
+    private static func launch(port: Int, directory: String, persistent: Bool, extraConfig: String) throws -> ChildProcess {
         let config = "\(directory)/mosquitto-\(port).conf"
         var persistence = "persistence false"
         if persistent {
@@ -38,6 +42,7 @@ public final class Broker: @unchecked Sendable {
         \(persistence)
         user root
         log_dest stderr
+        \(extraConfig)
         """.write(toFile: config, atomically: true, encoding: .utf8)
         let process = try ChildProcess("mosquitto", ["-c", config], in: directory, name: "mosquitto-\(port)")
         guard eventually(timeout: .seconds(10), { isListening(port: port) }) else {
@@ -53,7 +58,7 @@ public final class Broker: @unchecked Sendable {
     /// Starts it again on the same port.
     public func restart() throws {
         process.stop()
-        process = try Self.launch(port: port, directory: directory, persistent: persistent)
+        process = try Self.launch(port: port, directory: directory, persistent: persistent, extraConfig: extraConfig)
     }
 
     /// What the broker logged so far (every run since the last `restart()`).

@@ -3,6 +3,8 @@ import Foundation
 /// A validated configuration: if you hold one, every value in it was checked.
 public struct Config: Sendable {
     public var file: String
+    /// Worth telling the user, not worth refusing the config for (e.g. a world-readable password).
+    public var warnings: [ConfigProblem] = []
     public var gateway: GatewayConfig
     public var mqtt: MQTTConfig
     public var buffer: BufferConfig
@@ -32,9 +34,26 @@ public enum MQTTVersion: String, Sendable, CaseIterable {
     case v311 = "3.1.1"
 }
 
+/// TLS through libmosquitto's OpenSSL: the server is always verified (chain and host name).
+public struct TLSConfig: Sendable {
+    /// CA bundle; nil uses the system's CA store.
+    public var caFile: String?
+    /// Client certificate and key, for brokers that require mTLS.
+    public var certFile: String?
+    public var keyFile: String?
+    /// Skips the host-name check only (the chain is still verified); warned about at every start.
+    public var insecure = false
+    /// Minimum protocol version, `tlsv1.2` or `tlsv1.3`.
+    public var minimumVersion = "tlsv1.2"
+}
+
 public struct MQTTConfig: Sendable {
     public var host: String
     public var port: Int
+    /// Set for `mqtts://` URLs.
+    public var tls: TLSConfig?
+    /// Retained `online` after every connect; the last will (and a clean stop) make it `offline`.
+    public var statusTopic: String
     public var clientID: String
     public var username: String?
     public var password: Secret?
@@ -47,7 +66,7 @@ public struct MQTTConfig: Sendable {
     /// How long a graceful shutdown waits for the broker to acknowledge what is queued.
     public var drainTimeout: Duration
 
-    public var url: String { "mqtt://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
+    public var url: String { "\(tls == nil ? "mqtt" : "mqtts")://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
 }
 
 /// When messages are written to disk.

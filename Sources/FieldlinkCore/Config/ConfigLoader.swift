@@ -22,8 +22,8 @@ public struct ConfigLoader: Sendable {
         return try parse(yaml: text, file: file)
     }
 
-    public func parse(yaml: String, file: String) throws(ConfigErrors) -> Config {
-        let diagnostics = ConfigDiagnostics(file: file)
+    public func parse(yaml: String, file: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigErrors) -> Config {
+        let diagnostics = ConfigDiagnostics(file: file, environment: environment)
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
@@ -36,7 +36,8 @@ public struct ConfigLoader: Sendable {
             throw ConfigErrors(problems: [ConfigProblem(location: ConfigLocation(file: file, line: 1, column: 1), path: "", message: "config is empty")])
         }
         var reader = DocumentReader(families: families, diagnostics: diagnostics)
-        let config = reader.read(ConfigValue(node: root, path: "", diagnostics: diagnostics))
+        var config = reader.read(ConfigValue(node: root, path: "", diagnostics: diagnostics))
+        config?.warnings = diagnostics.warnings
         guard diagnostics.problems.isEmpty, let config else {
             // In file order, so a user can fix them top to bottom.
             throw ConfigErrors(problems: diagnostics.problems.enumerated().sorted {
@@ -106,10 +107,27 @@ private struct DocumentReader {
     func readMQTT(_ value: ConfigValue, gatewayID: String?) -> MQTTConfig? {
         guard var map = value.mapping() else { return nil }
         let endpoint = map.required("url").flatMap(readBrokerURL)
+        let tlsValue = map.optional("tls")
+        var tls = tlsValue.flatMap(readTLS)
+        if endpoint?.secure == true, tls == nil, tlsValue == nil { tls = TLSConfig() }
+        if let tlsValue, endpoint?.secure == false {
+            tlsValue.report("tls: is for mqtts:// URLs; this one is mqtt://")
+        }
+        let statusValue = map.optional("status_topic")
+        let statusTopic = statusValue.flatMap { value -> String? in
+            guard let text = value.string() else { return nil }
+            if let reason = TopicTemplate.validate(text) { return value.fail(reason) }
+            return text
+        } ?? "fieldlink/{gateway}/status"
         let clientID = map.optional("client_id").flatMap { $0.nonEmptyString() } ?? gatewayID
         let username = map.optional("username").flatMap { $0.nonEmptyString() }
-        var password = map.optional("password").flatMap { $0.string() }.map(Secret.init)
-        if let fileValue = map.optional("password_file"), let path = fileValue.filePath() {
+        let passwordValue = map.optional("password")
+        var password = passwordValue.flatMap { $0.string() }.map(Secret.init)
+        if let passwordValue, password != nil, passwordValue.node.string?.contains("${") == false, Self.isReadableByOthers(diagnostics.file) {
+            diagnostics.warn("an inline password in a file other users can read; use password_file (or ${ENV}) or chmod o-r the file",
+                             at: passwordValue.node, path: passwordValue.path)
+        }
+        if let fileValue = map.optional("password_file"), let path = fileValue.secretFilePath() {
             if password != nil {
                 fileValue.report("give either password or password_file, not both")
             } else {
@@ -127,9 +145,36 @@ private struct DocumentReader {
         }
         map.rejectUnknownKeys()
         guard let endpoint, let clientID else { return nil }
-        return MQTTConfig(host: endpoint.host, port: endpoint.port, clientID: clientID, username: username, password: password,
+        let status = TopicTemplate(statusTopic)?.render(gateway: gatewayID ?? clientID, device: "", bus: "") ?? statusTopic
+        return MQTTConfig(host: endpoint.host, port: endpoint.port, tls: tls, statusTopic: status,
+                          clientID: clientID, username: username, password: password,
                           version: version, keepalive: keepalive, maxInflight: maxInflight,
                           reconnectDelay: reconnectDelay, reconnectDelayMax: max(reconnectDelay, reconnectDelayMax), drainTimeout: drainTimeout)
+    }
+
+    static func isReadableByOthers(_ file: String) -> Bool {
+        let permissions = (try? FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? NSNumber)?.intValue ?? 0
+        return permissions & 0o004 != 0
+    }
+
+    func readTLS(_ value: ConfigValue) -> TLSConfig? {
+        guard var map = value.mapping() else { return nil }
+        var tls = TLSConfig()
+        tls.caFile = map.optional("ca_file")?.readableFilePath()
+        tls.certFile = map.optional("cert_file")?.readableFilePath()
+        let keyValue = map.optional("key_file")
+        tls.keyFile = keyValue?.readableFilePath(secret: true)
+        tls.insecure = map.optional("insecure")?.bool() ?? false
+        if let version = map.optional("min_version") {
+            if let text = version.string(), ["tlsv1.2", "tlsv1.3"].contains(text) { tls.minimumVersion = text } else {
+                version.report("expected tlsv1.2 or tlsv1.3")
+            }
+        }
+        if (tls.certFile == nil) != (keyValue == nil) {
+            diagnostics.report("cert_file and key_file go together (mTLS needs both)", at: map.node, path: map.path)
+        }
+        map.rejectUnknownKeys()
+        return tls
     }
 
     func readSecretFile(_ path: String, at value: ConfigValue) -> Secret? {
@@ -139,15 +184,13 @@ private struct DocumentReader {
         return Secret(text.trimmingCharacters(in: .newlines))
     }
 
-    func readBrokerURL(_ value: ConfigValue) -> (host: String, port: Int)? {
+    func readBrokerURL(_ value: ConfigValue) -> (host: String, port: Int, secure: Bool)? {
         guard let text = value.nonEmptyString() else { return nil }
         guard let components = URLComponents(string: text), let scheme = components.scheme else {
             return value.fail("\"\(text)\" is not a URL (write mqtt://HOST:PORT)")
         }
-        switch scheme {
-        case "mqtt": break
-        case "mqtts": return value.fail("mqtts:// is not supported yet; use mqtt://")
-        default: return value.fail("unsupported scheme \"\(scheme)\" (expected mqtt)")
+        guard scheme == "mqtt" || scheme == "mqtts" else {
+            return value.fail("unsupported scheme \"\(scheme)\" (expected mqtt or mqtts)")
         }
         // URLComponents keeps an IPv6 literal's brackets; the host has none (`MQTTConfig.url` adds them back).
         let host = components.host.map { $0.hasPrefix("[") && $0.hasSuffix("]") ? String($0.dropFirst().dropLast()) : $0 }
@@ -155,9 +198,9 @@ private struct DocumentReader {
         if !components.path.isEmpty && components.path != "/" || components.query != nil || components.user != nil {
             return value.fail("\"\(text)\": give only scheme, host and port (credentials go in username/password)")
         }
-        let port = components.port ?? 1883
+        let port = components.port ?? (scheme == "mqtts" ? 8883 : 1883)
         guard (1...65_535).contains(port) else { return value.fail("port \(port) is out of range") }
-        return (host, port)
+        return (host, port, scheme == "mqtts")
     }
 
     func readBuffer(_ value: ConfigValue?) -> BufferConfig {

@@ -47,8 +47,18 @@ public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
 public final class ConfigDiagnostics {
     public let file: String
     public private(set) var problems: [ConfigProblem] = []
+    public private(set) var warnings: [ConfigProblem] = []
+    /// The process environment, for `${NAME}` in values (injectable for tests).
+    public let environment: [String: String]
 
-    public init(file: String) { self.file = file }
+    public init(file: String, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.file = file
+        self.environment = environment
+    }
+
+    public func warn(_ message: String, at node: Node?, path: String) {
+        warnings.append(ConfigProblem(location: location(of: node), path: path, message: message))
+    }
 
     public func location(of node: Node?) -> ConfigLocation {
         ConfigLocation(file: file, line: node?.mark?.line ?? 1, column: node?.mark?.column ?? 1)
@@ -85,9 +95,22 @@ public struct ConfigValue {
         return nil
     }
 
+    /// The scalar's text with `${NAME}` (or `${NAME:-default}`) replaced from the environment; an
+    /// unset variable without a default is a problem (reported once, here).
     private var scalarText: String? {
-        if case .scalar(let scalar) = node { return scalar.string }
-        return nil
+        guard case .scalar(let scalar) = node else { return nil }
+        var text = scalar.string
+        while let start = text.range(of: "${"), let end = text[start.upperBound...].firstIndex(of: "}") {
+            let expression = text[start.upperBound..<end]
+            let parts = expression.components(separatedBy: ":-")
+            let name = parts[0]
+            guard let value = diagnostics.environment[name] ?? (parts.count > 1 ? parts.dropFirst().joined(separator: ":-") : nil) else {
+                diagnostics.report("environment variable \(name) is not set (write ${\(name):-default} for a fallback)", at: node, path: path)
+                return nil
+            }
+            text.replaceSubrange(start.lowerBound...end, with: value)
+        }
+        return text
     }
 
     private var kind: String {
@@ -128,6 +151,24 @@ public struct ConfigValue {
             }
         }
         return "/" + components.joined(separator: "/")
+    }
+
+    /// A secret's file (password, key): a relative name is first looked for in systemd's
+    /// `$CREDENTIALS_DIRECTORY` (`LoadCredential=`), then relative to the config file.
+    public func secretFilePath() -> String? {
+        guard let path = filePath() else { return nil }
+        if let name = node.string, !name.hasPrefix("/"), let credentials = diagnostics.environment["CREDENTIALS_DIRECTORY"] {
+            let candidate = URL(fileURLWithPath: credentials).appendingPathComponent(name).path
+            if FileManager.default.isReadableFile(atPath: candidate) { return candidate }
+        }
+        return path
+    }
+
+    /// A file that must exist and be readable now (certificates, keys).
+    public func readableFilePath(secret: Bool = false) -> String? {
+        guard let path = secret ? secretFilePath() : filePath() else { return nil }
+        guard FileManager.default.isReadableFile(atPath: path) else { return fail("cannot read \(path)") }
+        return path
     }
 
     public func bool() -> Bool? {

@@ -85,12 +85,24 @@ public final class BusLoop<Resource>: Sendable {
         wakeup.signal()
     }
 
+    /// The longest the loop sleeps before it looks again (and beats its heartbeat), so an idle
+    /// loop still shows it is alive to the watchdog.
+    static var maximumIdleWait: Duration { .milliseconds(500) }
+
     private func loop() {
+        let heartbeat = HealthBoard.shared.register(name)
+        defer { HealthBoard.shared.unregister(heartbeat) }
         var resource = makeResource()
         let clock = ContinuousClock()
+        let wedgeAt = Self.testWedge(name).map { clock.now + $0 }
         var schedule = PollSchedule(intervals: devices.map(\.interval), start: clock.now)
         while !stopping.load(ordering: .acquiring), let (index, due) = schedule.next() {
-            let wait = clock.now.duration(to: due)
+            heartbeat.beat()
+            if let wedgeAt, clock.now >= wedgeAt {
+                wedgeUntilStopped()
+                break
+            }
+            let wait = min(clock.now.duration(to: due), Self.maximumIdleWait)
             if wait > .zero {
                 // Sleeps until the slot, or until `stop()` wakes it; either way the loop looks again.
                 _ = wakeup.wait(timeout: .now() + .nanoseconds(Int(wait.components.seconds) * 1_000_000_000
@@ -107,5 +119,23 @@ public final class BusLoop<Resource>: Sendable {
             logger.info("skipped \(schedule.skipped[index]) overrun poll slot(s)", metadata: ["device": "\(device.name)"])
         }
         _ = consume resource
+    }
+
+    /// TEST ONLY: `FIELDLINK_TEST_WEDGE_BUS=<thread name>:<seconds>` (the thread name is `fl-<bus>`)
+    /// makes that bus loop stop polling and stop beating after `seconds`, as a thread stuck inside a
+    /// driver call would, until it is stopped. The integration tests use it to check that the
+    /// systemd watchdog pings stop; it has no use in production.
+    private static func testWedge(_ name: String) -> Duration? {
+        guard let value = ProcessInfo.processInfo.environment["FIELDLINK_TEST_WEDGE_BUS"] else { return nil }
+        let parts = value.split(separator: ":")
+        guard parts.count == 2, parts[0] == name, let seconds = Double(parts[1]) else { return nil }
+        return .milliseconds(Int64(seconds * 1_000))
+    }
+
+    private func wedgeUntilStopped() {
+        logger.warning("FIELDLINK_TEST_WEDGE_BUS: bus loop wedged on purpose (test only)")
+        while !stopping.load(ordering: .acquiring) {
+            _ = wakeup.wait(timeout: .now() + .milliseconds(100))
+        }
     }
 }
