@@ -70,6 +70,7 @@ let package = Package(
             dependencies: [
                 "FieldlinkCore", "FieldlinkModbus", "FieldlinkPayload", "FieldlinkBuffer", "FieldlinkMQTT", "FieldlinkSystemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
 

@@ -124,6 +124,11 @@ final class MQTTConnection {
     private var mosq: OpaquePointer?
     /// libmosquitto message id -> ring record id, for what the broker has not acknowledged yet.
     private var inFlight: [Int32: UInt64] = [:]
+    /// Set while `mosquitto_publish_v5` runs. With an external loop libmosquitto writes a PUBLISH at
+    /// once, and for QoS 0 calls the publish callback from inside that call, before the caller has
+    /// the message id: such completions are held here and settled when the call returns.
+    private var publishing = false
+    private var completedDuringPublish: [Int32] = []
     private var connected = false
     private var needsPump = false
     /// libmosquitto's last error-level log line (OpenSSL's reason for a failed handshake, say).
@@ -275,7 +280,8 @@ final class MQTTConnection {
             guard socket >= 0 else { return "\(operation): no socket" }
             var fds = [pollfd(fd: socket, events: Int16(POLLIN) | (mosquitto_want_write(mosq) ? Int16(POLLOUT) : 0), revents: 0),
                        pollfd(fd: control.wakeFD, events: Int16(POLLIN), revents: 0)]
-            _ = poll(&fds, 2, 100)
+            // Room freed without a packet arriving (QoS 0 completes on the write): don't sleep on it.
+            _ = poll(&fds, 2, needsPump && connected ? 0 : 100)
             heartbeat.beat()
             if fds[1].revents & Int16(POLLIN) != 0 {
                 control.consumeWake()
@@ -324,12 +330,22 @@ final class MQTTConnection {
         for record in ring.checkout(limit: room) {
             let message = record.message
             var mid: Int32 = 0
+            let messageProperties = properties(contentType: message.contentType)
+            publishing = true
             let rc = message.payload.withUnsafeBytes { bytes in
                 mosquitto_publish_v5(mosq, &mid, message.topic, Int32(bytes.count), bytes.baseAddress, Int32(message.qos), message.retain,
-                                     properties(contentType: message.contentType))
+                                     messageProperties)
             }
+            publishing = false
+            let completedAlready = completedDuringPublish.contains(mid)
+            completedDuringPublish.removeAll(keepingCapacity: true)
             if rc == MOSQ_ERR_SUCCESS.rawValue {
-                inFlight[mid] = record.id
+                if completedAlready {
+                    ring.acknowledge(record.id)  // QoS 0, already handed to the socket
+                    needsPump = true  // its room in the window is free again
+                } else {
+                    inFlight[mid] = record.id
+                }
                 continue
             }
             let error = MQTTError(returnCode: rc, operation: "publish to \(message.topic)")
@@ -360,7 +376,10 @@ final class MQTTConnection {
     /// PUBACK/PUBCOMP (QoS 1/2), or on the socket (QoS 0). A reason code of 0x80 or more means the
     /// broker refused the message (MQTT 5); it will not take it later either, so it leaves the ring.
     private func acknowledged(_ mid: Int32, reasonCode: Int32) {
-        guard let id = inFlight.removeValue(forKey: mid) else { return }
+        guard let id = inFlight.removeValue(forKey: mid) else {
+            if publishing { completedDuringPublish.append(mid) }
+            return
+        }
         if reasonCode >= 0x80 {
             logger.error("broker refused a message (reason code \(reasonCode)); dropped", metadata: ["mqtt_reason": "\(reasonCode)"])
         }

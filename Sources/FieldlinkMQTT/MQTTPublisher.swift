@@ -16,18 +16,26 @@ public final class MQTTPublisher: Service {
         case reconnectDue
         case shutdownRequested
         case deadline
+        case reconfigure(MQTTConfig)
     }
 
     private let config: MQTTConfig
     private let ring: any MessageRing
     private let logger: Logger
+    private let events: AsyncStream<Event>
+    private let continuation: AsyncStream<Event>.Continuation
 
     public init(config: MQTTConfig, ring: any MessageRing, logger: Logger) {
         self.config = config
         self.ring = ring
-        var logger = logger
-        logger[metadataKey: "broker"] = "\(config.url)"
         self.logger = logger
+        (events, continuation) = AsyncStream.makeStream(of: Event.self)
+    }
+
+    /// New broker settings (a reload): the current connection closes cleanly and the next one uses
+    /// them at once. Nothing queued is lost: the ring holds it.
+    public func reconfigure(_ config: MQTTConfig) {
+        continuation.yield(.reconfigure(config))
     }
 
     public func run() async throws {
@@ -36,7 +44,7 @@ public final class MQTTPublisher: Service {
         }
         let control = try ConnectionControl()
         ring.setConsumerWakeup { control.wake() }
-        let (events, continuation) = AsyncStream.makeStream(of: Event.self)
+        let continuation = self.continuation
         var state = Supervisor(config: config, ring: ring, control: control, logger: logger) { continuation.yield($0) }
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
@@ -60,11 +68,13 @@ public final class MQTTPublisher: Service {
     private struct Supervisor {
         enum Outcome { case running, finished }
 
-        let config: MQTTConfig
+        var config: MQTTConfig
         let ring: any MessageRing
         let control: ConnectionControl
-        let logger: Logger
+        var logger: Logger
         let send: @Sendable (Event) -> Void
+        /// A reload changed the broker settings: reconnect as soon as the old connection is closed.
+        var reconnectAtOnce = false
 
         var generation = 0
         var connectionRunning = false
@@ -82,6 +92,7 @@ public final class MQTTPublisher: Service {
             self.control = control
             self.logger = logger
             self.send = send
+            self.logger[metadataKey: "broker"] = "\(config.url)"
         }
 
         mutating func connect() {
@@ -99,7 +110,7 @@ public final class MQTTPublisher: Service {
                 guard eventGeneration == generation else { return .running }
                 return handle(connectionEvent)
             case .reconnectDue:
-                if !shuttingDown { connect() }
+                if !shuttingDown, !connectionRunning { connect() }
             case .shutdownRequested:
                 guard !shuttingDown else { return .running }
                 shuttingDown = true
@@ -117,6 +128,19 @@ public final class MQTTPublisher: Service {
             case .deadline:
                 logger.warning("the connection did not close in time; stopping anyway")
                 return .finished
+            case .reconfigure(let newConfig):
+                guard newConfig != config, !shuttingDown else { return .running }
+                logger.notice("broker settings changed; reconnecting to \(newConfig.url)")
+                config = newConfig
+                logger[metadataKey: "broker"] = "\(config.url)"
+                failedAttempts = 0
+                connectionState = StateChangeFilter()
+                if connectionRunning {
+                    reconnectAtOnce = true
+                    control.stop()
+                } else {
+                    connect()
+                }
             }
             return .running
         }
@@ -139,6 +163,11 @@ public final class MQTTPublisher: Service {
                 connected = false
                 connectionRunning = false
                 if shuttingDown { return .finished }
+                if reconnectAtOnce {
+                    reconnectAtOnce = false
+                    connect()
+                    return .running
+                }
                 failedAttempts += 1
                 if wasConnected {
                     _ = connectionState.update("lost")

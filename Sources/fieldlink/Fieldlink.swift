@@ -66,7 +66,7 @@ struct Check: ParsableCommand {
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the gateway until SIGTERM or SIGINT, then shut down gracefully."
+        abstract: "Run the gateway until SIGTERM or SIGINT, then shut down gracefully; SIGHUP reloads the config."
     )
 
     @OptionGroup var options: ConfigOption
@@ -106,26 +106,17 @@ struct Run: AsyncParsableCommand {
         let pipeline = TelemetryPipeline(devices: config.devices, sequences: sequences, encoder: JSONPayloadEncoder(),
                                          ring: ring, logger: logger)
         let publisher = MQTTPublisher(config: config.mqtt, ring: ring, logger: logger)
-        var services: [any Service] = [publisher]
-        for bus in config.buses {
-            let devices = config.devices(on: bus)
-            guard !devices.isEmpty else {
-                logger.warning("bus has no devices; not opened", metadata: ["bus": "\(bus.name)"])
-                continue
-            }
-            let family = driverFamilies.first { $0.busTypes.contains(bus.type) }!
-            services.append(family.makeBusService(bus: bus, devices: devices, sink: pipeline, logger: logger))
-        }
-
+        let buses = BusSupervisor(config: config, pipeline: pipeline, publisher: publisher, logger: logger)
+        let busThreads = config.buses.filter { !config.devices(on: $0).isEmpty }.count
         // Last, so it starts after the buses (READY=1 waits for their threads) and hears of a shutdown first (STOPPING=1).
-        let devices = config.devices.map(\.name)
-        services.append(SystemdWatchdogService(expectedBusThreads: services.count - 1, logger: logger) { snapshot in
-            ServiceStatus(devices: devices, health: snapshot, buffered: ring.statistics.depth).line
-        })
+        let watchdog = SystemdWatchdogService(expectedBusThreads: busThreads, logger: logger) { snapshot in
+            ServiceStatus(devices: buses.current.withLock { $0.devices.map(\.name) }, health: snapshot, buffered: ring.statistics.depth).line
+        }
+        let services: [any Service] = [publisher, buses, watchdog]
 
         logger.info("fieldlink \(FieldlinkVersion.current) starting: \(config.devices.count) device(s) on \(config.buses.count) bus(es), gateway \(config.gateway.id)")
-        // ServiceGroup stops services in reverse order: buses first (no new readings), then the
-        // publisher, which drains what is queued before it disconnects.
+        // ServiceGroup stops services in reverse order: the watchdog (STOPPING=1), the buses (no new
+        // readings), then the publisher, which drains what is queued before it disconnects.
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         var failure: (any Error)?
         do {

@@ -23,19 +23,19 @@ public struct GatewayConfig: Sendable {
 }
 
 /// A password or key: printable only as `<redacted>`, so it cannot leak into logs or `check` output.
-public struct Secret: Sendable, CustomStringConvertible {
+public struct Secret: Sendable, Hashable, CustomStringConvertible {
     public let value: String
     public init(_ value: String) { self.value = value }
     public var description: String { "<redacted>" }
 }
 
-public enum MQTTVersion: String, Sendable, CaseIterable {
+public enum MQTTVersion: String, Sendable, Hashable, CaseIterable {
     case v5 = "5"
     case v311 = "3.1.1"
 }
 
 /// TLS through libmosquitto's OpenSSL: the server is always verified (chain and host name).
-public struct TLSConfig: Sendable {
+public struct TLSConfig: Sendable, Hashable {
     /// CA bundle; nil uses the system's CA store.
     public var caFile: String?
     /// Client certificate and key, for brokers that require mTLS.
@@ -47,7 +47,7 @@ public struct TLSConfig: Sendable {
     public var minimumVersion = "tlsv1.2"
 }
 
-public struct MQTTConfig: Sendable {
+public struct MQTTConfig: Sendable, Hashable {
     public var host: String
     public var port: Int
     /// Set for `mqtts://` URLs.
@@ -95,11 +95,11 @@ public struct BufferConfig: Sendable {
 }
 
 /// What a driver family reads from a bus entry beyond name and type.
-public protocol BusOptions: Sendable, CustomStringConvertible {}
+public protocol BusOptions: Sendable, Hashable, CustomStringConvertible {}
 /// What a driver family reads from a device entry beyond the common keys.
-public protocol DeviceOptions: Sendable, CustomStringConvertible {}
+public protocol DeviceOptions: Sendable, Hashable, CustomStringConvertible {}
 /// What a driver family reads from a point entry beyond the common keys.
-public protocol PointOptions: Sendable, CustomStringConvertible {}
+public protocol PointOptions: Sendable, Hashable, CustomStringConvertible {}
 
 public struct BusConfig: Sendable {
     public var name: String
@@ -127,4 +127,27 @@ public struct PointConfig: Sendable {
     public var transform: LinearTransform
     public var options: any PointOptions
     public var location: ConfigLocation
+}
+
+// MARK: Comparing configs on reload
+
+extension BusConfig {
+    /// The same bus as far as running it goes; where it stands in the file does not matter.
+    public func sameSettings(as other: BusConfig) -> Bool {
+        name == other.name && type == other.type && AnyHashable(options) == AnyHashable(other.options)
+    }
+}
+
+extension DeviceConfig {
+    public func sameSettings(as other: DeviceConfig) -> Bool {
+        name == other.name && bus == other.bus && interval == other.interval && topic == other.topic && qos == other.qos
+            && retain == other.retain && AnyHashable(options) == AnyHashable(other.options)
+            && points.count == other.points.count && zip(points, other.points).allSatisfy { $0.sameSettings(as: $1) }
+    }
+}
+
+extension PointConfig {
+    public func sameSettings(as other: PointConfig) -> Bool {
+        name == other.name && unit == other.unit && transform == other.transform && AnyHashable(options) == AnyHashable(other.options)
+    }
 }

@@ -1,0 +1,129 @@
+import FieldlinkCore
+import FieldlinkMQTT
+import FieldlinkSystemd
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// Runs one service per bus, and applies a new config on SIGHUP (`systemctl reload`).
+///
+/// A reload re-reads the file: an invalid one is refused with every problem logged and the running
+/// config stays; a valid one restarts only the buses whose settings or devices changed. Unchanged
+/// buses keep running untouched (same schedule, same line, same `seq`), the ring and its backlog are
+/// never touched, and the broker connection is only replaced when the broker settings changed.
+final class BusSupervisor: Service {
+    private struct RunningBus {
+        var bus: BusConfig
+        var devices: [DeviceConfig]
+        var task: Task<Void, Never>
+    }
+
+    private let file: String
+    private let pipeline: TelemetryPipeline
+    private let publisher: MQTTPublisher
+    private let logger: Logger
+    private let notifier = SystemdNotifier()
+    /// The config in force: what a reload compares against, and whose devices `STATUS=` counts.
+    let current: Mutex<Config>
+
+    init(config: Config, pipeline: TelemetryPipeline, publisher: MQTTPublisher, logger: Logger) {
+        self.file = config.file
+        self.pipeline = pipeline
+        self.publisher = publisher
+        self.logger = logger
+        self.current = Mutex(config)
+    }
+
+    func run() async throws {
+        var running: [String: RunningBus] = [:]
+        start(current.withLock { $0 }, into: &running, only: nil)
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        await withGracefulShutdownHandler {
+            for await _ in hangups.cancelOnGracefulShutdown() {
+                await reload(&running)
+            }
+        } onGracefulShutdown: {}
+        // Graceful shutdown: every bus finishes its poll in progress, then the publisher (after us) drains.
+        for bus in running.values { bus.task.cancel() }
+        for bus in running.values { await bus.task.value }
+    }
+
+    private func start(_ config: Config, into running: inout [String: RunningBus], only names: Set<String>?) {
+        for bus in config.buses where names?.contains(bus.name) ?? true {
+            let devices = config.devices(on: bus)
+            guard !devices.isEmpty else {
+                logger.warning("bus has no devices; not opened", metadata: ["bus": "\(bus.name)"])
+                continue
+            }
+            let family = driverFamilies.first { $0.busTypes.contains(bus.type) }!
+            let service = family.makeBusService(bus: bus, devices: devices, sink: pipeline, logger: logger)
+            let logger = self.logger
+            let task = Task {
+                do {
+                    try await service.run()
+                } catch {
+                    logger.error("bus stopped: \(error)", metadata: ["bus": "\(bus.name)"])
+                }
+            }
+            running[bus.name] = RunningBus(bus: bus, devices: devices, task: task)
+        }
+    }
+
+    private func reload(_ running: inout [String: RunningBus]) async {
+        send { try notifier.reloading() }
+        defer { send { try notifier.ready() } }
+        logger.notice("reloading \(file)")
+        let config: Config
+        do {
+            config = try ConfigLoader(families: driverFamilies).load(file: file)
+        } catch {
+            logger.error("reload refused, the running config stays: \(error.problems.count) problem(s)")
+            for problem in error.problems { logger.error("\(problem)") }
+            return
+        }
+        for warning in config.warnings { logger.warning("\(warning)") }
+        let old = current.withLock { $0 }
+        if config.gateway.id != old.gateway.id || config.gateway.stateDirectory != old.gateway.stateDirectory {
+            logger.warning("gateway.id and gateway.state_dir take effect at the next start, not on reload")
+        }
+        if config.buffer.durability != old.buffer.durability || config.buffer.maxBytes != old.buffer.maxBytes
+            || config.buffer.maxAge != old.buffer.maxAge || config.buffer.memoryMessages != old.buffer.memoryMessages
+            || config.buffer.syncInterval != old.buffer.syncInterval || config.buffer.replayRate != old.buffer.replayRate {
+            logger.warning("buffer settings take effect at the next start, not on reload")
+        }
+
+        // Buses to stop: gone, or changed (settings, or any of their devices).
+        var restart: Set<String> = []
+        for (name, bus) in running {
+            guard let new = config.buses.first(where: { $0.name == name }), new.sameSettings(as: bus.bus) else {
+                restart.insert(name)
+                continue
+            }
+            let devices = config.devices(on: new)
+            if devices.count != bus.devices.count || !zip(devices, bus.devices).allSatisfy({ $0.sameSettings(as: $1) }) {
+                restart.insert(name)
+            }
+        }
+        let added = Set(config.buses.map(\.name)).subtracting(running.keys)
+        for name in restart {
+            running[name]?.task.cancel()
+        }
+        // The old bus threads let go of their lines before the new ones open them.
+        for task in restart.compactMap({ running.removeValue(forKey: $0)?.task }) {
+            await task.value
+        }
+
+        pipeline.update(devices: config.devices)
+        start(config, into: &running, only: restart.union(added))
+        if config.mqtt != old.mqtt { publisher.reconfigure(config.mqtt) }
+        current.withLock { $0 = config }
+        let kept = running.count - restart.union(added).intersection(running.keys).count
+        logger.notice("reloaded: \(restart.union(added).intersection(running.keys).sorted()) (re)started, \(kept) bus(es) unchanged, broker settings \(config.mqtt == old.mqtt ? "unchanged" : "changed")")
+    }
+
+    private func send(_ body: () throws -> Void) {
+        do { try body() } catch { logger.warning("sd_notify: \(error)") }
+    }
+}
