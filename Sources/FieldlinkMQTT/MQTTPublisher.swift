@@ -173,7 +173,10 @@ public final class MQTTPublisher: Service {
                     _ = connectionState.update("lost")
                     logger.warning("lost connection to the broker: \(reason); \(ring.statistics.depth) message(s) kept for resending")
                 } else if refused {
+                    // Wrong credentials do not fix themselves in a second: retry slowly, not hammered.
                     refused = false
+                    after(config.reconnectDelayMax * Double.random(in: 0.5...1.0), send: .reconnectDue)
+                    return .running
                 } else if connectionState.update("failing: \(reason)") != nil {
                     logger.warning("cannot reach the broker: \(reason); retrying with backoff")
                 }

@@ -58,7 +58,7 @@ struct ModbusBusService: Service {
                            logger: logger, makeResource: { ModbusLine(options: options, devices: devices, logger: logger) }) { index, line in
             let reading = line.poll(devices[index])
             if !reading.isTotalFailure { sink.deliver(reading) }
-            line.report(reading, of: index)
+            if let health = line.report(reading, of: index) { sink.healthChanged(health) }
         }
         logger.info("polling \(devices.count) device(s) on \(options.description)")
         loop.start()
@@ -104,19 +104,26 @@ final class ModbusLine {
     private let logger: Logger
     private var connection: ModbusConnection?
     private var health: [StateChangeFilter<PollHealth>]
+    private var lastSuccess: [Int64?]
+    private var failedPolls: [UInt64]
 
     init(options: ModbusRTUBusOptions, devices: [PolledDevice], logger: Logger) {
         self.options = options
         self.devices = devices
         self.logger = logger
         self.health = Array(repeating: StateChangeFilter(), count: devices.count)
+        self.lastSuccess = Array(repeating: nil, count: devices.count)
+        self.failedPolls = Array(repeating: 0, count: devices.count)
     }
 
-    /// Logs once per change of a device's health, with how long the previous state lasted.
-    func report(_ reading: Reading, of index: Int) {
+    /// Logs once per change of a device's health, with how long the previous state lasted, and
+    /// returns the new health to publish; nil when nothing changed.
+    func report(_ reading: Reading, of index: Int) -> DeviceHealth? {
         let device = devices[index]
         let state = PollHealth(reading, pointCount: device.points.count)
-        guard let change = health[index].update(state) else { return }
+        if !reading.values.isEmpty { lastSuccess[index] = reading.timestamp }
+        if !reading.errors.isEmpty { failedPolls[index] += 1 }
+        guard let change = health[index].update(state) else { return nil }
         HealthBoard.shared.setDevice(device.config.name, ok: state == .ok)
         let metadata: Logger.Metadata = ["device": "\(device.config.name)"]
         switch (state, change.previous) {
@@ -128,6 +135,9 @@ final class ModbusLine {
             let consequence = total ? "nothing published" : "published without them"
             logger.warning("\(summary) (\(consequence); retrying every \(device.config.interval.configText))", metadata: metadata)
         }
+        let error: String? = if case .failing(let summary, _) = state { summary } else { nil }
+        return DeviceHealth(device: device.config.name, ok: state == .ok, since: reading.timestamp, lastSuccess: lastSuccess[index],
+                            failedPolls: failedPolls[index], error: error)
     }
 
     private func open() throws(ModbusError) -> ModbusConnection {

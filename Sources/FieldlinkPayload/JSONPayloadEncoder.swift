@@ -48,6 +48,24 @@ public struct JSONPayloadEncoder: PayloadEncoder {
         return out
     }
 
+    /// `{"device":"meter1","state":"failing","since":…,"last_success":…,"failed_polls":3,"error":"no response (timeout)"}`
+    public func encode(health: DeviceHealth) -> [UInt8] {
+        var out = [UInt8]()
+        out.append(contentsOf: #"{"device":"#.utf8)
+        Self.appendString(health.device, to: &out)
+        out.append(contentsOf: #","state":"#.utf8)
+        Self.appendString(health.ok ? "ok" : "failing", to: &out)
+        out.append(contentsOf: #","since":\#(health.since),"last_success":"#.utf8)
+        out.append(contentsOf: (health.lastSuccess.map(String.init) ?? "null").utf8)
+        out.append(contentsOf: #","failed_polls":\#(health.failedPolls)"#.utf8)
+        if let error = health.error {
+            out.append(contentsOf: #","error":"#.utf8)
+            Self.appendString(error, to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
     static func appendValue(_ value: Value, to out: inout [UInt8]) {
         switch value {
         case .bool(let bool): out.append(contentsOf: (bool ? "true" : "false").utf8)

@@ -115,7 +115,7 @@ final class BusSupervisor: Service {
             await task.value
         }
 
-        pipeline.update(devices: config.devices)
+        pipeline.update(config: config)
         start(config, into: &running, only: restart.union(added))
         if config.mqtt != old.mqtt { publisher.reconfigure(config.mqtt) }
         current.withLock { $0 = config }

@@ -9,38 +9,45 @@ import Synchronization
 /// Called on the bus's own thread right after a poll, so the occasional sequence-file write stays
 /// off the cooperative pool.
 final class TelemetryPipeline: ReadingSink {
-    struct Route: Sendable {
-        var topic: String
-        var qos: Int
-        var retain: Bool
+    /// Where one device's messages go: its own topic, and the points that have a topic of their own.
+    struct DeviceRoutes: Sendable {
+        var device: PublishRoute
+        var points: [String: PublishRoute]
     }
 
     /// Replaced whole on reload; read once per reading.
-    private let routes: Mutex<[String: Route]>
+    private let routes: Mutex<[String: DeviceRoutes]>
+    private let statusTopic: Mutex<String>
     let sequences: SequenceStore
     let encoder: any PayloadEncoder
     let ring: any MessageRing
     let logger: Logger
 
-    init(devices: [DeviceConfig], sequences: SequenceStore, encoder: any PayloadEncoder, ring: any MessageRing, logger: Logger) {
-        self.routes = Mutex(Self.routes(for: devices))
+    init(config: Config, sequences: SequenceStore, encoder: any PayloadEncoder, ring: any MessageRing, logger: Logger) {
+        self.routes = Mutex(Self.routes(for: config.devices))
+        self.statusTopic = Mutex(config.mqtt.statusTopic)
         self.sequences = sequences
         self.encoder = encoder
         self.ring = ring
         self.logger = logger
     }
 
-    private static func routes(for devices: [DeviceConfig]) -> [String: Route] {
-        Dictionary(uniqueKeysWithValues: devices.map { ($0.name, Route(topic: $0.topic, qos: $0.qos, retain: $0.retain)) })
+    private static func routes(for devices: [DeviceConfig]) -> [String: DeviceRoutes] {
+        Dictionary(uniqueKeysWithValues: devices.map { device in
+            let own = device.points.compactMap { point in point.ownRoute.map { (point.name, $0) } }
+            return (device.name, DeviceRoutes(device: PublishRoute(topic: device.topic, qos: device.qos, retain: device.retain),
+                                              points: Dictionary(uniqueKeysWithValues: own)))
+        })
     }
 
     /// A reload's new topics, QoS and retain flags; readings from devices that are gone are dropped.
-    func update(devices: [DeviceConfig]) {
-        routes.withLock { $0 = Self.routes(for: devices) }
+    func update(config: Config) {
+        routes.withLock { $0 = Self.routes(for: config.devices) }
+        statusTopic.withLock { $0 = config.mqtt.statusTopic }
     }
 
     func deliver(_ reading: Reading) {
-        guard let route = routes.withLock({ $0[reading.device] }) else {
+        guard let routes = routes.withLock({ $0[reading.device] }) else {
             // A poll that finished just as a reload removed its device.
             logger.debug("reading from a device no longer configured; dropped", metadata: ["device": "\(reading.device)"])
             return
@@ -51,9 +58,33 @@ final class TelemetryPipeline: ReadingSink {
             logger.error("\(persistError); sequence numbers may repeat after a crash", metadata: ["device": "\(reading.device)"])
         }
         reading.sequence = sequence
-        ring.append(OutboundMessage(topic: route.topic, payload: encoder.encode(reading), qos: route.qos,
-                                    retain: route.retain, contentType: encoder.contentType))
+        if routes.points.isEmpty {
+            queue(reading, on: routes.device)
+        } else {
+            // Points with a route of their own go as their own messages, with the poll's ts and seq.
+            var shared = reading
+            shared.values.removeAll { routes.points[$0.name] != nil }
+            shared.errors.removeAll { routes.points[$0.name] != nil }
+            if !shared.values.isEmpty { queue(shared, on: routes.device) }
+            for (name, route) in routes.points {
+                var own = reading
+                own.values = reading.values.filter { $0.name == name }
+                own.errors = reading.errors.filter { $0.name == name }
+                if !own.values.isEmpty { queue(own, on: route) }
+            }
+        }
         // After the append: a line here means the reading is in the ring (tests count on that).
         logger.trace("queued", metadata: ["device": "\(reading.device)", "seq": "\(sequence)"])
+    }
+
+    func healthChanged(_ health: DeviceHealth) {
+        let topic = statusTopic.withLock { $0 } + "/" + health.device
+        ring.append(OutboundMessage(topic: topic, payload: JSONPayloadEncoder().encode(health: health), qos: 1, retain: true,
+                                    contentType: "application/json"))
+    }
+
+    private func queue(_ reading: Reading, on route: PublishRoute) {
+        ring.append(OutboundMessage(topic: route.topic, payload: encoder.encode(reading), qos: route.qos,
+                                    retain: route.retain, contentType: encoder.contentType))
     }
 }

@@ -292,7 +292,7 @@ typealias Edit = ConfigFixture.Edit
                     message: #"unknown key "poll" (expected one of name, bus, interval, topic, qos, retain, unit, timeout, points)"#,
                     at: "    |poll: 5s"),
         ProblemCase("{name: voltage, address: 0,", "{name: voltage, scal: 2, address: 0,", path: "devices[0].points[0].scal",
-                    message: #"unknown key "scal" (expected one of name, unit, scale, offset, table, address, type, order)"#,
+                    message: #"unknown key "scal" (expected one of name, unit, scale, offset, topic, qos, retain, table, address, type, order)"#,
                     at: "voltage, |scal: 2"),
     ]
 

@@ -121,12 +121,27 @@ public struct DeviceConfig: Sendable {
     public var location: ConfigLocation
 }
 
+/// Where a message goes and how: a device's, or a point's own.
+public struct PublishRoute: Sendable, Hashable {
+    public var topic: String
+    public var qos: Int
+    public var retain: Bool
+
+    public init(topic: String, qos: Int, retain: Bool) {
+        self.topic = topic
+        self.qos = qos
+        self.retain = retain
+    }
+}
+
 public struct PointConfig: Sendable {
     public var name: String
     public var unit: String?
     public var transform: LinearTransform
     public var options: any PointOptions
     public var location: ConfigLocation
+    /// Set when the point has its own `topic`, `qos` or `retain`: it is then published as its own message.
+    public var ownRoute: PublishRoute?
 }
 
 // MARK: Comparing configs on reload
@@ -149,5 +164,6 @@ extension DeviceConfig {
 extension PointConfig {
     public func sameSettings(as other: PointConfig) -> Bool {
         name == other.name && unit == other.unit && transform == other.transform && AnyHashable(options) == AnyHashable(other.options)
+            && ownRoute == other.ownRoute
     }
 }

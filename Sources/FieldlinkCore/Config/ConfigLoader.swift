@@ -281,7 +281,11 @@ private struct DocumentReader {
                 continue
             }
             let options = family.readDevice(&map, on: bus)
-            let points = map.required("points").flatMap { readPoints($0, bus: bus, family: family) }
+            let route = deviceName.flatMap { name in
+                template.map { PublishRoute(topic: $0.render(gateway: gatewayID, device: name, bus: bus.name), qos: qos, retain: retain) }
+            }
+            let context = deviceName.flatMap { name in route.map { (name: name, gateway: gatewayID, route: $0) } }
+            let points = map.required("points").flatMap { readPoints($0, bus: bus, family: family, device: context) }
             map.rejectUnknownKeys()
             guard let deviceName, let interval, let template, let options, let points else { continue }
             let topic = template.render(gateway: gatewayID, device: deviceName, bus: bus.name)
@@ -298,7 +302,9 @@ private struct DocumentReader {
         return TopicTemplate(text)
     }
 
-    func readPoints(_ value: ConfigValue, bus: BusConfig, family: any DriverFamily) -> [PointConfig]? {
+    /// `device`: the device's own route and names, for a point's `topic`/`qos`/`retain` overrides.
+    func readPoints(_ value: ConfigValue, bus: BusConfig, family: any DriverFamily,
+                    device: (name: String, gateway: String, route: PublishRoute)?) -> [PointConfig]? {
         guard let list = value.list() else { return nil }
         if list.isEmpty { return value.fail("a device needs at least one point") }
         var points: [PointConfig] = []
@@ -315,11 +321,26 @@ private struct DocumentReader {
             let scale = scaleValue.flatMap { $0.double() } ?? 1
             if scale == 0, let scaleValue { scaleValue.report("scale must not be 0") }
             let offset = map.optional("offset").flatMap { $0.double() } ?? 0
+            let topicValue = map.optional("topic")
+            let topic = topicValue.flatMap { value -> TopicTemplate? in
+                guard let text = value.string() else { return nil }
+                if let reason = TopicTemplate.validate(text, placeholders: TopicTemplate.pointPlaceholders) { return value.fail(reason) }
+                return TopicTemplate(text, placeholders: TopicTemplate.pointPlaceholders)
+            }
+            let qos = map.optional("qos")?.int(in: 0...2)
+            let retain = map.optional("retain")?.bool()
             let options = family.readPoint(&map, on: bus)
             map.rejectUnknownKeys()
             guard let pointName, let options else { complete = false; continue }
+            var ownRoute: PublishRoute?
+            if let device, topic != nil || qos != nil || retain != nil {
+                // Its own message: its own topic, or the device's topic with the point's name under it.
+                let rendered = topic?.render(gateway: device.gateway, device: device.name, bus: bus.name, point: pointName)
+                    ?? "\(device.route.topic)/\(pointName)"
+                ownRoute = PublishRoute(topic: rendered, qos: qos ?? device.route.qos, retain: retain ?? device.route.retain)
+            }
             points.append(PointConfig(name: pointName, unit: unit, transform: LinearTransform(scale: scale, offset: offset),
-                                      options: options, location: entry.location))
+                                      options: options, location: entry.location, ownRoute: ownRoute))
         }
         return complete ? points : nil
     }

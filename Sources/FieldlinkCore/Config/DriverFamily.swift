@@ -4,6 +4,8 @@ import ServiceLifecycle
 /// Where a driver hands its readings; the pipeline behind it numbers, encodes and queues them.
 public protocol ReadingSink: Sendable {
     func deliver(_ reading: Reading)
+    /// A device went from ok to failing or back (called once per change, not per poll).
+    func healthChanged(_ health: DeviceHealth)
 }
 
 /// A family of drivers (Modbus, serial, I2C): reads its own config keys and runs its buses.

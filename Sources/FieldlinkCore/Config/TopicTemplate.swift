@@ -1,12 +1,14 @@
-/// A topic with `{gateway}`, `{device}` and `{bus}` placeholders, checked once at load.
+/// A topic with `{gateway}`, `{device}` and `{bus}` placeholders (and `{point}` in a point's own
+/// topic), checked once at load.
 public struct TopicTemplate: Sendable, Hashable {
     public static let defaultDeviceTopic = "fieldlink/{gateway}/{device}"
     public static let placeholders = ["gateway", "device", "bus"]
+    public static let pointPlaceholders = placeholders + ["point"]
 
     public let text: String
 
     /// Nil and a reason when the template cannot produce a valid MQTT publish topic.
-    public static func validate(_ text: String) -> String? {
+    public static func validate(_ text: String, placeholders: [String] = TopicTemplate.placeholders) -> String? {
         if text.isEmpty { return "topic must not be empty" }
         if text.contains("+") || text.contains("#") { return "a publish topic cannot contain the wildcards + or #" }
         if text.unicodeScalars.contains("\0") { return "a topic cannot contain NUL" }
@@ -23,14 +25,15 @@ public struct TopicTemplate: Sendable, Hashable {
         return nil
     }
 
-    public init?(_ text: String) {
-        guard Self.validate(text) == nil else { return nil }
+    public init?(_ text: String, placeholders: [String] = TopicTemplate.placeholders) {
+        guard Self.validate(text, placeholders: placeholders) == nil else { return nil }
         self.text = text
     }
 
-    public func render(gateway: String, device: String, bus: String) -> String {
+    public func render(gateway: String, device: String, bus: String, point: String = "") -> String {
         text.replacingOccurrences(of: "{gateway}", with: gateway)
             .replacingOccurrences(of: "{device}", with: device)
             .replacingOccurrences(of: "{bus}", with: bus)
+            .replacingOccurrences(of: "{point}", with: point)
     }
 }

@@ -29,3 +29,27 @@ public struct Reading: Sendable, Equatable {
     /// A poll where nothing could be read is not published.
     public var isTotalFailure: Bool { values.isEmpty }
 }
+
+/// A device's availability, published (retained) on `{status_topic}/{device}` when it changes, so a
+/// dashboard sees at once which meter is silent and since when.
+public struct DeviceHealth: Sendable, Equatable {
+    public var device: String
+    public var ok: Bool
+    /// When this state began, Unix milliseconds.
+    public var since: Int64
+    /// The last poll that read at least one point, Unix milliseconds.
+    public var lastSuccess: Int64?
+    /// Polls with at least one failed point, since the start.
+    public var failedPolls: UInt64
+    /// The current problem, when failing.
+    public var error: String?
+
+    public init(device: String, ok: Bool, since: Int64, lastSuccess: Int64?, failedPolls: UInt64, error: String?) {
+        self.device = device
+        self.ok = ok
+        self.since = since
+        self.lastSuccess = lastSuccess
+        self.failedPolls = failedPolls
+        self.error = error
+    }
+}
