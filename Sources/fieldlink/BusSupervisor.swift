@@ -119,8 +119,9 @@ final class BusSupervisor: Service {
         start(config, into: &running, only: restart.union(added))
         if config.mqtt != old.mqtt { publisher.reconfigure(config.mqtt) }
         current.withLock { $0 = config }
-        let kept = running.count - restart.union(added).intersection(running.keys).count
-        logger.notice("reloaded: \(restart.union(added).intersection(running.keys).sorted()) (re)started, \(kept) bus(es) unchanged, broker settings \(config.mqtt == old.mqtt ? "unchanged" : "changed")")
+        let started = restart.union(added).filter { running[$0] != nil }.sorted()
+        let brokerSettings = config.mqtt == old.mqtt ? "unchanged" : "changed"
+        logger.notice("reloaded: \(started) (re)started, \(running.count - started.count) bus(es) unchanged, broker settings \(brokerSettings)")
     }
 
     private func send(_ body: () throws -> Void) {
