@@ -117,6 +117,7 @@ final class ConnectionControl: Sendable {
 /// libmosquitto call it wraps.
 final class MQTTConnection {
     private let config: MQTTConfig
+    private let endpoint: BrokerEndpoint
     private let ring: any MessageRing
     private let control: ConnectionControl
     private let logger: Logger
@@ -137,20 +138,21 @@ final class MQTTConnection {
     private var publishProperties: [String: OpaquePointer] = [:]
 
     /// Starts a connection on a new thread; everything after this happens there.
-    static func start(config: MQTTConfig, ring: any MessageRing, control: ConnectionControl, logger: Logger,
+    static func start(config: MQTTConfig, endpoint: BrokerEndpoint, ring: any MessageRing, control: ConnectionControl, logger: Logger,
                       emit: @escaping @Sendable (ConnectionEvent) -> Void) {
         _ = MosquittoLibrary.initialized
         control.reset()
         let thread = Thread {
-            MQTTConnection(config: config, ring: ring, control: control, logger: logger, emit: emit).run()
+            MQTTConnection(config: config, endpoint: endpoint, ring: ring, control: control, logger: logger, emit: emit).run()
         }
         thread.name = "fl-mqtt"
         thread.start()
     }
 
-    private init(config: MQTTConfig, ring: any MessageRing, control: ConnectionControl, logger: Logger,
+    private init(config: MQTTConfig, endpoint: BrokerEndpoint, ring: any MessageRing, control: ConnectionControl, logger: Logger,
                  emit: @escaping @Sendable (ConnectionEvent) -> Void) {
         self.config = config
+        self.endpoint = endpoint
         self.ring = ring
         self.control = control
         self.logger = logger
@@ -191,11 +193,11 @@ final class MQTTConnection {
         mosquitto_int_option(mosq, MOSQ_OPT_SEND_MAXIMUM, Int32(config.maxInflight))
         mosquitto_max_inflight_messages_set(mosq, UInt32(config.maxInflight))
         mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1)
-        if let username = config.username {
-            let rc = mosquitto_username_pw_set(mosq, username, config.password?.value)
+        if let username = endpoint.username {
+            let rc = mosquitto_username_pw_set(mosq, username, endpoint.password?.value)
             guard rc == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(returnCode: rc, operation: "set credentials") }
         }
-        if let tls = config.tls { try configureTLS(tls, on: mosq) }
+        if let tls = endpoint.tls { try configureTLS(tls, on: mosq) }
         try setWill(on: mosq)
         mosquitto_log_callback_set(mosq) { _, context, level, text in
             guard level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING) != 0, let text else { return }
@@ -208,9 +210,9 @@ final class MQTTConnection {
             Unmanaged<MQTTConnection>.fromOpaque(context!).takeUnretainedValue().acknowledged(mid, reasonCode: reasonCode)
         }
         let keepalive = Int32(max(5, config.keepalive.components.seconds))
-        let rc = mosquitto_connect_bind_v5(mosq, config.host, Int32(config.port), keepalive, nil, nil)
+        let rc = mosquitto_connect_bind_v5(mosq, endpoint.host, Int32(endpoint.port), keepalive, nil, nil)
         guard rc == MOSQ_ERR_SUCCESS.rawValue else {
-            throw explained(MQTTError(returnCode: rc, operation: "connect to \(config.host):\(config.port)"))
+            throw explained(MQTTError(returnCode: rc, operation: "connect to \(endpoint.host):\(endpoint.port)"))
         }
     }
 
@@ -274,7 +276,7 @@ final class MQTTConnection {
         guard let mosq else { return "no client" }
         // Before CONNACK a failure is still the connect failing (a TLS handshake ends here, say): name
         // it the same way whichever step it surfaced in, so a repeated failure is logged once.
-        var operation: String { connected ? "connection lost" : "connect to \(config.host):\(config.port)" }
+        var operation: String { connected ? "connection lost" : "connect to \(endpoint.host):\(endpoint.port)" }
         while true {
             let socket = mosquitto_socket(mosq)
             guard socket >= 0 else { return "\(operation): no socket" }

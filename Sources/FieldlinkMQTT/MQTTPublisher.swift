@@ -17,6 +17,9 @@ public final class MQTTPublisher: Service {
         case shutdownRequested
         case deadline
         case reconfigure(MQTTConfig)
+        /// A more preferred broker answered (or not) a TCP probe.
+        case probed(broker: Int, reachable: Bool)
+        case probeDue
     }
 
     private let config: MQTTConfig
@@ -39,7 +42,7 @@ public final class MQTTPublisher: Service {
     }
 
     public func run() async throws {
-        if config.tls?.insecure == true {
+        if config.brokers.contains(where: { $0.tls?.insecure == true }) {
             logger.warning("mqtt.tls.insecure is set: the broker's host name is NOT checked, so anyone holding a certificate from the same CA can impersonate it")
         }
         let control = try ConnectionControl()
@@ -84,6 +87,17 @@ public final class MQTTPublisher: Service {
         /// The broker refused the last CONNECT; the `.closed` that follows is already explained.
         var refused = false
         var shuttingDown = false
+        /// Index into `config.brokers` of the broker in use.
+        var current = 0
+        /// When the current broker became unreachable (lost, or never reached); nil while connected.
+        var unreachableSince: ContinuousClock.Instant?
+        /// Since when each more preferred broker has answered every probe; nil after a failed one.
+        var reachableSince: [Int: ContinuousClock.Instant] = [:]
+        /// Switching back to this (more preferred) broker once the current connection has closed.
+        var failingBackTo: Int?
+        var probing = false
+
+        var endpoint: BrokerEndpoint { config.brokers[current] }
 
         init(config: MQTTConfig, ring: any MessageRing, control: ConnectionControl, logger: Logger,
              send: @escaping @Sendable (Event) -> Void) {
@@ -99,8 +113,39 @@ public final class MQTTPublisher: Service {
             generation += 1
             let generation = self.generation, send = self.send
             connectionRunning = true
-            MQTTConnection.start(config: config, ring: ring, control: control, logger: logger) { event in
+            logger[metadataKey: "broker"] = "\(endpoint.url)"
+            MQTTConnection.start(config: config, endpoint: endpoint, ring: ring, control: control, logger: logger) { event in
                 send(.connection(generation: generation, event))
+            }
+        }
+
+        /// The next broker in order, after the current one failed for `failover_after` (or refused us).
+        private mutating func failOver(because reason: String) {
+            guard config.brokers.count > 1 else { return }
+            let from = endpoint.url
+            current = (current + 1) % config.brokers.count
+            unreachableSince = nil
+            failedAttempts = 0
+            connectionState = StateChangeFilter()
+            logger.warning("failing over from \(from) (\(reason)) to \(endpoint.url), broker \(current + 1) of \(config.brokers.count)")
+        }
+
+        /// While on a less preferred broker, probe the better ones so the gateway can return.
+        private mutating func startProbing() {
+            guard !probing, current > 0, config.failbackAfter != nil else { return }
+            probing = true
+            after(.zero, send: .probeDue)
+        }
+
+        private func probe() {
+            let send = self.send
+            for index in 0..<current {
+                let broker = config.brokers[index]
+                let thread = Thread {
+                    send(.probed(broker: index, reachable: TCPProbe.reachable(host: broker.host, port: broker.port, timeout: .seconds(2))))
+                }
+                thread.name = "fl-probe"
+                thread.start()
             }
         }
 
@@ -128,10 +173,35 @@ public final class MQTTPublisher: Service {
             case .deadline:
                 logger.warning("the connection did not close in time; stopping anyway")
                 return .finished
+            case .probeDue:
+                guard connected, current > 0, failingBackTo == nil, !shuttingDown, let failbackAfter = config.failbackAfter else {
+                    probing = false
+                    reachableSince.removeAll()
+                    return .running
+                }
+                probe()
+                after(min(.seconds(2), failbackAfter / 4), send: .probeDue)
+            case .probed(let index, let reachable):
+                guard connected, index < current, failingBackTo == nil, let failbackAfter = config.failbackAfter else { return .running }
+                let now = ContinuousClock.now
+                guard reachable else {
+                    reachableSince[index] = nil  // a flapping broker starts over
+                    return .running
+                }
+                let since = reachableSince[index] ?? now
+                reachableSince[index] = since
+                if now - since >= failbackAfter {
+                    logger.notice("failing back to \(config.brokers[index].url): reachable for \(failbackAfter.configText)")
+                    failingBackTo = index
+                    reachableSince.removeAll()
+                    control.stop()  // a clean disconnect (offline on this broker), then `.closed` switches
+                }
             case .reconfigure(let newConfig):
                 guard newConfig != config, !shuttingDown else { return .running }
                 logger.notice("broker settings changed; reconnecting to \(newConfig.url)")
                 config = newConfig
+                current = 0
+                unreachableSince = nil
                 logger[metadataKey: "broker"] = "\(config.url)"
                 failedAttempts = 0
                 connectionState = StateChangeFilter()
@@ -149,11 +219,14 @@ public final class MQTTPublisher: Service {
             switch event {
             case .connected:
                 connected = true
+                unreachableSince = nil
                 if connectionState.update("connected") != nil {
                     let after = failedAttempts > 0 ? " after \(failedAttempts) failed attempt(s)" : ""
-                    logger.notice("connected to \(config.url) as \(config.clientID)\(after); \(ring.statistics.depth) message(s) queued")
+                    let which = config.brokers.count > 1 ? ", broker \(current + 1) of \(config.brokers.count)" : ""
+                    logger.notice("connected to \(endpoint.url) as \(config.clientID)\(which)\(after); \(ring.statistics.depth) message(s) queued")
                 }
                 failedAttempts = 0
+                startProbing()
             case .refused(let reason):
                 refused = true
                 if connectionState.update("refused: \(reason)") != nil {
@@ -163,22 +236,41 @@ public final class MQTTPublisher: Service {
                 connected = false
                 connectionRunning = false
                 if shuttingDown { return .finished }
+                if let target = failingBackTo {
+                    failingBackTo = nil
+                    current = target
+                    unreachableSince = nil
+                    failedAttempts = 0
+                    connectionState = StateChangeFilter()
+                    connect()
+                    return .running
+                }
                 if reconnectAtOnce {
                     reconnectAtOnce = false
                     connect()
                     return .running
                 }
                 failedAttempts += 1
+                let now = ContinuousClock.now
+                if unreachableSince == nil { unreachableSince = now }
                 if wasConnected {
                     _ = connectionState.update("lost")
                     logger.warning("lost connection to the broker: \(reason); \(ring.statistics.depth) message(s) kept for resending")
                 } else if refused {
-                    // Wrong credentials do not fix themselves in a second: retry slowly, not hammered.
                     refused = false
+                    if config.brokers.count > 1 {
+                        failOver(because: "login refused")
+                        scheduleReconnect()
+                        return .running
+                    }
+                    // Wrong credentials do not fix themselves in a second: retry slowly, not hammered.
                     after(config.reconnectDelayMax * Double.random(in: 0.5...1.0), send: .reconnectDue)
                     return .running
                 } else if connectionState.update("failing: \(reason)") != nil {
                     logger.warning("cannot reach the broker: \(reason); retrying with backoff")
+                }
+                if let since = unreachableSince, now - since >= config.failoverAfter {
+                    failOver(because: "unreachable for \(config.failoverAfter.configText)")
                 }
                 scheduleReconnect()
             }

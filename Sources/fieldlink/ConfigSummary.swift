@@ -13,11 +13,26 @@ struct ConfigSummary {
         var lines = [
             "\(config.file): valid",
             "gateway \(config.gateway.id), state in \(config.gateway.stateDirectory)",
-            "broker \(mqtt.url) as \(mqtt.clientID) (MQTT \(mqtt.version.rawValue), keepalive \(mqtt.keepalive.configText)"
-                + (mqtt.username.map { ", user \($0)" } ?? "") + (mqtt.password != nil ? ", password set" : "") + ")",
-            "status on \(mqtt.statusTopic) (retained online/offline, offline as last will)",
-            "\(plural(config.buses.count, "bus")), \(plural(config.devices.count, "device")), \(plural(pointCount, "point"))",
         ]
+        for (index, broker) in mqtt.brokers.enumerated() {
+            var details = ["MQTT \(mqtt.version.rawValue)", "keepalive \(mqtt.keepalive.configText)"]
+            if let username = broker.username { details.append("user \(username)") }
+            if broker.password != nil { details.append("password set") }
+            let label = mqtt.brokers.count > 1 ? "broker \(index + 1) of \(mqtt.brokers.count)" : "broker"
+            lines.append("\(label) \(broker.url) as \(mqtt.clientID) (\(details.joined(separator: ", ")))")
+            if let tls = broker.tls {
+                var line = "  TLS \(tls.minimumVersion)+, server verified against \(tls.caFile ?? "the system CA store")"
+                if let certificate = tls.certFile { line += ", client certificate \(certificate)" }
+                if tls.insecure { line += ", HOST NAME NOT CHECKED (insecure: true)" }
+                lines.append(line)
+            }
+        }
+        if mqtt.brokers.count > 1 {
+            let failback = mqtt.failbackAfter.map { "fail back after \($0.configText) reachable" } ?? "no failback"
+            lines.append("failover after \(mqtt.failoverAfter.configText) unreachable or a refused login; \(failback)")
+        }
+        lines.append("status on \(mqtt.statusTopic) (retained online/offline, offline as last will)")
+        lines.append("\(plural(config.buses.count, "bus")), \(plural(config.devices.count, "device")), \(plural(pointCount, "point"))")
         for bus in config.buses {
             lines.append("bus \(bus.name) (\(bus.type)): \(bus.options)")
             for device in config.devices(on: bus) {
@@ -29,12 +44,6 @@ struct ConfigSummary {
                     lines.append(line)
                 }
             }
-        }
-        if let tls = mqtt.tls {
-            var line = "TLS \(tls.minimumVersion)+, server verified against \(tls.caFile ?? "the system CA store")"
-            if tls.certFile != nil { line += ", client certificate \(tls.certFile!)" }
-            if tls.insecure { line += ", HOST NAME NOT CHECKED (insecure: true)" }
-            lines.insert(line, at: 3)
         }
         text = lines.joined(separator: "\n") + "\n"
     }

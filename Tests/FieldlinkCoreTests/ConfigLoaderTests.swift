@@ -17,12 +17,12 @@ typealias Edit = ConfigFixture.Edit
         #expect(config.gateway.stateDirectory == "/var/lib/fieldlink-test")
 
         let mqtt = config.mqtt
-        #expect(mqtt.host == "broker.example")
-        #expect(mqtt.port == 1884)
+        #expect(mqtt.brokers[0].host == "broker.example")
+        #expect(mqtt.brokers[0].port == 1884)
         #expect(mqtt.url == "mqtt://broker.example:1884")
         #expect(mqtt.clientID == "gw-1-client")
-        #expect(mqtt.username == "fieldlink")
-        #expect(mqtt.password?.value == "s3cret")
+        #expect(mqtt.brokers[0].username == "fieldlink")
+        #expect(mqtt.brokers[0].password?.value == "s3cret")
         #expect(mqtt.version == .v311)
         #expect(mqtt.keepalive == .seconds(45))
         #expect(mqtt.maxInflight == 20)
@@ -120,11 +120,11 @@ typealias Edit = ConfigFixture.Edit
         let config = try ConfigFixture.parse(ConfigFixture.minimal)
         #expect(config.gateway.stateDirectory == "/var/lib/fieldlink")
         let mqtt = config.mqtt
-        #expect(mqtt.host == "localhost")
-        #expect(mqtt.port == 1883)
+        #expect(mqtt.brokers[0].host == "localhost")
+        #expect(mqtt.brokers[0].port == 1883)
         #expect(mqtt.clientID == "gw-min")
-        #expect(mqtt.username == nil)
-        #expect(mqtt.password == nil)
+        #expect(mqtt.brokers[0].username == nil)
+        #expect(mqtt.brokers[0].password == nil)
         #expect(mqtt.version == .v5)
         #expect(mqtt.keepalive == .seconds(30))
         #expect(mqtt.maxInflight == 100)
@@ -166,8 +166,8 @@ typealias Edit = ConfigFixture.Edit
 
     @Test func readsAnIPv6BrokerAddress() throws {
         let config = try ConfigFixture.parse(ConfigFixture.edited([Edit("mqtt://broker.example:1884", "mqtt://[::1]:1884")]))
-        #expect(config.mqtt.host == "::1")
-        #expect(config.mqtt.port == 1884)
+        #expect(config.mqtt.brokers[0].host == "::1")
+        #expect(config.mqtt.brokers[0].port == 1884)
         #expect(config.mqtt.url == "mqtt://[::1]:1884")
     }
 
@@ -199,7 +199,7 @@ typealias Edit = ConfigFixture.Edit
 
         let config = try ConfigFixture.loader.load(file: file)
         #expect(config.file == file)
-        #expect(config.mqtt.password?.value == "hunter2")
+        #expect(config.mqtt.brokers[0].password?.value == "hunter2")
         #expect(config.gateway.stateDirectory == directory.path + "/state")
     }
 
@@ -219,7 +219,7 @@ typealias Edit = ConfigFixture.Edit
 
     @Test func secretsPrintRedacted() throws {
         let config = try ConfigFixture.parse(ConfigFixture.full)
-        let password = try #require(config.mqtt.password)
+        let password = try #require(config.mqtt.brokers[0].password)
         #expect("\(password)" == "<redacted>")
         #expect(!String(describing: config.mqtt).contains("s3cret"))
     }
@@ -278,8 +278,9 @@ typealias Edit = ConfigFixture.Edit
         ProblemCase("  id: gw-1\n", "  id: gw-1\n  site: north\n", path: "gateway.site",
                     message: #"unknown key "site" (expected one of id, state_dir)"#, at: "  |site: north"),
         ProblemCase("  drain_timeout: 2s\n", "  drain_timeout: 2s\n  host: broker\n", path: "mqtt.host",
-                    message: #"unknown key "host" (expected one of url, tls, status_topic, client_id, username, password, password_file, "#
-                        + "version, keepalive, max_inflight, reconnect_delay, reconnect_delay_max, drain_timeout)",
+                    message: #"unknown key "host" (expected one of url, urls, tls, username, password, password_file, status_topic, "#
+                        + "client_id, version, keepalive, max_inflight, reconnect_delay, reconnect_delay_max, drain_timeout, "
+                        + "failover_after, failback_after, failback)",
                     at: "  |host: broker"),
         ProblemCase("  memory_messages: 500\n", "  memory_messages: 500\n  disk_messages: 5\n", path: "buffer.disk_messages",
                     message: #"unknown key "disk_messages" (expected one of max_bytes, max_age, durability, sync_interval, "#
@@ -303,7 +304,7 @@ typealias Edit = ConfigFixture.Edit
         ProblemCase("gateway:\n  id: gw-1\n  state_dir: /var/lib/fieldlink-test\n", "", path: "",
                     message: #"missing required key "gateway""#, at: "|mqtt:\n"),
         ProblemCase("  id: gw-1\n", "", path: "gateway", message: #"missing required key "id""#, at: "gateway:\n  |state_dir"),
-        ProblemCase("  url: mqtt://broker.example:1884\n", "", path: "mqtt", message: #"missing required key "url""#,
+        ProblemCase("  url: mqtt://broker.example:1884\n", "", path: "mqtt", message: #"missing required key "url" (or "urls" for several brokers)"#,
                     at: "mqtt:\n  |client_id"),
         ProblemCase("  - name: spare\n    type", "  - type", path: "buses[2]", message: #"missing required key "name""#,
                     at: "  - |type: modbus-rtu\n    port: /dev/ttyUSB9"),

@@ -38,7 +38,11 @@ public final class ChildProcess: @unchecked Sendable {
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
         process.standardInput = FileHandle.nullDevice
         try Self.withEmptySignalMask { try process.run() }
+        launched = true
     }
+
+    /// False when `run()` threw: there is no process to stop or ask for a status.
+    private var launched = false
 
     /// Runs `body` with no signal blocked on this thread.
     ///
@@ -85,6 +89,7 @@ public final class ChildProcess: @unchecked Sendable {
     /// SIGTERM (or `signal`), then SIGKILL if it is still running after `grace`; returns the exit status.
     @discardableResult
     public func stop(signal number: Int32 = SIGTERM, grace: Duration = .seconds(5)) -> Int32 {
+        guard launched else { return -1 }
         guard process.isRunning else { return process.terminationStatus }
         kill(pid, number)
         if !waitForExit(timeout: grace) {

@@ -47,16 +47,32 @@ public struct TLSConfig: Sendable, Hashable {
     public var minimumVersion = "tlsv1.2"
 }
 
-public struct MQTTConfig: Sendable, Hashable {
+/// One broker the gateway can publish to: where it is and how to log in.
+public struct BrokerEndpoint: Sendable, Hashable {
     public var host: String
     public var port: Int
     /// Set for `mqtts://` URLs.
     public var tls: TLSConfig?
+    public var username: String?
+    public var password: Secret?
+
+    public init(host: String, port: Int, tls: TLSConfig? = nil, username: String? = nil, password: Secret? = nil) {
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.username = username
+        self.password = password
+    }
+
+    public var url: String { "\(tls == nil ? "mqtt" : "mqtts")://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
+}
+
+public struct MQTTConfig: Sendable, Hashable {
+    /// In order of preference: `url:` gives one, `urls:` several (failover and failback).
+    public var brokers: [BrokerEndpoint]
     /// Retained `online` after every connect; the last will (and a clean stop) make it `offline`.
     public var statusTopic: String
     public var clientID: String
-    public var username: String?
-    public var password: Secret?
     public var version: MQTTVersion
     public var keepalive: Duration
     /// Our own window of unacknowledged publishes; libmosquitto's is set to match.
@@ -65,8 +81,13 @@ public struct MQTTConfig: Sendable, Hashable {
     public var reconnectDelayMax: Duration
     /// How long a graceful shutdown waits for the broker to acknowledge what is queued.
     public var drainTimeout: Duration
+    /// Unreachable this long (or refusing the login), the current broker is given up for the next.
+    public var failoverAfter: Duration
+    /// A more preferred broker reachable again this long is returned to; nil: never fail back.
+    public var failbackAfter: Duration?
 
-    public var url: String { "\(tls == nil ? "mqtt" : "mqtts")://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
+    /// The most preferred broker, for messages that name one.
+    public var url: String { brokers[0].url }
 }
 
 /// When messages are written to disk.

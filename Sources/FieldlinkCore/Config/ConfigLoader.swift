@@ -106,12 +106,32 @@ private struct DocumentReader {
 
     func readMQTT(_ value: ConfigValue, gatewayID: String?) -> MQTTConfig? {
         guard var map = value.mapping() else { return nil }
-        let endpoint = map.required("url").flatMap(readBrokerURL)
-        let tlsValue = map.optional("tls")
-        var tls = tlsValue.flatMap(readTLS)
-        if endpoint?.secure == true, tls == nil, tlsValue == nil { tls = TLSConfig() }
-        if let tlsValue, endpoint?.secure == false {
-            tlsValue.report("tls: is for mqtts:// URLs; this one is mqtt://")
+        let urlValue = map.optional("url")
+        let urlsValue = map.optional("urls")
+        let shared = readLogin(&map)
+        var brokers: [BrokerEndpoint] = []
+        switch (urlValue, urlsValue) {
+        case (nil, nil):
+            diagnostics.report("missing required key \"url\" (or \"urls\" for several brokers)", at: map.node, path: map.path)
+        case (.some, .some):
+            diagnostics.report("give either url or urls, not both", at: map.node, path: map.path)
+        case (let url?, nil):
+            if let broker = endpoint(url, login: shared) { brokers.append(broker) }
+        case (nil, let urls?):
+            guard let list = urls.list() else { break }
+            if list.isEmpty { urls.report("give at least one broker URL") }
+            for entry in list {
+                if case .scalar = entry.node {
+                    if let broker = endpoint(entry, login: shared) { brokers.append(broker) }
+                } else if var entryMap = entry.mapping() {
+                    let url = entryMap.required("url")
+                    let own = readLogin(&entryMap)
+                    entryMap.rejectUnknownKeys()
+                    let login = Login(tls: own.tls ?? shared.tls, tlsValue: own.tlsValue ?? shared.tlsValue,
+                                      username: own.username ?? shared.username, password: own.password ?? shared.password)
+                    if let url, let broker = endpoint(url, login: login) { brokers.append(broker) }
+                }
+            }
         }
         let statusValue = map.optional("status_topic")
         let statusTopic = statusValue.flatMap { value -> String? in
@@ -120,6 +140,36 @@ private struct DocumentReader {
             return text
         } ?? "fieldlink/{gateway}/status"
         let clientID = map.optional("client_id").flatMap { $0.nonEmptyString() } ?? gatewayID
+        let version = map.optional("version").flatMap { $0.oneOf(MQTTVersion.self) } ?? .v5
+        let keepalive = map.optional("keepalive").flatMap { $0.duration(minimum: .seconds(5)) } ?? .seconds(30)
+        let maxInflight = map.optional("max_inflight").flatMap { $0.int(in: 1...65_535) } ?? 100
+        let reconnectDelay = map.optional("reconnect_delay").flatMap { $0.duration(minimum: .milliseconds(100)) } ?? .seconds(1)
+        let reconnectDelayMax = map.optional("reconnect_delay_max").flatMap { $0.duration(minimum: .milliseconds(100)) } ?? .seconds(60)
+        let drainTimeout = map.optional("drain_timeout").flatMap { $0.duration(minimum: .zero) } ?? .seconds(5)
+        // A few keepalives: a broker that answered no PINGREQ for that long is gone, not slow.
+        let failoverAfter = map.optional("failover_after").flatMap { $0.duration(minimum: .milliseconds(100)) } ?? keepalive * 3
+        let failbackAfter = map.optional("failback_after").flatMap { $0.duration(minimum: .milliseconds(100)) } ?? .seconds(300)
+        let failback = map.optional("failback").flatMap { $0.bool() } ?? true
+        map.rejectUnknownKeys()
+        guard !brokers.isEmpty, let clientID else { return nil }
+        let status = TopicTemplate(statusTopic)?.render(gateway: gatewayID ?? clientID, device: "", bus: "") ?? statusTopic
+        return MQTTConfig(brokers: brokers, statusTopic: status, clientID: clientID, version: version, keepalive: keepalive,
+                          maxInflight: maxInflight, reconnectDelay: reconnectDelay,
+                          reconnectDelayMax: max(reconnectDelay, reconnectDelayMax), drainTimeout: drainTimeout,
+                          failoverAfter: failoverAfter, failbackAfter: failback ? failbackAfter : nil)
+    }
+
+    /// How to log in to a broker: the mqtt section's, or one `urls` entry's own.
+    struct Login {
+        var tls: TLSConfig?
+        var tlsValue: ConfigValue?
+        var username: String?
+        var password: Secret?
+    }
+
+    func readLogin(_ map: inout ConfigMapping) -> Login {
+        let tlsValue = map.optional("tls")
+        let tls = tlsValue.flatMap(readTLS)
         let username = map.optional("username").flatMap { $0.nonEmptyString() }
         let passwordValue = map.optional("password")
         var password = passwordValue.flatMap { $0.string() }.map(Secret.init)
@@ -134,22 +184,22 @@ private struct DocumentReader {
                 password = readSecretFile(path, at: fileValue)
             }
         }
-        let version = map.optional("version").flatMap { $0.oneOf(MQTTVersion.self) } ?? .v5
-        let keepalive = map.optional("keepalive").flatMap { $0.duration(minimum: .seconds(5)) } ?? .seconds(30)
-        let maxInflight = map.optional("max_inflight").flatMap { $0.int(in: 1...65_535) } ?? 100
-        let reconnectDelay = map.optional("reconnect_delay").flatMap { $0.duration(minimum: .milliseconds(100)) } ?? .seconds(1)
-        let reconnectDelayMax = map.optional("reconnect_delay_max").flatMap { $0.duration(minimum: .milliseconds(100)) } ?? .seconds(60)
-        let drainTimeout = map.optional("drain_timeout").flatMap { $0.duration(minimum: .zero) } ?? .seconds(5)
         if password != nil && username == nil {
             diagnostics.report("a password needs a username", at: map.node, path: map.path)
         }
-        map.rejectUnknownKeys()
-        guard let endpoint, let clientID else { return nil }
-        let status = TopicTemplate(statusTopic)?.render(gateway: gatewayID ?? clientID, device: "", bus: "") ?? statusTopic
-        return MQTTConfig(host: endpoint.host, port: endpoint.port, tls: tls, statusTopic: status,
-                          clientID: clientID, username: username, password: password,
-                          version: version, keepalive: keepalive, maxInflight: maxInflight,
-                          reconnectDelay: reconnectDelay, reconnectDelayMax: max(reconnectDelay, reconnectDelayMax), drainTimeout: drainTimeout)
+        return Login(tls: tls, tlsValue: tlsValue, username: username, password: password)
+    }
+
+    func endpoint(_ value: ConfigValue, login: Login) -> BrokerEndpoint? {
+        guard let parsed = readBrokerURL(value) else { return nil }
+        var tls = login.tls
+        if parsed.secure, tls == nil, login.tlsValue == nil { tls = TLSConfig() }
+        if !parsed.secure, let tlsValue = login.tlsValue {
+            tlsValue.report("tls: is for mqtts:// URLs; \(value.node.string ?? "this one") is mqtt://")
+            tls = nil
+        }
+        return BrokerEndpoint(host: parsed.host, port: parsed.port, tls: parsed.secure ? tls : nil,
+                              username: login.username, password: login.password)
     }
 
     static func isReadableByOthers(_ file: String) -> Bool {
