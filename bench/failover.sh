@@ -59,6 +59,8 @@ first_secondary = None
 for path, is_secondary in ((sys.argv[2], False), (sys.argv[3], True)):
     for line in open(path):
         stamp, _port, payload = line.split(" ", 2)
+        if not payload.startswith("{"):
+            continue  # the retained status (online/offline)
         message = json.loads(payload)
         arrivals.setdefault(message["device"], []).append((float(stamp), message["seq"]))
         if is_secondary:
