@@ -130,6 +130,9 @@ final class MQTTConnection {
     /// the message id: such completions are held here and settled when the call returns.
     private var publishing = false
     private var completedDuringPublish: [Int32] = []
+    /// What the broker's CONNACK allows, and the aliases given out on this connection.
+    private var topicAliasMaximum = 0
+    private var topicAliases: [String: UInt16] = [:]
     private var connected = false
     private var needsPump = false
     /// libmosquitto's last error-level log line (OpenSSL's reason for a failed handshake, say).
@@ -203,8 +206,12 @@ final class MQTTConnection {
             guard level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING) != 0, let text else { return }
             Unmanaged<MQTTConnection>.fromOpaque(context!).takeUnretainedValue().lastLibraryError = String(cString: text)
         }
-        mosquitto_connect_v5_callback_set(mosq) { _, context, rc, _, _ in
-            Unmanaged<MQTTConnection>.fromOpaque(context!).takeUnretainedValue().connectAnswered(rc)
+        mosquitto_connect_v5_callback_set(mosq) { _, context, rc, _, properties in
+            var maximum: UInt16 = 0
+            _ = mosquitto_property_read_int16(properties, Int32(MQTT_PROP_TOPIC_ALIAS_MAXIMUM.rawValue), &maximum, false)
+            let connection = Unmanaged<MQTTConnection>.fromOpaque(context!).takeUnretainedValue()
+            connection.topicAliasMaximum = Int(maximum)
+            connection.connectAnswered(rc)
         }
         mosquitto_publish_v5_callback_set(mosq) { _, context, mid, reasonCode, _ in
             Unmanaged<MQTTConnection>.fromOpaque(context!).takeUnretainedValue().acknowledged(mid, reasonCode: reasonCode)
@@ -255,19 +262,41 @@ final class MQTTConnection {
         return error
     }
 
-    /// MQTT 5 properties for a message: content type, payload-format indicator for text, and the
-    /// gateway id as a user property. Built once per content type (`mosquitto_property_add_*`).
-    private func properties(contentType: String?) -> OpaquePointer? {
-        guard config.version == .v5, let contentType else { return nil }
-        if let cached = publishProperties[contentType] { return cached }
+    /// MQTT 5 properties for a message: content type, payload-format indicator for text, the gateway
+    /// id as a user property, the message expiry when configured, and a topic alias when the broker
+    /// grants them. Built once per (content type, alias) and reused (`mosquitto_property_add_*`).
+    private func properties(contentType: String?, alias: UInt16?) -> OpaquePointer? {
+        guard config.version == .v5 else { return nil }
+        let key = "\(contentType ?? "")|\(alias ?? 0)"
+        if let cached = publishProperties[key] { return cached }
         var list: OpaquePointer?
-        mosquitto_property_add_string(&list, Int32(MQTT_PROP_CONTENT_TYPE.rawValue), contentType)
-        if contentType.hasPrefix("text/") || contentType == "application/json" {
-            mosquitto_property_add_byte(&list, Int32(MQTT_PROP_PAYLOAD_FORMAT_INDICATOR.rawValue), 1)
+        if let contentType {
+            mosquitto_property_add_string(&list, Int32(MQTT_PROP_CONTENT_TYPE.rawValue), contentType)
+            if contentType.hasPrefix("text/") || contentType == "application/json" {
+                mosquitto_property_add_byte(&list, Int32(MQTT_PROP_PAYLOAD_FORMAT_INDICATOR.rawValue), 1)
+            }
         }
         mosquitto_property_add_string_pair(&list, Int32(MQTT_PROP_USER_PROPERTY.rawValue), "gateway", config.clientID)
-        publishProperties[contentType] = list
+        if let expiry = config.messageExpiry {
+            mosquitto_property_add_int32(&list, Int32(MQTT_PROP_MESSAGE_EXPIRY_INTERVAL.rawValue), UInt32(clamping: expiry.components.seconds))
+        }
+        if let alias {
+            mosquitto_property_add_int16(&list, Int32(MQTT_PROP_TOPIC_ALIAS.rawValue), alias)
+        }
+        publishProperties[key] = list
         return list
+    }
+
+    /// MQTT 5 topic aliases: a topic is sent in full once per connection, then as a 2-byte alias, as
+    /// many as the broker allows (its CONNACK's Topic Alias Maximum). Returns the topic to put in
+    /// the PUBLISH (empty once aliased) and the alias.
+    private func aliased(_ topic: String) -> (topic: String, alias: UInt16?) {
+        guard config.version == .v5, topicAliasMaximum > 0 else { return (topic, nil) }
+        if let alias = topicAliases[topic] { return ("", alias) }
+        guard topicAliases.count < topicAliasMaximum else { return (topic, nil) }
+        let alias = UInt16(topicAliases.count + 1)
+        topicAliases[topic] = alias
+        return (topic, alias)
     }
 
     /// Polls socket and eventfd, runs libmosquitto (`mosquitto_loop_read/_write/_misc`) and pumps the
@@ -332,10 +361,11 @@ final class MQTTConnection {
         for record in ring.checkout(limit: room) {
             let message = record.message
             var mid: Int32 = 0
-            let messageProperties = properties(contentType: message.contentType)
+            let (topic, alias) = aliased(message.topic)
+            let messageProperties = properties(contentType: message.contentType, alias: alias)
             publishing = true
             let rc = message.payload.withUnsafeBytes { bytes in
-                mosquitto_publish_v5(mosq, &mid, message.topic, Int32(bytes.count), bytes.baseAddress, Int32(message.qos), message.retain,
+                mosquitto_publish_v5(mosq, &mid, topic, Int32(bytes.count), bytes.baseAddress, Int32(message.qos), message.retain,
                                      messageProperties)
             }
             publishing = false

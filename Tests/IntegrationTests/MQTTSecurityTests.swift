@@ -149,10 +149,10 @@ struct MQTTSecurityTests {
         #expect(gateway.0.logLines(level: "WARNING", containing: "cannot reach the broker").count == 1, "\(gateway.0.stderr)")
     }
 
-    @Test("status: retained online after connect, offline as the last will after kill -9 and after a clean stop",
-          .timeLimit(.minutes(2)))
-    func birthAndLastWill() throws {
-        let workspace = try Workspace("mqtt-status")
+    @Test("status: retained online after connect, offline as the last will after kill -9 and after a clean stop (MQTT 5 and 3.1.1)",
+          .timeLimit(.minutes(2)), arguments: ["5", "3.1.1"])
+    func birthAndLastWill(version: String) throws {
+        let workspace = try Workspace("mqtt-status-\(version)")
         defer { workspace.remove() }
         let broker = try Broker(in: workspace.path)
         defer { broker.stop() }
@@ -164,14 +164,14 @@ struct MQTTSecurityTests {
             return probe.stdout.split(separator: "\n").first.map(String.init)
         }
 
-        let first = try Self.start(workspace, mqtt: "  url: \(broker.url)", name: "first")
+        let first = try Self.start(workspace, mqtt: "  url: \(broker.url)\n  version: \"\(version)\"", name: "first")
         #expect(eventually(timeout: .seconds(20)) { first.0.stderr.contains("connected to") }, "log:\n\(first.0.stderr)")
         #expect(try retainedStatus() == "online")
         first.0.stop(signal: SIGKILL)
         #expect(eventually(timeout: .seconds(10)) { (try? retainedStatus()) == "offline" }, "no last will after kill -9")
         Self.stopAll(first)
 
-        let second = try Self.start(workspace, mqtt: "  url: \(broker.url)", name: "second")
+        let second = try Self.start(workspace, mqtt: "  url: \(broker.url)\n  version: \"\(version)\"\n  message_expiry: 1h", name: "second")
         #expect(eventually(timeout: .seconds(20)) { (try? retainedStatus()) == "online" }, "log:\n\(second.0.stderr)")
         #expect(second.0.stop() == 0)
         #expect(try retainedStatus() == "offline", "a clean stop must leave offline")

@@ -85,6 +85,8 @@ public struct MQTTConfig: Sendable, Hashable {
     public var failoverAfter: Duration
     /// A more preferred broker reachable again this long is returned to; nil: never fail back.
     public var failbackAfter: Duration?
+    /// MQTT 5: the broker discards a message not delivered within this; nil: never.
+    public var messageExpiry: Duration? = nil
 
     /// The most preferred broker, for messages that name one.
     public var url: String { brokers[0].url }

@@ -150,13 +150,14 @@ private struct DocumentReader {
         let failoverAfter = map.optional("failover_after").flatMap { $0.duration(minimum: .milliseconds(100)) } ?? keepalive * 3
         let failbackAfter = map.optional("failback_after").flatMap { $0.duration(minimum: .milliseconds(100)) } ?? .seconds(300)
         let failback = map.optional("failback").flatMap { $0.bool() } ?? true
+        let messageExpiry = map.optional("message_expiry")?.duration(minimum: .seconds(1))
         map.rejectUnknownKeys()
         guard !brokers.isEmpty, let clientID else { return nil }
         let status = TopicTemplate(statusTopic)?.render(gateway: gatewayID ?? clientID, device: "", bus: "") ?? statusTopic
         return MQTTConfig(brokers: brokers, statusTopic: status, clientID: clientID, version: version, keepalive: keepalive,
                           maxInflight: maxInflight, reconnectDelay: reconnectDelay,
                           reconnectDelayMax: max(reconnectDelay, reconnectDelayMax), drainTimeout: drainTimeout,
-                          failoverAfter: failoverAfter, failbackAfter: failback ? failbackAfter : nil)
+                          failoverAfter: failoverAfter, failbackAfter: failback ? failbackAfter : nil, messageExpiry: messageExpiry)
     }
 
     /// How to log in to a broker: the mqtt section's, or one `urls` entry's own.
