@@ -1,15 +1,21 @@
 # The two commands of the README:
 #   make demo   installs what is needed, builds a release and runs the gateway on the simulated demo
 #   make test   installs what the tests need and runs the whole test suite (what CI runs)
+# Deployment (README: Deploy on a Raspberry Pi):
+#   make deb                          dist/fieldlink_<version>_<arch>.deb (release build, scripts/build-deb.sh)
+#   make install / make uninstall     elsewhere: PREFIX (default /usr/local) and DESTDIR, from a release build
 SWIFT ?= swift
 
-.PHONY: demo test deps test-deps build release
+.PHONY: demo test deps test-deps deb-deps build release deb install uninstall
 
 deps:
 	scripts/install-deps.sh runtime
 
 test-deps:
 	scripts/install-deps.sh test
+
+deb-deps:
+	scripts/install-deps.sh deb
 
 release: deps
 	$(SWIFT) build -c release --static-swift-stdlib
@@ -20,6 +26,59 @@ build:
 demo: release
 	scripts/demo.sh
 
+# generate-manual (swift-argument-parser's man page tool): PackageTests packages the debug build with it.
 test: test-deps
 	$(SWIFT) build --build-tests
+	$(SWIFT) build --product generate-manual
 	FIELDLINK_BIN=$$($(SWIFT) build --show-bin-path)/fieldlink $(SWIFT) test --skip-build
+
+deb: deb-deps
+	SWIFT=$(SWIFT) scripts/build-deb.sh
+
+# `make install` does not build (so `sudo make install` never runs the compiler as root): build first
+# with `make release` or `swift build -c release --static-swift-stdlib`. The unit's paths follow PREFIX
+# (systemd and systemd-sysusers also read /usr/local/lib/...); the config stays in /etc/fieldlink,
+# where the unit looks for it, and an existing one is kept.
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINARY ?= .build/release/fieldlink
+bindir = $(PREFIX)/bin
+unitdir = $(PREFIX)/lib/systemd/system
+sysusersdir = $(PREFIX)/lib/sysusers.d
+datadir = $(PREFIX)/share/fieldlink
+docdir = $(PREFIX)/share/doc/fieldlink
+confdir = /etc/fieldlink
+# systemctl only on the running system (no DESTDIR) with systemd as init.
+live_systemd = [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]
+
+install:
+	@test -x "$(BINARY)" || { echo "make install: $(BINARY) not found; build it first: make release (or swift build -c release --static-swift-stdlib)" >&2; exit 1; }
+	install -D -m 0755 "$(BINARY)" "$(DESTDIR)$(bindir)/fieldlink"
+	install -d -m 0755 "$(DESTDIR)$(unitdir)"
+	sed -e 's|/usr/bin/fieldlink|$(bindir)/fieldlink|g' -e 's|/usr/share/doc/fieldlink|$(docdir)|g' \
+		systemd/fieldlink.service >"$(DESTDIR)$(unitdir)/fieldlink.service"
+	chmod 0644 "$(DESTDIR)$(unitdir)/fieldlink.service"
+	install -D -m 0644 systemd/fieldlink.sysusers "$(DESTDIR)$(sysusersdir)/fieldlink.conf"
+	install -D -m 0644 README.md "$(DESTDIR)$(docdir)/README.md"
+	cd devices && find . -type f -exec install -D -m 0644 {} "$(DESTDIR)$(datadir)/devices/{}" \;
+	@if [ -e "$(DESTDIR)$(confdir)/fieldlink.yaml" ]; then \
+		echo "keeping the existing $(DESTDIR)$(confdir)/fieldlink.yaml"; \
+	else \
+		install -D -m 0644 config/example.yaml "$(DESTDIR)$(confdir)/fieldlink.yaml"; \
+		echo "installed the example config as $(DESTDIR)$(confdir)/fieldlink.yaml"; \
+	fi
+	@if $(live_systemd); then \
+		systemd-sysusers fieldlink.conf && systemctl daemon-reload; \
+		echo "next: edit $(confdir)/fieldlink.yaml, then systemctl enable --now fieldlink"; \
+	fi
+
+uninstall:
+	@if $(live_systemd); then systemctl disable --now fieldlink.service || true; fi
+	rm -f "$(DESTDIR)$(bindir)/fieldlink" "$(DESTDIR)$(unitdir)/fieldlink.service" \
+		"$(DESTDIR)$(sysusersdir)/fieldlink.conf" "$(DESTDIR)$(docdir)/README.md"
+	cd devices && find . -type f -exec rm -f "$(DESTDIR)$(datadir)/devices/{}" \;
+	for dir in "$(DESTDIR)$(datadir)" "$(DESTDIR)$(docdir)"; do \
+		if [ -d "$$dir" ]; then find "$$dir" -depth -type d -empty -delete; fi; \
+	done
+	@if $(live_systemd); then systemctl daemon-reload; fi
+	@echo "left in place: $(DESTDIR)$(confdir) (your config and credentials) and /var/lib/fieldlink (the ring)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what fieldlink needs on Debian / Raspberry Pi OS: `runtime` for building and running the
-# demo, `test` for the test suite as well. Idempotent: installs only what is missing.
+# demo, `deb` for building the Debian package as well (`make deb`), `test` for the test suite (which
+# builds the package too). Idempotent: installs only what is missing.
 set -euo pipefail
 
 what=${1:-runtime}
@@ -11,6 +12,10 @@ if [[ $what == test ]]; then
     # systemd: systemd-journald, journalctl and systemd-analyze for the deployment tests;
     # util-linux: unshare/nsenter, which give the journald test a private /run/systemd.
     apt_packages+=(systemd util-linux)
+fi
+if [[ $what == test || $what == deb ]]; then
+    # dpkg-dev: dpkg-shlibdeps, which turns the binary's shared libraries into the package's Depends:.
+    apt_packages+=(dpkg-dev)
 fi
 
 sudo=""
