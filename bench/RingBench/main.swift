@@ -2,8 +2,9 @@
 //
 //   ring-bench sample                                   topic and payload of a typical record
 //   ring-bench append --mode always|spill-down|spill-up --count N --dir D
-//   ring-bench fill   --count N --dir D [--max-bytes B]
+//   ring-bench fill   --count N --dir D [--max-bytes B] [--qos 0|1|2]
 //   ring-bench drain  --dir D --broker-port P [--replay-rate R] [--max-inflight M] [--max-bytes B] [--timeout S]
+//                     [--host H] [--ca-file CA]     (--ca-file: mqtts:// to H, server verified against CA)
 //   ring-bench paced  --rate R --seconds S --dir D
 //
 // Every subcommand prints `key=value` lines on stdout (one figure per line); logs go to stderr.
@@ -14,6 +15,7 @@ import FieldlinkCore
 import FieldlinkMQTT
 import Foundation
 import Logging
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -44,6 +46,31 @@ struct Arguments {
     }
 }
 
+/// Forwards to the real ring and notes when the publisher first reports the uplink up (on CONNACK),
+/// so a drain can also be timed from CONNACK, as the C baseline is.
+final class ConnackTimedRing: MessageRing {
+    let ring: DiskRing
+    private let connack = Mutex<(at: ContinuousClock.Instant, cpu: Double)?>(nil)
+
+    init(_ ring: DiskRing) { self.ring = ring }
+
+    var connectedAt: (at: ContinuousClock.Instant, cpu: Double)? { connack.withLock { $0 } }
+
+    func append(_ message: OutboundMessage) { ring.append(message) }
+    func checkout(limit: Int) -> [RingRecord] { ring.checkout(limit: limit) }
+    func acknowledge(_ id: UInt64) { ring.acknowledge(id) }
+    func requeueInFlight() { ring.requeueInFlight() }
+    func setConsumerWakeup(_ wake: @escaping @Sendable () -> Void) { ring.setConsumerWakeup(wake) }
+    var statistics: RingStatistics { ring.statistics }
+    func uplinkChanged(up: Bool) {
+        if up {
+            let now = ContinuousClock.now, cpu = RingBench.cpuSeconds()
+            connack.withLock { if $0 == nil { $0 = (now, cpu) } }
+        }
+        ring.uplinkChanged(up: up)
+    }
+}
+
 enum RingBench {
     static let logger: Logger = {
         var logger = Logger(label: "ring-bench") { StderrLogHandler(label: $0, level: .notice, journalPrefix: false) }
@@ -71,12 +98,14 @@ enum RingBench {
         #"{"device":"meter\#(n % 8)","seq":\#(10_000_000 + n % 90_000_000),"ts":1764083823123,"values":{"voltage":230.\#(n % 10),"current":4.2,"power":966,"energy":1234.5}}"#
     }
 
-    static func message(_ n: Int) -> OutboundMessage {
-        OutboundMessage(topic: "\(topicPrefix)\(n % 8)", payload: Array(payload(n).utf8), qos: 1, retain: false, contentType: contentType)
+    static func message(_ n: Int, qos: Int = 1) -> OutboundMessage {
+        OutboundMessage(topic: "\(topicPrefix)\(n % 8)", payload: Array(payload(n).utf8), qos: qos, retain: false, contentType: contentType)
     }
 
     /// Built before any clock starts, so the figures are the ring's cost, not the bench's string formatting.
-    static let pool: [OutboundMessage] = (0..<4_096).map(message)
+    static let pool: [OutboundMessage] = makePool(qos: 1)
+    /// The same records at another QoS (stored per record, as the gateway stores each point's QoS).
+    static func makePool(qos: Int) -> [OutboundMessage] { (0..<4_096).map { message($0, qos: qos) } }
     static var payloadSize: Int { pool[0].payload.count }
 
     // MARK: Measurements
@@ -232,13 +261,16 @@ enum RingBench {
         emit("disk_mb_per_s", String(format: "%.2f", Double(diskBytes) / appendSeconds / 1e6))
     }
 
-    /// Fills a ring offline (uplink down, spill mode): the backlog a drain starts from.
+    /// Fills a ring offline (uplink down, spill mode): the backlog a drain starts from. `--qos` is
+    /// stored in every record; the drain publishes each record at its own QoS.
     static func fill(_ arguments: Arguments) {
         let count = arguments.int("count")
         let directory = arguments.string("dir")
+        let qos = arguments.int("qos", 1)
+        guard (0...2).contains(qos) else { fail("--qos is 0, 1 or 2") }
         let ring = openRing(directory: directory, durability: .spill, maxBytes: arguments.int("max-bytes", maxBytes(for: count)))
         ring.uplinkChanged(up: false)
-        let pool = self.pool
+        let pool = qos == 1 ? self.pool : makePool(qos: qos)
         let start = ContinuousClock.now
         for n in 0..<count { ring.append(pool[n & 4_095]) }
         ring.close()
@@ -246,12 +278,18 @@ enum RingBench {
         emit("seconds", String(format: "%.3f", seconds(ContinuousClock.now - start)))
         emit("segment_bytes", segmentBytes(directory))
         emit("depth", count)
+        emit("qos", qos)
     }
 
-    /// Starts the real MQTTPublisher on a filled ring and times it until the ring is empty.
+    /// Starts the real MQTTPublisher on a filled ring and times it until the ring is empty. With
+    /// `--ca-file` the URL is `mqtts://HOST:PORT` and the server is verified against that CA (the
+    /// certificate must name HOST, so use `--host localhost` with a certificate for localhost).
     static func drain(_ arguments: Arguments) async {
         let directory = arguments.string("dir")
         let port = arguments.int("broker-port")
+        let host = arguments.string("host", "127.0.0.1")
+        let caFile = arguments.string("ca-file", "")
+        let endpoint = caFile.isEmpty ? "url: mqtt://\(host):\(port)" : "url: mqtts://\(host):\(port)\n  tls: {ca_file: \(caFile)}"
         let replayRate = arguments.int("replay-rate", 2_000)
         let maxInflight = arguments.int("max-inflight", 100)
         let timeout = Double(arguments.int("timeout", 600))
@@ -259,7 +297,7 @@ enum RingBench {
             gateway:
               id: ring-bench
             mqtt:
-              url: mqtt://127.0.0.1:\(port)
+              \(endpoint)
               client_id: ring-bench-\(getpid())
               max_inflight: \(maxInflight)
             buses: []
@@ -277,7 +315,8 @@ enum RingBench {
                             replayRate: replayRate, inFlightWindow: maxInflight)
         let initial = ring.statistics.depth
         guard initial > 0 else { fail("the ring in \(directory) is empty; run fill first") }
-        let publisher = MQTTPublisher(config: config.mqtt, ring: ring, logger: logger)
+        let timedRing = ConnackTimedRing(ring)
+        let publisher = MQTTPublisher(config: config.mqtt, ring: timedRing, logger: logger)
         let cpu0 = cpuSeconds()
         let start = ContinuousClock.now
         let task = Task { try await publisher.run() }
@@ -300,14 +339,21 @@ enum RingBench {
         _ = try? await task.value
         ring.close()
         let drained = initial - depth
+        let connack = timedRing.connectedAt
+        let fromConnack = connack.map { seconds(start.duration(to: $0.at)) } ?? 0
         emit("records", drained)
         emit("backlog", initial)
         emit("replay_rate", replayRate)
         emit("max_inflight", maxInflight)
+        emit("tls", caFile.isEmpty ? 0 : 1)
         emit("seconds", String(format: "%.4f", drainSeconds))
         emit("first_ack_seconds", String(format: "%.4f", firstAck ?? -1))
         emit("msgs_per_s", String(format: "%.0f", Double(drained) / drainSeconds))
         emit("cpu_seconds", String(format: "%.3f", cpu1 - cpu0))
+        // The same figures with the clock started at CONNACK (after the TCP connect and any TLS handshake).
+        emit("connack_seconds", String(format: "%.4f", fromConnack))
+        emit("msgs_per_s_from_connack", String(format: "%.0f", Double(drained) / (drainSeconds - fromConnack)))
+        emit("cpu_seconds_from_connack", String(format: "%.3f", cpu1 - (connack?.cpu ?? cpu0)))
         emit("timed_out", timedOut ? 1 : 0)
         emit("dropped", ring.statistics.dropped)
     }
