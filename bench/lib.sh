@@ -1,9 +1,11 @@
 # Shared by the bench scripts: a temp dir cleaned on exit, processes stopped by PID, free loopback
 # ports, a mosquitto, a socat pty pair and the pymodbus simulator, and the release build.
 # Source it after `set -euo pipefail`; it defines ROOT, WORK, PIDS and the functions below.
+# BENCH_KEEP=1 keeps the temp dir.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-WORK="$(mktemp -d -t fieldlink-bench.XXXXXX)"
+# BENCH_WORK_BASE: where the temp dir goes (the ring bench needs a real disk, not tmpfs).
+WORK="$(mktemp -d -p "${BENCH_WORK_BASE:-${TMPDIR:-/tmp}}" fieldlink-bench.XXXXXX)"
 PIDS=()
 cleanup() {
     local pid

@@ -44,27 +44,8 @@ for tool in swift cc pkg-config mosquitto openssl python3; do
     command -v "$tool" >/dev/null || { echo "mqtt bench: missing tool: $tool" >&2; exit 2; }
 done
 
-WORK="$(mktemp -d -p "${TMPDIR:-/tmp}" fieldlink-mqtt-bench.XXXXXX)"
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    if [[ -n "${MQTT_BENCH_KEEP:-}" ]]; then
-        echo "mqtt bench: kept $WORK" >&2
-    else
-        rm -rf "$WORK"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { echo "mqtt bench: $*" >&2; }
-die() { echo "mqtt bench: error: $*" >&2; exit 1; }
+BENCH_KEEP="${MQTT_BENCH_KEEP:-${BENCH_KEEP:-}}"
+source "$ROOT/bench/lib.sh"
 
 # --- build -------------------------------------------------------------------------------------
 log "building ring-bench (release, --static-swift-stdlib, .build-bench/) ..."
@@ -92,18 +73,6 @@ mkdir -p "$PKI"
 } >"$WORK/openssl.log" 2>&1 || { cat "$WORK/openssl.log" >&2; die "openssl failed"; }
 
 # --- brokers and the delaying proxy ------------------------------------------------------------
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
-    local deadline=$((SECONDS + $1)) what="$2"
-    shift 2
-    until "$@"; do
-        (( SECONDS < deadline )) || die "timed out waiting for $what"
-        sleep 0.1
-    done
-}
 
 # The bench broker: a plain and a TLS listener. `max_inflight_messages 0` (no limit) because mosquitto
 # advertises that setting to MQTT 5 clients as Receive Maximum, and libmosquitto then caps the client's

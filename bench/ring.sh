@@ -47,30 +47,11 @@ for candidate in "$TMPBASE" /var/tmp "$ROOT/.build-bench"; do
     TMPBASE="$candidate"
     break
 done
-WORK="$(mktemp -d -p "$TMPBASE" fieldlink-ring-bench.XXXXXX)"
+BENCH_WORK_BASE="$TMPBASE"
+BENCH_KEEP="${RING_BENCH_KEEP:-${BENCH_KEEP:-}}"
+source "$ROOT/bench/lib.sh"
 FSTYPE="$(fstype "$WORK")"
-case "$FSTYPE" in tmpfs|ramfs) echo "ring bench: $WORK is on $FSTYPE; write_bytes would read 0" >&2; exit 2 ;; esac
-
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    if [[ -n "${RING_BENCH_KEEP:-}" ]]; then
-        echo "ring bench: kept $WORK" >&2
-    else
-        rm -rf "$WORK"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { echo "ring bench: $*" >&2; }
-die() { echo "ring bench: error: $*" >&2; exit 1; }
+case "$FSTYPE" in tmpfs|ramfs) die "$WORK is on $FSTYPE; write_bytes would read 0" ;; esac
 
 # --- build -------------------------------------------------------------------------------------
 log "building ring-bench (release, --static-swift-stdlib, .build-bench/) ..."
@@ -84,29 +65,9 @@ log "compiling bench/mosquitto_baseline.c ..."
 cc -O2 -Wall -o "$WORK/mosquitto_baseline" "$ROOT/bench/mosquitto_baseline.c" $(pkg-config --cflags --libs libmosquitto) -lpthread
 
 # --- broker ------------------------------------------------------------------------------------
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
-    local deadline=$((SECONDS + $1)) what="$2"
-    shift 2
-    until "$@"; do
-        (( SECONDS < deadline )) || die "timed out waiting for $what"
-        sleep 0.1
-    done
-}
 
 PORT="$(free_port)"
-cat >"$WORK/mosquitto.conf" <<EOF
-listener $PORT 127.0.0.1
-allow_anonymous true
-persistence false
-user root
-EOF
-mosquitto -c "$WORK/mosquitto.conf" >"$WORK/mosquitto.log" 2>&1 &
-PIDS+=($!)
-wait_for 10 "mosquitto on 127.0.0.1:$PORT" listening "$PORT"
+start_mosquitto "$PORT"
 
 field() { sed -n "s/^$1=//p" "$2" | tail -1; }        # field KEY FILE (ring-bench / sqlite: key=value lines)
 cfield() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" "$2"; }  # cfield KEY FILE (the C baseline: one line)

@@ -23,63 +23,19 @@ for tool in swift cc pkg-config mosquitto mosquitto_sub socat python3; do
     command -v "$tool" >/dev/null || { echo "bench: missing tool: $tool" >&2; exit 2; }
 done
 
-WORK="$(mktemp -d -t fieldlink-bench.XXXXXX)"
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    if [[ -n "${BENCH_KEEP:-}" ]]; then
-        echo "bench: kept $WORK" >&2
-    else
-        rm -rf "$WORK"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { echo "bench: $*" >&2; }
-die() { echo "bench: error: $*" >&2; exit 1; }
+source "$ROOT/bench/lib.sh"
 
 # --- build -------------------------------------------------------------------------------------
-log "building fieldlink (release, --static-swift-stdlib, .build-bench/) ..."
-(cd "$ROOT" && swift build -c release --static-swift-stdlib --scratch-path .build-bench >"$WORK/build.log" 2>&1) \
-    || { tail -40 "$WORK/build.log" >&2; die "swift build failed"; }
-FIELDLINK="$(cd "$ROOT" && swift build -c release --static-swift-stdlib --scratch-path .build-bench --show-bin-path)/fieldlink"
-[[ -x "$FIELDLINK" ]] || die "no binary at $FIELDLINK"
+build_release
 
 log "compiling bench/baseline.c ..."
 # shellcheck disable=SC2046  # pkg-config output is meant to be word-split
 cc -O2 -Wall -o "$WORK/baseline" "$ROOT/bench/baseline.c" $(pkg-config --cflags --libs libmodbus)
 
 # --- peers -------------------------------------------------------------------------------------
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
-    local deadline=$((SECONDS + $1)) what="$2"
-    shift 2
-    until "$@"; do
-        (( SECONDS < deadline )) || die "timed out waiting for $what"
-        sleep 0.1
-    done
-}
 
 PORT="$(free_port)"
-cat >"$WORK/mosquitto.conf" <<EOF
-listener $PORT 127.0.0.1
-allow_anonymous true
-persistence false
-user root
-EOF
-mosquitto -c "$WORK/mosquitto.conf" >"$WORK/mosquitto.log" 2>&1 &
-PIDS+=($!)
-wait_for 10 "mosquitto on 127.0.0.1:$PORT" listening "$PORT"
+start_mosquitto "$PORT"
 
 socat -d "pty,raw,echo=0,link=$WORK/tty-gateway" "pty,raw,echo=0,link=$WORK/tty-device" 2>"$WORK/socat.log" &
 PIDS+=($!)

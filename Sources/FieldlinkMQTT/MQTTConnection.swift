@@ -413,7 +413,9 @@ final class MQTTConnection {
             return
         }
         if reasonCode >= 0x80 {
-            logger.error("broker refused a message (reason code \(reasonCode)); dropped", metadata: ["mqtt_reason": "\(reasonCode)"])
+            let reason = mosquitto_reason_string(reasonCode).map { String(cString: $0) } ?? "code \(reasonCode)"
+            logger.error("broker refused a message: \(reason) (reason code \(reasonCode)); dropped — check the broker's ACL for this client",
+                         metadata: ["mqtt_reason": "\(reasonCode)"])
         }
         ring.acknowledge(id)
         needsPump = true

@@ -233,4 +233,48 @@ struct MQTTSecurityTests {
         #expect(warned.stderr.contains("warning:") && warned.stderr.contains("password"), "\(warned.stderr)")
         #expect(!warned.stderr.contains(password))
     }
+
+    /// An ACL that denies the gateway one topic: MQTT 5 PUBACK reason "Not authorized", logged clearly
+    /// (once per message, never the password); the allowed topic keeps flowing and nothing stalls.
+    @Test("a topic the broker's ACL denies is a clear error and does not stall the others", .timeLimit(.minutes(2)))
+    func aclDenial() throws {
+        let workspace = try Workspace("mqtt-acl")
+        defer { workspace.remove() }
+        let acl = try workspace.write("user gw\ntopic write fieldlink/gw-tls/meter\ntopic write fieldlink/gw-tls/status\ntopic write fieldlink/gw-tls/status/#\n"
+                                      + "pattern read #\n", to: "mosquitto.acl")
+        let passwordFile = "\(workspace.path)/mosquitto.passwd"
+        try "gw:pw-\(UUID().uuidString.prefix(6))\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        let password = try String(contentsOfFile: passwordFile, encoding: .utf8).split(separator: ":")[1].trimmingCharacters(in: .newlines)
+        let hash = try ChildProcess("mosquitto_passwd", ["-U", passwordFile], in: workspace.path, name: "mosquitto_passwd")
+        try #require(hash.waitForExit(timeout: .seconds(10)) && hash.process.terminationStatus == 0)
+        let broker = try Broker(in: workspace.path, extraConfig: "password_file \(passwordFile)\nacl_file \(acl)")
+        defer { broker.stop() }
+        let subscriber = try Subscriber(broker: broker, topic: "fieldlink/#", in: workspace.path)
+        defer { subscriber.process.stop() }
+        // `x` goes to the allowed device topic; `y` has its own topic, which the ACL denies.
+        let pty = try PtyPair(in: workspace.path)
+        defer { pty.process.stop() }
+        let simulator = try ModbusSimulator(port: pty.deviceSide, image: [1: [["table": "holding", "address": 0, "type": "uint16", "value": 1],
+                                                                             ["table": "holding", "address": 1, "type": "uint16", "value": 2]]],
+                                            in: workspace.path)
+        defer { simulator.process.stop() }
+        let config = try workspace.write("""
+            gateway: {id: gw-tls, state_dir: \(workspace.path)/state}
+            mqtt: {url: "\(broker.url)", username: gw, password: "${ACL_TEST_PASSWORD}"}
+            buses:
+              - {name: line1, type: modbus-rtu, port: \(pty.gatewaySide), parity: none, timeout: 300ms}
+            devices:
+              - {name: meter, bus: line1, unit: 1, interval: 100ms, points: [{name: x, address: 0}, {name: y, address: 1, topic: "denied/{point}"}]}
+
+            """, to: "acl.yaml")
+        let gateway = try ChildProcess(try fieldlinkBinary(), ["run", "--config", config], in: workspace.path, name: "fieldlink",
+                                       environment: ["ACL_TEST_PASSWORD": password])
+        defer { gateway.stop() }
+        #expect(eventually(timeout: .seconds(20)) { !gateway.logLines(level: "ERROR", containing: "Not authorized").isEmpty },
+                "no clear error for the denied topic; log:\n\(gateway.stderr)")
+        #expect(subscriber.waitFor(device: "meter", count: 20, timeout: .seconds(20)), "the allowed topic stalled; log:\n\(gateway.stderr)")
+        #expect(!subscriber.messages.contains { $0.topic.hasPrefix("denied/") })
+        #expect(gateway.stop() == 0)
+        #expect(!gateway.stderr.contains(password))
+    }
 }
