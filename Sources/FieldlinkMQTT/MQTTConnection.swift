@@ -179,7 +179,7 @@ final class MQTTConnection {
         publishProperties.removeAll()
         if connected {
             ring.uplinkChanged(up: false)
-            HealthBoard.shared.setBroker(connected: false)
+            HealthBoard.shared.setBroker(nil)
         }
         ring.requeueInFlight()
         emit(.closed(reason: reason, wasConnected: connected))
@@ -400,7 +400,7 @@ final class MQTTConnection {
         connected = true
         publishStatus("online")
         ring.uplinkChanged(up: true)
-        HealthBoard.shared.setBroker(connected: true)
+        HealthBoard.shared.setBroker(endpoint.url)
         needsPump = true
         emit(.connected)
     }

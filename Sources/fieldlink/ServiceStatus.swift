@@ -2,7 +2,7 @@ import FieldlinkCore
 
 /// The one line `systemctl status fieldlink` shows (`STATUS=`): devices, buffer, broker.
 ///
-/// `3 device(s): 2 ok, 1 failing (meter2); 12 message(s) buffered; broker connected`
+/// `3 device(s): 2 ok, 1 failing (meter2); 12 message(s) buffered; broker mqtt://10.0.0.5:1883 connected`
 struct ServiceStatus {
     let devices: [String]
     let health: HealthBoard.Snapshot
@@ -18,7 +18,7 @@ struct ServiceStatus {
             parts.append("\(failing.count) failing (\(names))")
         }
         if pending > 0 { parts.append("\(pending) not polled yet") }
-        let broker = health.brokerConnected ? "broker connected" : "broker not connected"
+        let broker = health.broker.map { "broker \($0) connected" } ?? "broker not connected"
         return "\(devices.count) device(s): \(parts.joined(separator: ", ")); \(buffered) message(s) buffered; \(broker)"
     }
 }

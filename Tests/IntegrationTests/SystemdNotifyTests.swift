@@ -24,7 +24,7 @@ struct SystemdNotifyTests {
                      "no READY=1; got \(listener.messages); log:\n\(gateway.stderr)")
         // The broker and the device come up after READY=1: STATUS= follows them.
         let healthy = eventually(timeout: .seconds(15)) {
-            listener.statuses.contains { $0.contains("1 ok") && $0.contains("broker connected") }
+            listener.statuses.contains { $0.contains("1 ok") && $0.contains("broker mqtt://127.0.0.1:") && $0.hasSuffix(" connected") }
         }
         #expect(healthy, "statuses: \(listener.statuses); log:\n\(gateway.stderr)")
         // WATCHDOG_USEC=2 s: a ping at least every second.

@@ -27,16 +27,18 @@ public final class HealthBoard: Sendable {
         public var heartbeats: [ObjectIdentifier: (name: String, count: UInt64)]
         /// Devices polled at least once: true when the last poll read every point.
         public var devices: [String: Bool]
-        public var brokerConnected: Bool
+        /// The broker in use (URL) while connected; nil while not.
+        public var broker: String?
+        public var brokerConnected: Bool { broker != nil }
     }
 
     private struct State {
         var heartbeats: [ObjectIdentifier: Heartbeat] = [:]
         var devices: [String: Bool] = [:]
+        var broker: String?
     }
 
     private let state = Mutex(State())
-    private let broker = Atomic<Bool>(false)
 
     public init() {}
 
@@ -55,14 +57,14 @@ public final class HealthBoard: Sendable {
         state.withLock { $0.devices[name] = ok }
     }
 
-    public func setBroker(connected: Bool) {
-        broker.store(connected, ordering: .relaxed)
+    /// The broker now connected (its URL), or nil when the connection is gone.
+    public func setBroker(_ url: String?) {
+        state.withLock { $0.broker = url }
     }
 
     public func snapshot() -> Snapshot {
         state.withLock { state in
-            Snapshot(heartbeats: state.heartbeats.mapValues { ($0.name, $0.count) }, devices: state.devices,
-                     brokerConnected: broker.load(ordering: .relaxed))
+            Snapshot(heartbeats: state.heartbeats.mapValues { ($0.name, $0.count) }, devices: state.devices, broker: state.broker)
         }
     }
 }
