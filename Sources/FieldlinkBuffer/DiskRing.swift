@@ -78,7 +78,14 @@ public final class DiskRing: MessageRing {
     public let settings: Settings
     private let state: Mutex<State>
     private let logger: Logger
-    private let consumerWakeup = Mutex<(@Sendable () -> Void)?>(nil)
+    /// Boxed: a closure kept directly in a `Mutex` is re-wrapped in reabstraction thunks on every
+    /// `withLock { $0 }`, so calling it got slower with every message (measured: most of the CPU).
+    private final class Wakeup: Sendable {
+        let call: @Sendable () -> Void
+        init(_ call: @escaping @Sendable () -> Void) { self.call = call }
+    }
+
+    private let consumerWakeup = Mutex<Wakeup?>(nil)
     private let workerSignal = DispatchSemaphore(value: 0)
     private let workerDone = DispatchSemaphore(value: 0)
 
@@ -112,12 +119,13 @@ public final class DiskRing: MessageRing {
     // MARK: MessageRing
 
     public func setConsumerWakeup(_ wake: @escaping @Sendable () -> Void) {
-        consumerWakeup.withLock { $0 = wake }
+        let box = Wakeup(wake)
+        consumerWakeup.withLock { $0 = box }
         wake()  // whatever is already queued
     }
 
     private func wakeConsumer() {
-        consumerWakeup.withLock { $0 }?()
+        consumerWakeup.withLock { $0 }?.call()
     }
 
     public func append(_ message: OutboundMessage) {
