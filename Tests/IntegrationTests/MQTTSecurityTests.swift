@@ -42,13 +42,44 @@ struct TestPKI {
         }
     }
 
+    /// A server certificate for `localhost` from the test CA that expired yesterday (the openssl CLI
+    /// cannot backdate one; Python's `cryptography` can).
+    func issueExpiredServerCertificate() throws -> (cert: String, key: String) {
+        let cert = "\(directory)/expired.crt", key = "\(directory)/expired.key"
+        let script = """
+            import datetime, sys
+            from cryptography import x509
+            from cryptography.hazmat.primitives import hashes, serialization
+            from cryptography.hazmat.primitives.asymmetric import ec
+            from cryptography.x509.oid import NameOID
+            ca_cert = x509.load_pem_x509_certificate(open(sys.argv[1], "rb").read())
+            ca_key = serialization.load_pem_private_key(open(sys.argv[2], "rb").read(), None)
+            key = ec.generate_private_key(ec.SECP256R1())
+            now = datetime.datetime.now(datetime.timezone.utc)
+            cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+                    .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+                    .not_valid_before(now - datetime.timedelta(days=3)).not_valid_after(now - datetime.timedelta(days=1))
+                    .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+                    .sign(ca_key, hashes.SHA256()))
+            open(sys.argv[3], "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+            open(sys.argv[4], "wb").write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                            serialization.NoEncryption()))
+            """
+        try script.write(toFile: "\(directory)/expired.py", atomically: true, encoding: .utf8)
+        let process = try ChildProcess("python3", ["\(directory)/expired.py", ca, "\(directory)/ca.key", cert, key], in: directory, name: "expired")
+        guard process.waitForExit(timeout: .seconds(30)), process.process.terminationStatus == 0 else {
+            throw MissingPrerequisite("cannot issue an expired certificate (is python3-cryptography installed? run `make test-deps`): \(process.stderr)")
+        }
+        return (cert, key)
+    }
+
     /// mosquitto.conf lines for a TLS listener on `port` (the plain listener stays for subscribers).
-    func listener(port: Int, requireClientCertificate: Bool) -> String {
+    func listener(port: Int, requireClientCertificate: Bool, certificate: (cert: String, key: String)? = nil) -> String {
         """
         listener \(port) 127.0.0.1
         cafile \(ca)
-        certfile \(serverCert)
-        keyfile \(serverKey)
+        certfile \(certificate?.cert ?? serverCert)
+        keyfile \(certificate?.key ?? serverKey)
         require_certificate \(requireClientCertificate)
         """
     }
@@ -125,14 +156,15 @@ struct MQTTSecurityTests {
         #expect(anonymous.0.isRunning)
     }
 
-    @Test("a wrong CA or a wrong host name is a clear error and no connection", .timeLimit(.minutes(2)),
-          arguments: ["wrong-ca", "wrong-host"])
+    @Test("a wrong CA, a wrong host name or an expired certificate is a clear error and no connection", .timeLimit(.minutes(2)),
+          arguments: ["wrong-ca", "wrong-host", "expired"])
     func verificationFailures(kind: String) throws {
         let workspace = try Workspace("mqtt-tls-\(kind)")
         defer { workspace.remove() }
         let pki = try TestPKI(in: workspace)
         let tlsPort = try freeLoopbackPort()
-        let broker = try Broker(in: workspace.path, extraConfig: pki.listener(port: tlsPort, requireClientCertificate: false))
+        let expired = kind == "expired" ? try pki.issueExpiredServerCertificate() : nil
+        let broker = try Broker(in: workspace.path, extraConfig: pki.listener(port: tlsPort, requireClientCertificate: false, certificate: expired))
         defer { broker.stop() }
         // The certificate names `localhost`; 127.0.0.1 is the same socket but not the same name.
         let url = kind == "wrong-host" ? "mqtts://127.0.0.1:\(tlsPort)" : "mqtts://localhost:\(tlsPort)"
