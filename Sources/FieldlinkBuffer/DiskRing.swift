@@ -285,13 +285,13 @@ public final class DiskRing: MessageRing {
     /// Appends one record to disk, making room by dropping the oldest segment when the ring is full
     /// or the disk is. False when it could not be written at all.
     private func write(_ entry: Entry, _ state: inout State) -> Bool {
-        let frame = RecordCodec.frame(id: entry.record.id, message: entry.record.message, appendedAt: entry.appendedAt)
-        while state.log.totalBytes + frame.count > settings.maxBytes, state.log.segments.count > 1 {
+        let size = SegmentLog.estimatedSize(of: entry.record.message)
+        while state.log.totalBytes + size > settings.maxBytes, state.log.segments.count > 1 {
             dropOldestSegment(&state, reason: "buffer.max_bytes reached")
         }
         for attempt in 0..<2 {
             do {
-                try state.log.append(frame, id: entry.record.id, appendedAt: entry.appendedAt)
+                try state.log.append(entry.record, appendedAt: entry.appendedAt)
                 if let problem = state.diskProblem {
                     logger.notice("ring writes work again (after: \(problem))")
                     state.diskProblem = nil

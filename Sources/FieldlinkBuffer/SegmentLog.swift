@@ -25,6 +25,8 @@ final class SegmentLog {
     /// The highest id ever written (this run or recovered); ids on disk never exceed it.
     private(set) var lastID: UInt64?
     private var writer: PosixFile?
+    /// The last segment's topic table: each topic is defined once per segment, then referred to by index.
+    private var activeTopics: [String: UInt16] = [:]
     /// Bytes appended since the last `sync()`.
     private(set) var unsynced = 0
     private(set) var recovery = Recovery()
@@ -71,6 +73,7 @@ final class SegmentLog {
             }
             if let id = scan.lastID {
                 lastID = id
+                activeTopics = Dictionary(scan.topics.map { ($0.value, $0.key) }) { first, _ in first }
                 return
             }
             // Nothing valid in it at all: remove it and look at the one before.
@@ -79,48 +82,79 @@ final class SegmentLog {
         }
     }
 
-    /// Walks records from the start of `bytes`: the end of the last good record, its id, and how many
-    /// corrupt stretches were skipped on the way.
-    static func scan(_ bytes: [UInt8], after previous: UInt64) -> (validEnd: Int, lastID: UInt64?, corrupt: Int, records: [RecordCodec.Decoded]) {
+    /// Walks records from the start of `bytes`: the end of the last good record, its id, how many
+    /// corrupt stretches were skipped on the way, the records, and the segment's topic table.
+    static func scan(_ bytes: [UInt8], after previous: UInt64)
+        -> (validEnd: Int, lastID: UInt64?, corrupt: Int, records: [RecordCodec.Decoded], topics: [UInt16: String]) {
         var offset = 0
+        var validEnd = 0
         var lastID: UInt64?
         var corrupt = 0
         var records: [RecordCodec.Decoded] = []
+        var topics: [UInt16: String] = [:]
         while offset < bytes.count {
-            switch RecordCodec.parse(bytes, at: offset) {
+            var result = RecordCodec.parse(bytes, at: offset, topics: topics)
+            if result == .incomplete || result == .corrupt {
+                guard let (next, found) = RecordCodec.resynchronise(bytes, from: offset + 1, after: lastID ?? previous, topics: topics) else {
+                    return (validEnd, lastID, corrupt, records, topics)
+                }
+                corrupt += 1
+                offset = next
+                result = found
+            }
+            switch result {
             case .record(let decoded):
                 records.append(decoded)
                 lastID = decoded.record.id
                 offset += decoded.size
+            case .definition(let index, let topic, let size):
+                topics[index] = topic
+                offset += size
             case .incomplete, .corrupt:
-                guard let (next, _) = RecordCodec.resynchronise(bytes, from: offset + 1, after: lastID ?? previous) else {
-                    return (offset, lastID, corrupt, records)
-                }
-                corrupt += 1
-                offset = next
+                break
             }
+            validEnd = offset
         }
-        return (offset, lastID, corrupt, records)
+        return (validEnd, lastID, corrupt, records, topics)
     }
 
-    /// Appends one framed record, starting a new segment when the current one is full.
-    func append(_ frame: [UInt8], id: UInt64, appendedAt: Int64) throws(FileError) {
-        if segments.isEmpty || segments[segments.count - 1].bytes + frame.count > segmentLimit && segments[segments.count - 1].bytes > 0 {
-            try startSegment(firstID: id)
+    /// Bytes `record` will take on disk at most (for the size limit, before it is framed).
+    static func estimatedSize(of message: OutboundMessage) -> Int {
+        2 * RecordCodec.headerSize + 32 + 2 * message.topic.utf8.count + message.payload.count
+    }
+
+    /// Appends one record, starting a new segment when the current one is full; a topic new to the
+    /// segment gets its definition first (both in one write).
+    func append(_ record: RingRecord, appendedAt: Int64) throws(FileError) {
+        let estimate = Self.estimatedSize(of: record.message)
+        if segments.isEmpty || segments[segments.count - 1].bytes + estimate > segmentLimit && segments[segments.count - 1].bytes > 0 {
+            try startSegment(firstID: record.id)
         }
         if writer == nil {
             writer = try PosixFile(path: segments[segments.count - 1].path, mode: .append)
         }
-        try writer!.append(frame, currentSize: segments[segments.count - 1].bytes)
-        segments[segments.count - 1].bytes += frame.count
+        var bytes: [UInt8] = []
+        var newTopic: (String, UInt16)?
+        var index = activeTopics[record.message.topic]
+        if index == nil, activeTopics.count < Int(UInt16.max) {
+            let next = UInt16(activeTopics.count)
+            bytes = RecordCodec.frameDefinition(id: record.id, index: next, topic: record.message.topic)
+            newTopic = (record.message.topic, next)
+            index = next
+        }
+        bytes += RecordCodec.frame(id: record.id, message: record.message, appendedAt: appendedAt, topicIndex: index)
+        try writer!.append(bytes, currentSize: segments[segments.count - 1].bytes)
+        if let (topic, next) = newTopic { activeTopics[topic] = next }
+        segments[segments.count - 1].bytes += bytes.count
         segments[segments.count - 1].newestAppend = appendedAt
-        unsynced += frame.count
-        lastID = id
+        unsynced += bytes.count
+        lastID = record.id
     }
 
     private func startSegment(firstID: UInt64) throws(FileError) {
         if unsynced > 0 { try sync() }
         writer = nil
+        activeTopics = [:]
         let path = String(format: "%@/%020llu%@", directory, firstID, Self.suffix)
         writer = try PosixFile(path: path, mode: .append)
         segments.append(Segment(firstID: firstID, path: path, bytes: 0, newestAppend: 0))
@@ -159,6 +193,7 @@ final class SegmentLog {
         if segments.isEmpty {
             writer = nil
             unsynced = 0
+            activeTopics = [:]
         }
         try PosixFile.remove(first.path)
     }
@@ -169,6 +204,7 @@ final class SegmentLog {
         var bytes: [UInt8]
         var offset: Int
         var lastID: UInt64
+        var topics: [UInt16: String] = [:]
     }
 
     private var cursor: ReadCursor?
@@ -195,17 +231,20 @@ final class SegmentLog {
                 current.bytes += try file.read(at: current.bytes.count, count: segments[index].bytes - current.bytes.count)
             }
             parsing: while records.count < limit, current.offset < current.bytes.count {
-                switch RecordCodec.parse(current.bytes, at: current.offset) {
+                switch RecordCodec.parse(current.bytes, at: current.offset, topics: current.topics) {
                 case .record(let decoded):
                     current.offset += decoded.size
                     current.lastID = decoded.record.id
                     if decoded.record.id >= id { records.append(decoded.record) }
+                case .definition(let index, let topic, let size):
+                    current.topics[index] = topic
+                    current.offset += size
                 case .incomplete where isActive:
                     break parsing  // an append still arriving
                 case .incomplete, .corrupt:
                     corrupt += 1
-                    current.offset = RecordCodec.resynchronise(current.bytes, from: current.offset + 1, after: current.lastID)?.offset
-                        ?? current.bytes.count
+                    current.offset = RecordCodec.resynchronise(current.bytes, from: current.offset + 1, after: current.lastID,
+                                                               topics: current.topics)?.offset ?? current.bytes.count
                 }
             }
             cursor = current

@@ -41,6 +41,21 @@ import Testing
         if case .record = RecordCodec.parse(frame, at: 0) { Issue.record("corrupted frame accepted") }
     }
 
+    @Test func aTopicByIndexNeedsItsDefinition() throws {
+        let definition = RecordCodec.frameDefinition(id: 5, index: 0, topic: message.topic)
+        let record = RecordCodec.frame(id: 5, message: message, appendedAt: 9, topicIndex: 0)
+        #expect(RecordCodec.parse(definition, at: 0) == .definition(index: 0, topic: message.topic, size: definition.count))
+        #expect(RecordCodec.parse(record, at: 0) == .corrupt, "an index the segment never defined")
+        guard case .record(let decoded) = RecordCodec.parse(record, at: 0, topics: [0: message.topic]) else {
+            Issue.record("indexed record did not parse")
+            return
+        }
+        #expect(decoded.record.message == message)
+        // The point of the index: far fewer bytes per record than spelling the topic out.
+        #expect(record.count + message.topic.utf8.count <= RecordCodec.frame(id: 5, message: message, appendedAt: 9).count)
+        #expect(record.count - message.payload.count == RecordCodec.headerSize + 13)
+    }
+
     @Test func zeroesAreNotARecord() {
         #expect(RecordCodec.parse([UInt8](repeating: 0, count: 64), at: 0) == .corrupt)
     }
@@ -52,6 +67,10 @@ import Testing
         bytes[20] ^= 0xFF
         let found = try #require(RecordCodec.resynchronise(bytes, from: 1, after: 0))
         #expect(found.offset == first.count)
-        #expect(found.decoded.record.id == 2)
+        guard case .record(let decoded) = found.result else {
+            Issue.record("resynchronised onto \(found.result)")
+            return
+        }
+        #expect(decoded.record.id == 2)
     }
 }

@@ -7,7 +7,8 @@ import Testing
 /// Recovery from what crashes, power cuts and bad SD cards leave behind.
 @Suite struct SegmentLogTests {
     static func message(_ id: UInt64) -> OutboundMessage {
-        OutboundMessage(topic: "t/\(id)", payload: Array("payload \(id)".utf8), qos: 1, retain: false)
+        OutboundMessage(topic: "t/\(id % 3)", payload: Array("payload \(id)".utf8), qos: 1, retain: false,
+                        contentType: id % 2 == 0 ? "application/json" : "x/custom")
     }
 
     /// A log holding ids 1...count in segments of about `segmentLimit` bytes.
@@ -15,7 +16,7 @@ import Testing
         let directory = NSTemporaryDirectory() + "segmentlog-\(UUID().uuidString.prefix(8))"
         let log = try SegmentLog(directory: directory, segmentLimit: segmentLimit)
         for id in 1...count {
-            try log.append(RecordCodec.frame(id: id, message: message(id), appendedAt: Int64(id)), id: id, appendedAt: Int64(id))
+            try log.append(RingRecord(id: id, message: message(id)), appendedAt: Int64(id))
         }
         try log.sync()
         return (directory, log)
@@ -55,7 +56,7 @@ import Testing
         #expect(recovered.recovery.truncatedBytes > 0)
         #expect(try Self.ids(recovered) == Array(1...99))
         // Appending after recovery continues cleanly.
-        try recovered.append(RecordCodec.frame(id: 100, message: Self.message(100), appendedAt: 100), id: 100, appendedAt: 100)
+        try recovered.append(RingRecord(id: 100, message: Self.message(100)), appendedAt: 100)
         #expect(try Self.ids(recovered) == Array(1...100))
     }
 
@@ -65,8 +66,10 @@ import Testing
         let files = try Self.segmentFiles(directory)
         let file = try #require(files.last)
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
-        let recordSize = RecordCodec.frame(id: 1, message: Self.message(1), appendedAt: 1).count
-        bytes[recordSize * 10 + 20] ^= 0xFF  // inside record 11 (ids 1...9 have the same size)
+        // Record 11: the frame whose id field (offset 8) holds 11; ids past 3 have no topic definition.
+        let idBytes: [UInt8] = [11, 0, 0, 0, 0, 0, 0, 0]
+        let start = try #require((0..<(bytes.count - 8)).first { Array(bytes[$0..<($0 + 8)]) == idBytes }) - 8
+        bytes[start + 20] ^= 0xFF
         try Data(bytes).write(to: URL(fileURLWithPath: file))
 
         let recovered = try SegmentLog(directory: directory, segmentLimit: 1 << 20)
@@ -90,7 +93,7 @@ import Testing
         let ids = try Self.ids(recovered)
         #expect(ids.last == 200)
         #expect(ids == ids.sorted())
-        let recordSize = RecordCodec.frame(id: 100, message: Self.message(100), appendedAt: 100).count
+        let recordSize = RecordCodec.frame(id: 100, message: Self.message(100), appendedAt: 100, topicIndex: 0).count
         #expect(ids.count >= 200 - 512 / recordSize - 2)
     }
 
@@ -107,6 +110,20 @@ import Testing
         #expect(ids.last == 300)
         #expect(ids == ids.sorted())
         #expect(ids.count < 300)
+    }
+
+    @Test func topicsAreDefinedOncePerSegmentAndSurviveRecoveryAndRollover() throws {
+        let (directory, log) = try Self.makeLog(300, segmentLimit: 2_000)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(log.segments.count > 3)
+        // Every segment reads back whole on its own: its topics are defined inside it.
+        let recovered = try SegmentLog(directory: directory, segmentLimit: 2_000)
+        let records = try recovered.read(from: 1, limit: 1_000).records
+        #expect(records.map(\.id) == Array(1...300))
+        #expect(records.allSatisfy { $0.message == Self.message($0.id) })
+        // Appending after recovery reuses the recovered table (and still reads back).
+        try recovered.append(RingRecord(id: 301, message: Self.message(301)), appendedAt: 301)
+        #expect(try recovered.read(from: 301, limit: 10).records.map(\.message) == [Self.message(301)])
     }
 
     @Test func aSegmentWithNothingValidIsRemoved() throws {
