@@ -211,6 +211,12 @@ final class MQTTConnection {
             _ = mosquitto_property_read_int16(properties, Int32(MQTT_PROP_TOPIC_ALIAS_MAXIMUM.rawValue), &maximum, false)
             let connection = Unmanaged<MQTTConnection>.fromOpaque(context!).takeUnretainedValue()
             connection.topicAliasMaximum = Int(maximum)
+            var receiveMaximum: UInt16 = 0
+            if mosquitto_property_read_int16(properties, Int32(MQTT_PROP_RECEIVE_MAXIMUM.rawValue), &receiveMaximum, false) != nil,
+               Int(receiveMaximum) < connection.config.maxInflight {
+                // mosquitto's default is 20: on a slow link that, not max_inflight, sets the throughput.
+                connection.logger.notice("the broker accepts only \(receiveMaximum) unacknowledged messages (its Receive Maximum); mqtt.max_inflight \(connection.config.maxInflight) is capped to that — raise max_inflight_messages on the broker for slow links")
+            }
             connection.connectAnswered(rc)
         }
         mosquitto_publish_v5_callback_set(mosq) { _, context, mid, reasonCode, _ in
