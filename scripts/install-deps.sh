@@ -8,8 +8,9 @@ what=${1:-runtime}
 apt_packages=(pkg-config libmodbus-dev libmosquitto-dev libssl-dev libsystemd-dev mosquitto mosquitto-clients socat python3 python3-pip)
 pip_packages=("pymodbus==3.16.*" "pyserial>=3.5")
 if [[ $what == test ]]; then
-    # cryptography: the TLS tests issue an already-expired certificate, which the openssl CLI cannot.
-    pip_packages+=("paho-mqtt>=2" "cryptography>=41")
+    # cryptography: the TLS tests issue an already-expired certificate, which the openssl CLI cannot;
+    # cbor2: an independent CBOR decoder for the payload tests.
+    pip_packages+=("paho-mqtt>=2" "cryptography>=41" "cbor2>=5")
     # systemd: systemd-journald, journalctl and systemd-analyze for the deployment tests;
     # util-linux: unshare/nsenter, which give the journald test a private /run/systemd;
     # openssl: the TLS tests make their own CA and certificates.

@@ -36,7 +36,7 @@ struct ConfigSummary {
         for bus in config.buses {
             lines.append("bus \(bus.name) (\(bus.type)): \(bus.options)")
             for device in config.devices(on: bus) {
-                lines.append("  device \(device.name) (\(device.options)) every \(device.interval.configText) -> \(device.topic) qos \(device.qos)\(device.retain ? " retained" : "")")
+                lines.append("  device \(device.name) (\(device.options)) every \(device.interval.configText) -> \(device.topic) qos \(device.qos)\(device.retain ? " retained" : "")\(device.format == .json ? "" : " as \(device.format.rawValue)")")
                 for point in device.points {
                     var line = "    \(point.name): \(point.options)"
                     if !point.transform.isIdentity { line += " * \(point.transform.scale) + \(point.transform.offset)" }

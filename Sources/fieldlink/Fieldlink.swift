@@ -103,7 +103,7 @@ struct Run: AsyncParsableCommand {
             logger.critical("cannot open the buffer ring: \(error)")
             throw exitCannotCreate
         }
-        let pipeline = TelemetryPipeline(config: config, sequences: sequences, encoder: JSONPayloadEncoder(), ring: ring, logger: logger)
+        let pipeline = TelemetryPipeline(config: config, sequences: sequences, ring: ring, logger: logger)
         let publisher = MQTTPublisher(config: config.mqtt, ring: ring, logger: logger)
         let buses = BusSupervisor(config: config, pipeline: pipeline, publisher: publisher, logger: logger)
         let busThreads = config.buses.filter { !config.devices(on: $0).isEmpty }.count

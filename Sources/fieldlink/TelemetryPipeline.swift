@@ -13,30 +13,36 @@ final class TelemetryPipeline: ReadingSink {
     struct DeviceRoutes: Sendable {
         var device: PublishRoute
         var points: [String: PublishRoute]
+        var encoder: any PayloadEncoder
     }
 
     /// Replaced whole on reload; read once per reading.
     private let routes: Mutex<[String: DeviceRoutes]>
     private let statusTopic: Mutex<String>
     let sequences: SequenceStore
-    let encoder: any PayloadEncoder
     let ring: any MessageRing
     let logger: Logger
 
-    init(config: Config, sequences: SequenceStore, encoder: any PayloadEncoder, ring: any MessageRing, logger: Logger) {
+    init(config: Config, sequences: SequenceStore, ring: any MessageRing, logger: Logger) {
         self.routes = Mutex(Self.routes(for: config.devices))
         self.statusTopic = Mutex(config.mqtt.statusTopic)
         self.sequences = sequences
-        self.encoder = encoder
         self.ring = ring
         self.logger = logger
+    }
+
+    static func encoder(for format: PayloadFormat) -> any PayloadEncoder {
+        switch format {
+        case .json: JSONPayloadEncoder()
+        case .cbor: CBORPayloadEncoder()
+        }
     }
 
     private static func routes(for devices: [DeviceConfig]) -> [String: DeviceRoutes] {
         Dictionary(uniqueKeysWithValues: devices.map { device in
             let own = device.points.compactMap { point in point.ownRoute.map { (point.name, $0) } }
             return (device.name, DeviceRoutes(device: PublishRoute(topic: device.topic, qos: device.qos, retain: device.retain),
-                                              points: Dictionary(uniqueKeysWithValues: own)))
+                                              points: Dictionary(uniqueKeysWithValues: own), encoder: encoder(for: device.format)))
         })
     }
 
@@ -59,18 +65,18 @@ final class TelemetryPipeline: ReadingSink {
         }
         reading.sequence = sequence
         if routes.points.isEmpty {
-            queue(reading, on: routes.device)
+            queue(reading, on: routes.device, encoder: routes.encoder)
         } else {
             // Points with a route of their own go as their own messages, with the poll's ts and seq.
             var shared = reading
             shared.values.removeAll { routes.points[$0.name] != nil }
             shared.errors.removeAll { routes.points[$0.name] != nil }
-            if !shared.values.isEmpty { queue(shared, on: routes.device) }
+            if !shared.values.isEmpty { queue(shared, on: routes.device, encoder: routes.encoder) }
             for (name, route) in routes.points {
                 var own = reading
                 own.values = reading.values.filter { $0.name == name }
                 own.errors = reading.errors.filter { $0.name == name }
-                if !own.values.isEmpty { queue(own, on: route) }
+                if !own.values.isEmpty { queue(own, on: route, encoder: routes.encoder) }
             }
         }
         // After the append: a line here means the reading is in the ring (tests count on that).
@@ -83,7 +89,7 @@ final class TelemetryPipeline: ReadingSink {
                                     contentType: "application/json"))
     }
 
-    private func queue(_ reading: Reading, on route: PublishRoute) {
+    private func queue(_ reading: Reading, on route: PublishRoute, encoder: any PayloadEncoder) {
         ring.append(OutboundMessage(topic: route.topic, payload: encoder.encode(reading), qos: route.qos,
                                     retain: route.retain, contentType: encoder.contentType))
     }

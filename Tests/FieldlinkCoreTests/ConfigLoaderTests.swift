@@ -274,7 +274,7 @@ typealias Edit = ConfigFixture.Edit
 
     static let unknownKeys: [ProblemCase] = [
         ProblemCase("buffer:\n", "extra: 1\nbuffer:\n", path: "extra",
-                    message: #"unknown key "extra" (expected one of gateway, mqtt, buffer, buses, devices)"#, at: "|extra: 1"),
+                    message: #"unknown key "extra" (expected one of gateway, mqtt, buffer, payload, buses, devices)"#, at: "|extra: 1"),
         ProblemCase("  id: gw-1\n", "  id: gw-1\n  site: north\n", path: "gateway.site",
                     message: #"unknown key "site" (expected one of id, state_dir)"#, at: "  |site: north"),
         ProblemCase("  drain_timeout: 2s\n", "  drain_timeout: 2s\n  host: broker\n", path: "mqtt.host",
@@ -290,7 +290,7 @@ typealias Edit = ConfigFixture.Edit
                     message: #"unknown key "flow_control" (expected one of name, type, port, baud, parity, data_bits, stop_bits, timeout)"#,
                     at: "    |flow_control"),
         ProblemCase("    retain: true\n", "    retain: true\n    poll: 5s\n", path: "devices[0].poll",
-                    message: #"unknown key "poll" (expected one of name, bus, interval, topic, qos, retain, unit, timeout, points)"#,
+                    message: #"unknown key "poll" (expected one of name, bus, interval, topic, qos, retain, format, unit, timeout, points)"#,
                     at: "    |poll: 5s"),
         ProblemCase("{name: voltage, address: 0,", "{name: voltage, scal: 2, address: 0,", path: "devices[0].points[0].scal",
                     message: #"unknown key "scal" (expected one of name, unit, scale, offset, topic, qos, retain, table, address, type, order)"#,

@@ -92,6 +92,11 @@ public struct MQTTConfig: Sendable, Hashable {
     public var url: String { brokers[0].url }
 }
 
+/// How a reading is put into bytes.
+public enum PayloadFormat: String, Sendable, Hashable, CaseIterable {
+    case json, cbor
+}
+
 /// When messages are written to disk.
 public enum Durability: String, Sendable, CaseIterable {
     /// In memory while the broker is reachable; to disk when it is not, when memory is full, at shutdown.
@@ -139,6 +144,8 @@ public struct DeviceConfig: Sendable {
     public var topic: String
     public var qos: Int
     public var retain: Bool
+    /// `payload.format`, or the device's own `format`.
+    public var format: PayloadFormat = .json
     public var options: any DeviceOptions
     public var points: [PointConfig]
     public var location: ConfigLocation
@@ -179,7 +186,7 @@ extension BusConfig {
 extension DeviceConfig {
     public func sameSettings(as other: DeviceConfig) -> Bool {
         name == other.name && bus == other.bus && interval == other.interval && topic == other.topic && qos == other.qos
-            && retain == other.retain && AnyHashable(options) == AnyHashable(other.options)
+            && retain == other.retain && format == other.format && AnyHashable(options) == AnyHashable(other.options)
             && points.count == other.points.count && zip(points, other.points).allSatisfy { $0.sameSettings(as: $1) }
     }
 }

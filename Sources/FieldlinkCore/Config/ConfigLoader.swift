@@ -85,10 +85,15 @@ private struct DocumentReader {
         let gateway = top.required("gateway").flatMap(readGateway)
         let mqtt = top.required("mqtt").flatMap { readMQTT($0, gatewayID: gateway?.id) }
         let buffer = readBuffer(top.optional("buffer"))
+        var payloadFormat = PayloadFormat.json
+        if let payload = top.optional("payload"), var payloadMap = payload.mapping() {
+            payloadFormat = payloadMap.optional("format")?.oneOf(PayloadFormat.self) ?? .json
+            payloadMap.rejectUnknownKeys()
+        }
         var brokenBuses: Set<String> = []
         let buses = top.required("buses").flatMap { readBuses($0, broken: &brokenBuses) } ?? []
         let devices = top.required("devices").flatMap {
-            readDevices($0, buses: buses, brokenBuses: brokenBuses, gatewayID: gateway?.id ?? "")
+            readDevices($0, buses: buses, brokenBuses: brokenBuses, gatewayID: gateway?.id ?? "", format: payloadFormat)
         } ?? []
         top.rejectUnknownKeys()
         guard let gateway, let mqtt else { return nil }
@@ -303,7 +308,8 @@ private struct DocumentReader {
         return buses
     }
 
-    func readDevices(_ value: ConfigValue, buses: [BusConfig], brokenBuses: Set<String>, gatewayID: String) -> [DeviceConfig]? {
+    func readDevices(_ value: ConfigValue, buses: [BusConfig], brokenBuses: Set<String>, gatewayID: String,
+                     format defaultFormat: PayloadFormat) -> [DeviceConfig]? {
         guard let list = value.list() else { return nil }
         var devices: [DeviceConfig] = []
         for entry in list {
@@ -326,6 +332,7 @@ private struct DocumentReader {
             let template = readTopic(topicValue)
             let qos = map.optional("qos").flatMap { $0.int(in: 0...2) } ?? 1
             let retain = map.optional("retain").flatMap { $0.bool() } ?? false
+            let format = map.optional("format")?.oneOf(PayloadFormat.self) ?? defaultFormat
             // Without the bus there is no family to claim its keys (unit, points, ...): judging them
             // here would report every one as unknown, so the rest of this entry waits for a valid bus.
             guard let bus, let family = families.first(where: { $0.busTypes.contains(bus.type) }) else {
@@ -340,7 +347,7 @@ private struct DocumentReader {
             map.rejectUnknownKeys()
             guard let deviceName, let interval, let template, let options, let points else { continue }
             let topic = template.render(gateway: gatewayID, device: deviceName, bus: bus.name)
-            devices.append(DeviceConfig(name: deviceName, bus: bus.name, interval: interval, topic: topic, qos: qos, retain: retain,
+            devices.append(DeviceConfig(name: deviceName, bus: bus.name, interval: interval, topic: topic, qos: qos, retain: retain, format: format,
                                         options: options, points: points, location: entry.location))
         }
         return devices

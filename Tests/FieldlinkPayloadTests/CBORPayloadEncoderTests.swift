@@ -1,0 +1,62 @@
+import FieldlinkCore
+import Testing
+
+@testable import FieldlinkPayload
+
+@Suite struct CBORPayloadEncoderTests {
+    let encoder = CBORPayloadEncoder()
+
+    /// Bytes worked out by hand from RFC 8949 (and checked against the examples in its appendix A).
+    @Test func aSmallReadingEncodesToTheExpectedBytes() {
+        let reading = Reading(device: "m", timestamp: 1_000, sequence: 42, values: [("v", .double(1.5)), ("n", .int(-500))], errors: [])
+        #expect(encoder.encode(reading) == [
+            0xA4,                    // map(4)
+            0x00, 0x61, 0x6D,        // 0: "m"
+            0x01, 0x19, 0x03, 0xE8,  // 1: 1000
+            0x02, 0x18, 0x2A,        // 2: 42
+            0x03, 0xA2,              // 3: map(2)
+            0x61, 0x76, 0xF9, 0x3E, 0x00,  // "v": 1.5 as a half
+            0x61, 0x6E, 0x39, 0x01, 0xF3,  // "n": -500 = -1 - 499
+        ])
+    }
+
+    @Test(arguments: [
+        (1.0, [0xF9, 0x3C, 0x00]),                  // RFC 8949 A: 1.0 -> f93c00
+        (100_000.0, [0xFA, 0x47, 0xC3, 0x50, 0x00]),  // -> fa47c35000
+        (1.1, [0xFB, 0x3F, 0xF1, 0x99, 0x99, 0x99, 0x99, 0x99, 0x9A]),  // -> fb3ff199999999999a
+        (-4.1, [0xFB, 0xC0, 0x10, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66]), // -> fbc010666666666666
+    ] as [(Double, [UInt8])])
+    func floatsUseTheSmallestExactWidth(value: Double, bytes: [UInt8]) {
+        var out = [UInt8]()
+        CBORPayloadEncoder.appendValue(.double(value), to: &out)
+        #expect(out == bytes)
+    }
+
+    @Test(arguments: [
+        (Value.uint(0), [0x00]), (.uint(23), [0x17]), (.uint(24), [0x18, 0x18]), (.uint(1_000_000), [0x1A, 0x00, 0x0F, 0x42, 0x40]),
+        (.uint(UInt64.max), [0x1B, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]),
+        (.int(-1), [0x20]), (.int(-1_000), [0x39, 0x03, 0xE7]), (.int(Int64.min), [0x3B, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]),
+        (.bool(true), [0xF5]), (.bool(false), [0xF4]), (.string("ü"), [0x62, 0xC3, 0xBC]),
+    ] as [(Value, [UInt8])])
+    func scalarsMatchTheRFCExamples(value: Value, bytes: [UInt8]) {
+        var out = [UInt8]()
+        CBORPayloadEncoder.appendValue(value, to: &out)
+        #expect(out == bytes)
+    }
+
+    @Test func errorsAreAFifthKeyOnlyWhenThereAreErrors() {
+        let failing = Reading(device: "m", timestamp: 1, sequence: 1, values: [("a", .uint(1))], errors: [("b", "timeout")])
+        let bytes = encoder.encode(failing)
+        #expect(bytes.first == 0xA5)
+        #expect(bytes.suffix(12) == [0x04, 0xA1, 0x61, 0x62, 0x67] + Array("timeout".utf8))
+        #expect(encoder.encode(Reading(device: "m", timestamp: 1, sequence: 1, values: [("a", .uint(1))], errors: [])).first == 0xA4)
+    }
+
+    @Test func itIsSmallerThanTheJSON() {
+        let reading = Reading(device: "meter1", timestamp: 1_764_071_234_567, sequence: 42_000,
+                              values: [("voltage", .double(230.5)), ("current", .double(4.25)), ("energy", .uint(1_234_567)), ("relay", .bool(true))],
+                              errors: [])
+        let cbor = encoder.encode(reading).count, json = JSONPayloadEncoder().encode(reading).count
+        #expect(cbor * 10 < json * 7, "CBOR \(cbor) B vs JSON \(json) B")
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite("Payload formats")
+struct PayloadFormatTests {
+    /// Two devices read the same registers, one published as JSON and one as CBOR; an independent
+    /// decoder (Python's cbor2) turns the CBOR back, and every value must equal the JSON one exactly.
+    @Test("CBOR decodes (with cbor2) to exactly the JSON message's values, and is smaller", .timeLimit(.minutes(2)))
+    func cborMatchesJSON() throws {
+        let workspace = try Workspace("payload-cbor")
+        defer { workspace.remove() }
+        let broker = try Broker(in: workspace.path)
+        defer { broker.stop() }
+        let json = try Subscriber(broker: broker, topic: "fieldlink/gw-fmt/as-json", in: workspace.path, name: "sub-json")
+        defer { json.process.stop() }
+        // Hex, so a binary payload stays on one line.
+        let cbor = try ChildProcess("mosquitto_sub", ["-h", "127.0.0.1", "-p", "\(broker.port)", "-t", "fieldlink/gw-fmt/as-cbor",
+                                                      "-q", "1", "-F", "%x"], in: workspace.path, name: "sub-cbor")
+        defer { cbor.stop() }
+        pause(.milliseconds(300))
+        let pty = try PtyPair(in: workspace.path)
+        defer { pty.process.stop() }
+        let image: [[String: Any]] = [
+            ["table": "holding", "address": 0, "type": "float32", "value": 230.1],
+            ["table": "holding", "address": 2, "type": "int16", "value": -42],
+            ["table": "holding", "address": 3, "type": "uint64", "value": 18_446_744_073_709_551_615 as UInt64],
+            ["table": "holding", "address": 7, "type": "float64", "value": -0.000123456789],
+            ["table": "holding", "address": 11, "type": "uint16", "value": 2301],
+            ["table": "coil", "address": 0, "value": 1],
+        ]
+        let simulator = try ModbusSimulator(port: pty.deviceSide, image: [1: image], in: workspace.path)
+        defer { simulator.process.stop() }
+        let points = """
+            [{name: f32, address: 0, type: float32}, {name: i16, address: 2, type: int16}, {name: u64, address: 3, type: uint64},
+             {name: f64, address: 7, type: float64}, {name: scaled, address: 11, scale: 0.1}, {name: relay, table: coil, address: 0},
+             {name: missing, address: 900, type: uint16}]
+            """
+        let config = try workspace.write(configHead(gateway: "gw-fmt", stateDirectory: "\(workspace.path)/state", broker: broker) + """
+            payload: {format: json}
+            buses:
+              - {name: line1, type: modbus-rtu, port: \(pty.gatewaySide), parity: none, timeout: 300ms}
+            devices:
+              - {name: as-json, bus: line1, unit: 1, interval: 200ms, points: \(points)}
+              - {name: as-cbor, bus: line1, unit: 1, interval: 200ms, format: cbor, points: \(points)}
+
+            """, to: "fieldlink.yaml")
+        let gateway = try startGateway(config: config, in: workspace.path)
+        defer { gateway.stop() }
+        try #require(json.waitFor(device: "as-json", count: 3, timeout: .seconds(20)), "log:\n\(gateway.stderr)")
+        try #require(eventually(timeout: .seconds(10)) { cbor.stdout.split(separator: "\n").count >= 3 }, "no CBOR messages")
+        #expect(gateway.stop() == 0)
+
+        // cbor2 decodes; integer keys 0...4 become the JSON names; floats print as their shortest repr.
+        let decoderScript = try workspace.write("""
+            import cbor2, json, sys
+            names = {0: "device", 1: "ts", 2: "seq", 3: "values", 4: "errors"}
+            for line in sys.stdin:
+                message = cbor2.loads(bytes.fromhex(line.strip()))
+                print(json.dumps({names[k]: v for k, v in message.items()}))
+            """, to: "decode.py")
+        let hexFile = try workspace.write(cbor.stdout, to: "cbor.hex")
+        let decoder = try ChildProcess("/bin/sh", ["-c", "python3 \(decoderScript) < \(hexFile)"], in: workspace.path, name: "cbor2")
+        try #require(decoder.waitForExit(timeout: .seconds(20)) && decoder.process.terminationStatus == 0,
+                     "cbor2 could not decode (is it installed? run `make test-deps`): \(decoder.stderr)")
+        let decoded = decoder.stdout.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+        }
+        let reference = try #require(json.telemetry(device: "as-json").first)
+        #expect(decoded.count >= 3)
+        for message in decoded {
+            #expect(message["device"] as? String == "as-cbor")
+            #expect((message["ts"] as? NSNumber).map { abs($0.int64Value - reference.ts) < 60_000 } == true)
+            let values = try #require(message["values"] as? [String: Any])
+            #expect(Set(values.keys) == Set(reference.values.keys))
+            for (name, value) in reference.values {
+                #expect("\(value)" == "\(values[name] ?? "missing")", "\(name): JSON \(value) vs CBOR \(values[name] ?? "missing")")
+            }
+            #expect((message["errors"] as? [String: String])?["missing"] == reference.errors["missing"])
+        }
+        // The same poll, smaller: CBOR bytes (hex / 2) against the JSON text.
+        let cborBytes = (cbor.stdout.split(separator: "\n").first?.count ?? 0) / 2
+        #expect(cborBytes > 0 && cborBytes * 10 < reference.payload.utf8.count * 8, "CBOR \(cborBytes) B vs JSON \(reference.payload.utf8.count) B")
+    }
+}
