@@ -14,11 +14,14 @@ final class TelemetryPipeline: ReadingSink {
         var device: PublishRoute
         var points: [String: PublishRoute]
         var encoder: any PayloadEncoder
+        var report: ReportPolicy
     }
 
     /// Replaced whole on reload; read once per reading.
     private let routes: Mutex<[String: DeviceRoutes]>
     private let statusTopic: Mutex<String>
+    /// Report-by-exception state per device; it outlives a reload, so a reload sends no burst.
+    private let filters = Mutex<[String: ReportFilter]>([:])
     let sequences: SequenceStore
     let ring: any MessageRing
     let logger: Logger
@@ -42,7 +45,8 @@ final class TelemetryPipeline: ReadingSink {
         Dictionary(uniqueKeysWithValues: devices.map { device in
             let own = device.points.compactMap { point in point.ownRoute.map { (point.name, $0) } }
             return (device.name, DeviceRoutes(device: PublishRoute(topic: device.topic, qos: device.qos, retain: device.retain),
-                                              points: Dictionary(uniqueKeysWithValues: own), encoder: encoder(for: device.format)))
+                                              points: Dictionary(uniqueKeysWithValues: own), encoder: encoder(for: device.format),
+                                              report: device.report))
         })
     }
 
@@ -58,7 +62,10 @@ final class TelemetryPipeline: ReadingSink {
             logger.debug("reading from a device no longer configured; dropped", metadata: ["device": "\(reading.device)"])
             return
         }
-        var reading = reading
+        // On-change reporting: what did not change (enough) is not published, and takes no seq.
+        guard var reading = filters.withLock({ $0[reading.device, default: ReportFilter()].apply(reading, policy: routes.report) }) else {
+            return
+        }
         let (sequence, persistError) = sequences.next(for: reading.device)
         if let persistError {
             logger.error("\(persistError); sequence numbers may repeat after a crash", metadata: ["device": "\(reading.device)"])

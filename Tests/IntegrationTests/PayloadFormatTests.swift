@@ -82,4 +82,39 @@ struct PayloadFormatTests {
         let cborBytes = (cbor.stdout.split(separator: "\n").first?.count ?? 0) / 2
         #expect(cborBytes > 0 && cborBytes * 10 < reference.payload.utf8.count * 8, "CBOR \(cborBytes) B vs JSON \(reference.payload.utf8.count) B")
     }
+
+    /// Static registers, polled every 100 ms: on-change reporting publishes the first poll and then
+    /// one heartbeat a second, and suppressed polls take no seq.
+    @Test("on-change reporting publishes only changes and heartbeats, with consecutive seq", .timeLimit(.minutes(2)))
+    func onChangeWithHeartbeat() throws {
+        let workspace = try Workspace("payload-on-change")
+        defer { workspace.remove() }
+        let broker = try Broker(in: workspace.path)
+        defer { broker.stop() }
+        let subscriber = try Subscriber(broker: broker, topic: "fieldlink/gw-rbe/+", in: workspace.path)
+        defer { subscriber.process.stop() }
+        let pty = try PtyPair(in: workspace.path)
+        defer { pty.process.stop() }
+        let simulator = try ModbusSimulator(port: pty.deviceSide, image: [1: [["table": "holding", "address": 0, "type": "uint16", "value": 7]]],
+                                            in: workspace.path)
+        defer { simulator.process.stop() }
+        let config = try workspace.write(configHead(gateway: "gw-rbe", stateDirectory: "\(workspace.path)/state", broker: broker) + """
+            buses:
+              - {name: line1, type: modbus-rtu, port: \(pty.gatewaySide), parity: none, timeout: 300ms}
+            devices:
+              - {name: every, bus: line1, unit: 1, interval: 100ms, points: [{name: x, address: 0}]}
+              - {name: quiet, bus: line1, unit: 1, interval: 100ms, report: on-change, deadband: 1, heartbeat: 1s, points: [{name: x, address: 0}]}
+
+            """, to: "fieldlink.yaml")
+        let gateway = try startGateway(config: config, in: workspace.path)
+        defer { gateway.stop() }
+        try #require(subscriber.waitFor(device: "every", count: 30, timeout: .seconds(20)), "log:\n\(gateway.stderr)")
+        #expect(gateway.stop() == 0)
+        let every = subscriber.telemetry(device: "every"), quiet = subscriber.telemetry(device: "quiet")
+        let span = Double((every.last?.ts ?? 0) - (every.first?.ts ?? 0)) / 1_000
+        // About one message per second of polling, not ten.
+        #expect(!quiet.isEmpty && Double(quiet.count) <= span + 2 && quiet.count * 4 < every.count,
+                "on-change sent \(quiet.count) messages over \(span) s (every-poll: \(every.count))")
+        #expect(isConsecutive(quiet.map(\.seq), from: 1), "suppressed polls must not use up seq: \(quiet.map(\.seq))")
+    }
 }

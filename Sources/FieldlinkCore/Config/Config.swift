@@ -146,6 +146,8 @@ public struct DeviceConfig: Sendable {
     public var retain: Bool
     /// `payload.format`, or the device's own `format`.
     public var format: PayloadFormat = .json
+    /// Every poll (default), or only what changed (`report: on-change`, `deadband`, `heartbeat`).
+    public var report: ReportPolicy = .everyPoll
     public var options: any DeviceOptions
     public var points: [PointConfig]
     public var location: ConfigLocation
@@ -172,6 +174,19 @@ public struct PointConfig: Sendable {
     public var location: ConfigLocation
     /// Set when the point has its own `topic`, `qos` or `retain`: it is then published as its own message.
     public var ownRoute: PublishRoute?
+    /// Overrides the device's deadband for this point (on-change reporting).
+    public var deadband: Deadband?
+}
+
+extension ReportPolicy {
+    /// This policy with the points' own deadbands filled in.
+    func with(pointDeadbands points: [PointConfig]) -> ReportPolicy {
+        var policy = self
+        for point in points {
+            if let deadband = point.deadband { policy.pointDeadbands[point.name] = deadband }
+        }
+        return policy
+    }
 }
 
 // MARK: Comparing configs on reload
@@ -186,7 +201,8 @@ extension BusConfig {
 extension DeviceConfig {
     public func sameSettings(as other: DeviceConfig) -> Bool {
         name == other.name && bus == other.bus && interval == other.interval && topic == other.topic && qos == other.qos
-            && retain == other.retain && format == other.format && AnyHashable(options) == AnyHashable(other.options)
+            && retain == other.retain && format == other.format && report == other.report
+            && AnyHashable(options) == AnyHashable(other.options)
             && points.count == other.points.count && zip(points, other.points).allSatisfy { $0.sameSettings(as: $1) }
     }
 }
@@ -194,6 +210,6 @@ extension DeviceConfig {
 extension PointConfig {
     public func sameSettings(as other: PointConfig) -> Bool {
         name == other.name && unit == other.unit && transform == other.transform && AnyHashable(options) == AnyHashable(other.options)
-            && ownRoute == other.ownRoute
+            && ownRoute == other.ownRoute && deadband == other.deadband
     }
 }

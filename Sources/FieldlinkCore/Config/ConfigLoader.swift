@@ -333,6 +333,17 @@ private struct DocumentReader {
             let qos = map.optional("qos").flatMap { $0.int(in: 0...2) } ?? 1
             let retain = map.optional("retain").flatMap { $0.bool() } ?? false
             let format = map.optional("format")?.oneOf(PayloadFormat.self) ?? defaultFormat
+            var report = ReportPolicy.everyPoll
+            if let mode = map.optional("report") {
+                switch mode.string() {
+                case "every-poll": report.onChange = false
+                case "on-change": report.onChange = true
+                case let other?: mode.report("unknown value \"\(other)\" (expected one of every-poll, on-change)")
+                case nil: break
+                }
+            }
+            report.deadband = map.optional("deadband")?.deadband()
+            report.heartbeat = map.optional("heartbeat")?.duration(minimum: .seconds(1))
             // Without the bus there is no family to claim its keys (unit, points, ...): judging them
             // here would report every one as unknown, so the rest of this entry waits for a valid bus.
             guard let bus, let family = families.first(where: { $0.busTypes.contains(bus.type) }) else {
@@ -347,7 +358,7 @@ private struct DocumentReader {
             map.rejectUnknownKeys()
             guard let deviceName, let interval, let template, let options, let points else { continue }
             let topic = template.render(gateway: gatewayID, device: deviceName, bus: bus.name)
-            devices.append(DeviceConfig(name: deviceName, bus: bus.name, interval: interval, topic: topic, qos: qos, retain: retain, format: format,
+            devices.append(DeviceConfig(name: deviceName, bus: bus.name, interval: interval, topic: topic, qos: qos, retain: retain, format: format, report: report.with(pointDeadbands: points),
                                         options: options, points: points, location: entry.location))
         }
         return devices
@@ -387,6 +398,7 @@ private struct DocumentReader {
             }
             let qos = map.optional("qos")?.int(in: 0...2)
             let retain = map.optional("retain")?.bool()
+            let deadband = map.optional("deadband")?.deadband()
             let options = family.readPoint(&map, on: bus)
             map.rejectUnknownKeys()
             guard let pointName, let options else { complete = false; continue }
@@ -398,7 +410,7 @@ private struct DocumentReader {
                 ownRoute = PublishRoute(topic: rendered, qos: qos ?? device.route.qos, retain: retain ?? device.route.retain)
             }
             points.append(PointConfig(name: pointName, unit: unit, transform: LinearTransform(scale: scale, offset: offset),
-                                      options: options, location: entry.location, ownRoute: ownRoute))
+                                      options: options, location: entry.location, ownRoute: ownRoute, deadband: deadband))
         }
         return complete ? points : nil
     }

@@ -227,6 +227,16 @@ public struct ConfigValue {
         return fail("\"\(text)\" is not a size (write e.g. 64MiB, 512KiB, 1GiB)")
     }
 
+    /// `0.5` (absolute, in the point's unit) or `2%` (relative to the last reported value).
+    public func deadband() -> Deadband? {
+        guard let text = scalarText?.trimmingCharacters(in: .whitespaces) else { return fail("expected a deadband such as 0.5 or 2%, found \(kind)") }
+        if text.hasSuffix("%"), let percent = Double(text.dropLast()), percent.isFinite, percent >= 0 {
+            return .relative(percent / 100)
+        }
+        if let size = Double(text), size.isFinite, size >= 0 { return .absolute(size) }
+        return fail("\"\(text)\" is not a deadband (write e.g. 0.5 or 2%)")
+    }
+
     /// A closed set of words: the message lists every valid one.
     public func oneOf<Choice: RawRepresentable & CaseIterable>(_ type: Choice.Type) -> Choice?
     where Choice.RawValue == String {
