@@ -14,6 +14,13 @@ public struct CBORPayloadEncoder: PayloadEncoder {
 
     public var contentType: String { "application/cbor" }
 
+    public func encode(batch items: [[UInt8]]) -> [UInt8] {
+        var out = [UInt8]()
+        Self.appendHead(major: 4, UInt64(items.count), to: &out)
+        for item in items { out += item }
+        return out
+    }
+
     public enum Key: UInt8 {
         case device = 0, ts = 1, seq = 2, values = 3, errors = 4
     }

@@ -5,6 +5,8 @@ public protocol PayloadEncoder: Sendable {
     /// MIME type of the payload (MQTT 5 content type).
     var contentType: String { get }
     func encode(_ reading: Reading) -> [UInt8]
+    /// Several readings, each as `encode` made it, in one message (an array in both formats).
+    func encode(batch items: [[UInt8]]) -> [UInt8]
 }
 
 /// `{"device":"meter1","ts":1764071234567,"seq":42,"values":{"voltage":230.1},"errors":{"power":"timeout"}}`
@@ -16,6 +18,16 @@ public struct JSONPayloadEncoder: PayloadEncoder {
     public init() {}
 
     public var contentType: String { "application/json" }
+
+    public func encode(batch items: [[UInt8]]) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "[")]
+        for (index, item) in items.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out += item
+        }
+        out.append(UInt8(ascii: "]"))
+        return out
+    }
 
     public func encode(_ reading: Reading) -> [UInt8] {
         var out = [UInt8]()

@@ -111,7 +111,8 @@ struct Run: AsyncParsableCommand {
         let watchdog = SystemdWatchdogService(expectedBusThreads: busThreads, logger: logger) { snapshot in
             ServiceStatus(devices: buses.current.withLock { $0.devices.map(\.name) }, health: snapshot, buffered: ring.statistics.depth).line
         }
-        let services: [any Service] = [publisher, buses, watchdog]
+        // Shutdown runs this list backwards: STOPPING=1, the buses stop, the last batches go out, the publisher drains.
+        let services: [any Service] = [publisher, BatchFlusher(pipeline: pipeline), buses, watchdog]
 
         logger.info("fieldlink \(FieldlinkVersion.current) starting: \(config.devices.count) device(s) on \(config.buses.count) bus(es), gateway \(config.gateway.id)")
         // ServiceGroup stops services in reverse order: the watchdog (STOPPING=1), the buses (no new

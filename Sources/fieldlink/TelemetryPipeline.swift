@@ -15,6 +15,7 @@ final class TelemetryPipeline: ReadingSink {
         var points: [String: PublishRoute]
         var encoder: any PayloadEncoder
         var report: ReportPolicy
+        var batch: BatchPolicy?
     }
 
     /// Replaced whole on reload; read once per reading.
@@ -22,6 +23,8 @@ final class TelemetryPipeline: ReadingSink {
     private let statusTopic: Mutex<String>
     /// Report-by-exception state per device; it outlives a reload, so a reload sends no burst.
     private let filters = Mutex<[String: ReportFilter]>([:])
+    /// Readings waiting to go out together, per device (devices with `batch:` only).
+    private let batchers = Mutex<[String: Batcher]>([:])
     let sequences: SequenceStore
     let ring: any MessageRing
     let logger: Logger
@@ -46,12 +49,14 @@ final class TelemetryPipeline: ReadingSink {
             let own = device.points.compactMap { point in point.ownRoute.map { (point.name, $0) } }
             return (device.name, DeviceRoutes(device: PublishRoute(topic: device.topic, qos: device.qos, retain: device.retain),
                                               points: Dictionary(uniqueKeysWithValues: own), encoder: encoder(for: device.format),
-                                              report: device.report))
+                                              report: device.report, batch: device.batch))
         })
     }
 
     /// A reload's new topics, QoS and retain flags; readings from devices that are gone are dropped.
+    /// Batches in the making go out first, under the settings they were made with.
     func update(config: Config) {
+        flushAll()
         routes.withLock { $0 = Self.routes(for: config.devices) }
         statusTopic.withLock { $0 = config.mqtt.statusTopic }
     }
@@ -72,13 +77,13 @@ final class TelemetryPipeline: ReadingSink {
         }
         reading.sequence = sequence
         if routes.points.isEmpty {
-            queue(reading, on: routes.device, encoder: routes.encoder)
+            queue(reading, of: routes)
         } else {
             // Points with a route of their own go as their own messages, with the poll's ts and seq.
             var shared = reading
             shared.values.removeAll { routes.points[$0.name] != nil }
             shared.errors.removeAll { routes.points[$0.name] != nil }
-            if !shared.values.isEmpty { queue(shared, on: routes.device, encoder: routes.encoder) }
+            if !shared.values.isEmpty { queue(shared, of: routes) }
             for (name, route) in routes.points {
                 var own = reading
                 own.values = reading.values.filter { $0.name == name }
@@ -94,6 +99,39 @@ final class TelemetryPipeline: ReadingSink {
         let topic = statusTopic.withLock { $0 } + "/" + health.device
         ring.append(OutboundMessage(topic: topic, payload: JSONPayloadEncoder().encode(health: health), qos: 1, retain: true,
                                     contentType: "application/json"))
+    }
+
+    /// The device's own message: at once, or into its batch.
+    private func queue(_ reading: Reading, of routes: DeviceRoutes) {
+        guard let policy = routes.batch else {
+            queue(reading, on: routes.device, encoder: routes.encoder)
+            return
+        }
+        let encoded = routes.encoder.encode(reading)
+        let ready = batchers.withLock { $0[reading.device, default: Batcher()].add(encoded, takenAt: reading.timestamp, policy: policy) }
+        for batch in ready { queue(batch: batch, of: routes) }
+    }
+
+    private func queue(batch: [[UInt8]], of routes: DeviceRoutes) {
+        ring.append(OutboundMessage(topic: routes.device.topic, payload: routes.encoder.encode(batch: batch), qos: routes.device.qos,
+                                    retain: routes.device.retain, contentType: routes.encoder.contentType))
+    }
+
+    /// Batches whose oldest reading has waited `max_delay` (called a few times a second).
+    func flushDue(now: Int64) {
+        let all = routes.withLock { $0 }.filter { $0.value.batch != nil }
+        for (device, routes) in all {
+            guard let policy = routes.batch else { continue }
+            if let batch = batchers.withLock({ $0[device]?.flushIfDue(now: now, policy: policy) }) { queue(batch: batch, of: routes) }
+        }
+    }
+
+    /// Every batch in the making (shutdown, reload).
+    func flushAll() {
+        let all = routes.withLock { $0 }
+        for (device, routes) in all {
+            if let batch = batchers.withLock({ $0[device]?.flush() }) { queue(batch: batch, of: routes) }
+        }
     }
 
     private func queue(_ reading: Reading, on route: PublishRoute, encoder: any PayloadEncoder) {

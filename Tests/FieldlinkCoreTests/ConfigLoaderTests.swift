@@ -290,7 +290,7 @@ typealias Edit = ConfigFixture.Edit
                     message: #"unknown key "flow_control" (expected one of name, type, port, baud, parity, data_bits, stop_bits, timeout)"#,
                     at: "    |flow_control"),
         ProblemCase("    retain: true\n", "    retain: true\n    poll: 5s\n", path: "devices[0].poll",
-                    message: #"unknown key "poll" (expected one of name, bus, interval, topic, qos, retain, format, report, deadband, heartbeat, unit, timeout, points)"#,
+                    message: #"unknown key "poll" (expected one of name, bus, interval, topic, qos, retain, format, report, deadband, heartbeat, batch, unit, timeout, points)"#,
                     at: "    |poll: 5s"),
         ProblemCase("{name: voltage, address: 0,", "{name: voltage, scal: 2, address: 0,", path: "devices[0].points[0].scal",
                     message: #"unknown key "scal" (expected one of name, unit, scale, offset, topic, qos, retain, deadband, table, address, type, order)"#,

@@ -60,3 +60,16 @@ import Testing
         #expect(cbor * 10 < json * 7, "CBOR \(cbor) B vs JSON \(json) B")
     }
 }
+
+@Suite struct BatchEncodingTests {
+    @Test func batchesAreArraysOfTheSingleMessages() throws {
+        let readings = (1...3).map { Reading(device: "m", timestamp: Int64($0), sequence: UInt64($0), values: [("x", .uint(UInt64($0)))], errors: []) }
+        let json = JSONPayloadEncoder()
+        let text = String(decoding: json.encode(batch: readings.map(json.encode)), as: UTF8.self)
+        #expect(text == "[" + readings.map { String(decoding: json.encode($0), as: UTF8.self) }.joined(separator: ",") + "]")
+        let cbor = CBORPayloadEncoder()
+        let bytes = cbor.encode(batch: readings.map(cbor.encode))
+        #expect(bytes.first == 0x83)  // array(3)
+        #expect(Array(bytes.dropFirst()) == readings.flatMap(cbor.encode))
+    }
+}

@@ -117,4 +117,62 @@ struct PayloadFormatTests {
                 "on-change sent \(quiet.count) messages over \(span) s (every-poll: \(every.count))")
         #expect(isConsecutive(quiet.map(\.seq), from: 1), "suppressed polls must not use up seq: \(quiet.map(\.seq))")
     }
+
+    /// Polls every 100 ms packed by count (5) and by delay (500 ms); a clean stop sends the last
+    /// partial batches; every reading keeps its own ts and seq, and no seq is missing.
+    @Test("batching packs polls by count and by delay; the last batch goes out on shutdown", .timeLimit(.minutes(2)))
+    func batching() throws {
+        let workspace = try Workspace("payload-batch")
+        defer { workspace.remove() }
+        let broker = try Broker(in: workspace.path)
+        defer { broker.stop() }
+        let subscriber = try Subscriber(broker: broker, topic: "batch/#", in: workspace.path)
+        defer { subscriber.process.stop() }
+        // CBOR is binary: hex, one message per line.
+        let cborSubscriber = try ChildProcess("mosquitto_sub", ["-h", "127.0.0.1", "-p", "\(broker.port)", "-t", "cbor-batch/#", "-q", "1",
+                                                                "-F", "%x"], in: workspace.path, name: "sub-cbor")
+        defer { cborSubscriber.stop() }
+        let pty = try PtyPair(in: workspace.path)
+        defer { pty.process.stop() }
+        let simulator = try ModbusSimulator(port: pty.deviceSide, image: [1: [["table": "holding", "address": 0, "type": "uint16", "value": 7]]],
+                                            in: workspace.path)
+        defer { simulator.process.stop() }
+        let config = try workspace.write(configHead(gateway: "gw-batch", stateDirectory: "\(workspace.path)/state", broker: broker) + """
+            buses:
+              - {name: line1, type: modbus-rtu, port: \(pty.gatewaySide), parity: none, timeout: 300ms}
+            devices:
+              - {name: by-count, bus: line1, unit: 1, interval: 100ms, topic: "batch/{device}", batch: {max_messages: 5, max_delay: 1m},
+                 points: [{name: x, address: 0}]}
+              - {name: by-delay, bus: line1, unit: 1, interval: 100ms, topic: "cbor-batch/{device}", format: cbor,
+                 batch: {max_messages: 1000, max_delay: 500ms}, points: [{name: x, address: 0}]}
+
+            """, to: "fieldlink.yaml")
+        let gateway = try startGateway(config: config, in: workspace.path)
+        defer { gateway.stop() }
+        try #require(subscriber.waitFor(timeout: .seconds(20)) { $0.filter { $0.topic == "batch/by-count" }.count >= 4 },
+                     "no batches; log:\n\(gateway.stderr)")
+        #expect(gateway.stop() == 0)
+        let state = try Data(contentsOf: URL(fileURLWithPath: "\(workspace.path)/state/sequence.json"))
+        let next = try #require(try JSONSerialization.jsonObject(with: state) as? [String: NSNumber])
+
+        // By count: arrays of exactly 5, but the last (sent at shutdown) which may be shorter.
+        try #require(subscriber.waitFor(timeout: .seconds(5)) { messages in
+            messages.filter { $0.topic == "batch/by-count" }.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.payload.utf8))) as? [[String: Any]] }
+                .flatMap { $0 }.contains { ($0["seq"] as? NSNumber)?.uint64Value == (next["by-count"]?.uint64Value ?? 0) - 1 }
+        }, "the last partial batch did not go out at shutdown")
+        let batches = subscriber.messages.filter { $0.topic == "batch/by-count" }
+            .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.payload.utf8))) as? [[String: Any]] }
+        #expect(batches.dropLast().allSatisfy { $0.count == 5 }, "batch sizes \(batches.map(\.count))")
+        #expect((1...5).contains(batches.last?.count ?? 0))
+        let seqs = batches.flatMap { $0 }.compactMap { ($0["seq"] as? NSNumber)?.uint64Value }
+        #expect(isConsecutive(seqs, from: 1), "seq \(seqs)")
+        let stamps = batches.flatMap { $0 }.compactMap { ($0["ts"] as? NSNumber)?.int64Value }
+        #expect(stamps == stamps.sorted() && Set(stamps).count == stamps.count, "each reading keeps its own ts")
+
+        // By delay (CBOR): a message about every 500 ms with several polls in each; the array head
+        // (0x80 + n for n < 24) says how many.
+        let delayed = cborSubscriber.stdout.split(separator: "\n").compactMap { UInt8($0.prefix(2), radix: 16) }
+        #expect(delayed.count >= 2, "\(delayed.count) delayed batches")
+        #expect(delayed.dropLast().allSatisfy { $0 >= 0x82 && $0 <= 0x8C }, "batch heads \(delayed.map { String($0, radix: 16) })")
+    }
 }

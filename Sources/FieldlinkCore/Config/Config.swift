@@ -148,6 +148,8 @@ public struct DeviceConfig: Sendable {
     public var format: PayloadFormat = .json
     /// Every poll (default), or only what changed (`report: on-change`, `deadband`, `heartbeat`).
     public var report: ReportPolicy = .everyPoll
+    /// Several polls per message; nil sends each poll at once.
+    public var batch: BatchPolicy?
     public var options: any DeviceOptions
     public var points: [PointConfig]
     public var location: ConfigLocation
@@ -201,7 +203,7 @@ extension BusConfig {
 extension DeviceConfig {
     public func sameSettings(as other: DeviceConfig) -> Bool {
         name == other.name && bus == other.bus && interval == other.interval && topic == other.topic && qos == other.qos
-            && retain == other.retain && format == other.format && report == other.report
+            && retain == other.retain && format == other.format && report == other.report && batch == other.batch
             && AnyHashable(options) == AnyHashable(other.options)
             && points.count == other.points.count && zip(points, other.points).allSatisfy { $0.sameSettings(as: $1) }
     }

@@ -344,6 +344,15 @@ private struct DocumentReader {
             }
             report.deadband = map.optional("deadband")?.deadband()
             report.heartbeat = map.optional("heartbeat")?.duration(minimum: .seconds(1))
+            var batch: BatchPolicy?
+            if let batchValue = map.optional("batch"), var batchMap = batchValue.mapping() {
+                var policy = BatchPolicy()
+                if let count = batchMap.optional("max_messages")?.int(in: 1...10_000) { policy.maxMessages = count }
+                if let delay = batchMap.optional("max_delay")?.duration(minimum: .milliseconds(10)) { policy.maxDelay = delay }
+                if let bytes = batchMap.optional("max_bytes")?.byteSize(minimum: 256) { policy.maxBytes = bytes }
+                batchMap.rejectUnknownKeys()
+                batch = policy
+            }
             // Without the bus there is no family to claim its keys (unit, points, ...): judging them
             // here would report every one as unknown, so the rest of this entry waits for a valid bus.
             guard let bus, let family = families.first(where: { $0.busTypes.contains(bus.type) }) else {
@@ -358,7 +367,7 @@ private struct DocumentReader {
             map.rejectUnknownKeys()
             guard let deviceName, let interval, let template, let options, let points else { continue }
             let topic = template.render(gateway: gatewayID, device: deviceName, bus: bus.name)
-            devices.append(DeviceConfig(name: deviceName, bus: bus.name, interval: interval, topic: topic, qos: qos, retain: retain, format: format, report: report.with(pointDeadbands: points),
+            devices.append(DeviceConfig(name: deviceName, bus: bus.name, interval: interval, topic: topic, qos: qos, retain: retain, format: format, report: report.with(pointDeadbands: points), batch: batch,
                                         options: options, points: points, location: entry.location))
         }
         return devices

@@ -1,0 +1,61 @@
+/// Several polls of a device in one message: fewer MQTT headers and round trips on a metered link.
+public struct BatchPolicy: Sendable, Hashable {
+    public var maxMessages: Int
+    public var maxDelay: Duration
+    public var maxBytes: Int
+
+    public init(maxMessages: Int = 50, maxDelay: Duration = .seconds(10), maxBytes: Int = 16 << 10) {
+        self.maxMessages = maxMessages
+        self.maxDelay = maxDelay
+        self.maxBytes = maxBytes
+    }
+}
+
+/// One device's batch in the making: encoded readings waiting to go out together. Each keeps its
+/// own `ts` and `seq`; the batch goes when it is full (messages or bytes) or its oldest is too old.
+public struct Batcher: Sendable {
+    private var items: [[UInt8]] = []
+    private var bytes = 0
+    /// When the oldest waiting reading was taken, Unix ms.
+    private var oldest: Int64?
+
+    public init() {}
+
+    public var isEmpty: Bool { items.isEmpty }
+
+    /// Adds one encoded reading; returns the batches that must go now (the one it would have
+    /// overflowed, and/or the one it filled).
+    public mutating func add(_ encoded: [UInt8], takenAt time: Int64, policy: BatchPolicy) -> [[[UInt8]]] {
+        var ready: [[[UInt8]]] = []
+        if !items.isEmpty, bytes + encoded.count > policy.maxBytes, let full = flush() {
+            ready.append(full)
+        }
+        items.append(encoded)
+        bytes += encoded.count
+        oldest = oldest ?? time
+        if items.count >= policy.maxMessages || bytes >= policy.maxBytes || isDue(now: time, policy: policy), let full = flush() {
+            ready.append(full)
+        }
+        return ready
+    }
+
+    /// The batch, if its oldest reading has waited `maxDelay`.
+    public mutating func flushIfDue(now: Int64, policy: BatchPolicy) -> [[UInt8]]? {
+        isDue(now: now, policy: policy) ? flush() : nil
+    }
+
+    /// Whatever is waiting (shutdown, reload).
+    public mutating func flush() -> [[UInt8]]? {
+        guard !items.isEmpty else { return nil }
+        defer {
+            items = []
+            bytes = 0
+            oldest = nil
+        }
+        return items
+    }
+
+    private func isDue(now: Int64, policy: BatchPolicy) -> Bool {
+        oldest.map { now - $0 >= policy.maxDelay.milliseconds } ?? false
+    }
+}
