@@ -89,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "ring-bench",
             dependencies: [
-                "FieldlinkBuffer", "FieldlinkMQTT", "FieldlinkCore",
+                "FieldlinkBuffer", "FieldlinkMQTT", "FieldlinkCore", "FieldlinkPayload",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench/RingBench"

@@ -408,6 +408,7 @@ case "append": RingBench.append(arguments)
 case "fill": RingBench.fill(arguments)
 case "drain": await RingBench.drain(arguments)
 case "paced": RingBench.paced(arguments)
+case "payload": PayloadBench.run()
 default:
-    RingBench.fail("usage: ring-bench sample | append | fill | drain | paced (see bench/README.md)")
+    RingBench.fail("usage: ring-bench sample | append | fill | drain | paced | payload (see bench/README.md)")
 }
