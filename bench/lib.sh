@@ -65,3 +65,15 @@ build_release() {
     FIELDLINK="$(cd "$ROOT" && swift build -c release --static-swift-stdlib --scratch-path .build-bench --show-bin-path)/fieldlink"
     [[ -x "$FIELDLINK" ]] || die "no binary at $FIELDLINK"
 }
+
+# build_ring_bench: the ring-bench tool (release) in BENCH and bench/mosquitto_baseline.c in $WORK.
+build_ring_bench() {
+    log "building ring-bench (release, --static-swift-stdlib, .build-bench/) ..."
+    (cd "$ROOT" && swift build -c release --static-swift-stdlib --scratch-path .build-bench --product ring-bench >"$WORK/build.log" 2>&1) \
+        || { tail -40 "$WORK/build.log" >&2; die "swift build failed"; }
+    BENCH="$(cd "$ROOT" && swift build -c release --static-swift-stdlib --scratch-path .build-bench --show-bin-path)/ring-bench"
+    [[ -x "$BENCH" ]] || die "no binary at $BENCH"
+    log "compiling bench/mosquitto_baseline.c ..."
+    # shellcheck disable=SC2046  # pkg-config output is meant to be word-split
+    cc -O2 -Wall -o "$WORK/mosquitto_baseline" "$ROOT/bench/mosquitto_baseline.c" $(pkg-config --cflags --libs libmosquitto) -lpthread
+}

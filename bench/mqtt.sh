@@ -48,15 +48,7 @@ BENCH_KEEP="${MQTT_BENCH_KEEP:-${BENCH_KEEP:-}}"
 source "$ROOT/bench/lib.sh"
 
 # --- build -------------------------------------------------------------------------------------
-log "building ring-bench (release, --static-swift-stdlib, .build-bench/) ..."
-(cd "$ROOT" && swift build -c release --static-swift-stdlib --scratch-path .build-bench --product ring-bench >"$WORK/build.log" 2>&1) \
-    || { tail -40 "$WORK/build.log" >&2; die "swift build failed"; }
-BENCH="$(cd "$ROOT" && swift build -c release --static-swift-stdlib --scratch-path .build-bench --show-bin-path)/ring-bench"
-[[ -x "$BENCH" ]] || die "no binary at $BENCH"
-
-log "compiling bench/mosquitto_baseline.c ..."
-# shellcheck disable=SC2046  # pkg-config output is meant to be word-split
-cc -O2 -Wall -o "$WORK/mosquitto_baseline" "$ROOT/bench/mosquitto_baseline.c" $(pkg-config --cflags --libs libmosquitto) -lpthread
+build_ring_bench
 
 # --- certificates (as Tests/IntegrationTests/MQTTSecurityTests.swift makes them) ---------------
 log "making a test CA and a server certificate for localhost with openssl ..."

@@ -188,13 +188,7 @@ struct MQTTSecurityTests {
         defer { workspace.remove() }
         let broker = try Broker(in: workspace.path)
         defer { broker.stop() }
-        /// The retained status as a fresh subscriber sees it.
-        func retainedStatus() throws -> String? {
-            let probe = try ChildProcess("mosquitto_sub", ["-h", "127.0.0.1", "-p", "\(broker.port)", "-t", "fieldlink/gw-tls/status",
-                                                           "-C", "1", "-W", "3"], in: workspace.path, name: "probe")
-            _ = probe.waitForExit(timeout: .seconds(10))
-            return probe.stdout.split(separator: "\n").first.map(String.init)
-        }
+        func retainedStatus() throws -> String? { try broker.retained("fieldlink/gw-tls/status") }
 
         let first = try Self.start(workspace, mqtt: "  url: \(broker.url)\n  version: \"\(version)\"", name: "first")
         #expect(eventually(timeout: .seconds(20)) { first.0.stderr.contains("connected to") }, "log:\n\(first.0.stderr)")

@@ -61,6 +61,14 @@ public final class Broker: @unchecked Sendable {
         process = try Self.launch(port: port, directory: directory, persistent: persistent, extraConfig: extraConfig)
     }
 
+    /// The retained message on `topic`, as a fresh subscriber sees it (nil when there is none).
+    public func retained(_ topic: String) throws -> String? {
+        let probe = try ChildProcess("mosquitto_sub", ["-h", "127.0.0.1", "-p", "\(port)", "-t", topic, "-C", "1", "-W", "3"],
+                                     in: directory, name: "retained-\(port)")
+        _ = probe.waitForExit(timeout: .seconds(10))
+        return probe.stdout.split(separator: "\n").first.map(String.init)
+    }
+
     /// What the broker logged so far (every run since the last `restart()`).
     public var log: String { process.stderr }
 }

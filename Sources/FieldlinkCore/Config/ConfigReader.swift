@@ -297,7 +297,6 @@ public struct ConfigMapping {
         return value
     }
 
-    public func has(_ key: String) -> Bool { mapping[key] != nil }
 
     /// Reports every key nobody asked for: a typo must never be silently ignored.
     public func rejectUnknownKeys() {
