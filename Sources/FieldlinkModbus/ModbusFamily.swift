@@ -100,4 +100,10 @@ public struct ModbusFamily: DriverFamily {
     public func makeBusService(bus: BusConfig, devices: [DeviceConfig], sink: any ReadingSink, logger: Logger) -> any Service {
         ModbusBusService(bus: bus, devices: devices, sink: sink, logger: logger)
     }
+
+    public func pollOnce(bus: BusConfig, device: DeviceConfig, logger: Logger) -> Reading {
+        let options = bus.options as! ModbusRTUBusOptions
+        let polled = PolledDevice(config: device, busTimeout: options.timeout)
+        return ModbusLine(options: options, devices: [polled], logger: logger).poll(polled)
+    }
 }

@@ -27,7 +27,7 @@ struct Fieldlink: AsyncParsableCommand {
         commandName: "fieldlink",
         abstract: "Polls field devices (Modbus, serial, I2C) and publishes their readings to an MQTT broker.",
         version: FieldlinkVersion.current,
-        subcommands: [Run.self, Check.self, Buffer.self]
+        subcommands: [Run.self, Check.self, Probe.self, Buffer.self]
     )
 }
 

@@ -20,4 +20,7 @@ public protocol DriverFamily: Sendable {
     func readPoint(_ mapping: inout ConfigMapping, on bus: BusConfig) -> (any PointOptions)?
     /// The bus's single owner: every transaction on it goes through this service, one at a time.
     func makeBusService(bus: BusConfig, devices: [DeviceConfig], sink: any ReadingSink, logger: Logger) -> any Service
+    /// Commissioning (`fieldlink probe --device`): opens the bus, polls one device once, closes the bus.
+    /// Blocking; for the CLI, never for a running gateway (whose bus has its single owner).
+    func pollOnce(bus: BusConfig, device: DeviceConfig, logger: Logger) -> Reading
 }
