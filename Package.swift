@@ -32,6 +32,9 @@ let package = Package(
             providers: [.apt(["libsystemd-dev"])]
         ),
 
+        // termios/RS-485 and i2c-dev ioctl numbers and structs, as real C symbols (a tiny shim, no library).
+        .target(name: "CLinuxIO"),
+
         // The model: config, values, readings, schedule. No C.
         .target(
             name: "FieldlinkCore",

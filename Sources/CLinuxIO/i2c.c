@@ -1,0 +1,1 @@
+#include "CLinuxIO_i2c.h"

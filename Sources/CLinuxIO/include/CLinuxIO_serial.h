@@ -1,0 +1,2 @@
+// termios and RS-485 (TIOCSRS485, TIOCEXCL) for FieldlinkSerial.
+#pragma once
