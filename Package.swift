@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        // Runtime only: the Sparkplug B code is generated once (scripts/generate-sparkplug.sh) and committed.
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         // C at the edge: one systemLibrary target per library, found through pkg-config.
@@ -47,7 +49,11 @@ let package = Package(
         // Driver families.
         .target(name: "FieldlinkModbus", dependencies: ["FieldlinkCore", "CModbus"]),
         // Reading -> bytes.
-        .target(name: "FieldlinkPayload", dependencies: ["FieldlinkCore"]),
+        .target(
+            name: "FieldlinkPayload",
+            dependencies: ["FieldlinkCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Sparkplug/sparkplug_b.proto"]
+        ),
         // Bytes waiting for the broker's acknowledgement.
         .target(
             name: "FieldlinkBuffer",

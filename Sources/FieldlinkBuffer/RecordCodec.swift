@@ -7,7 +7,7 @@ import FieldlinkCore
 /// Data record (version 2):
 ///     u8 2 | u8 flags (qos: bits 0-1, retain: bit 2, topic by index: bit 3) | i64 appended-at (Unix ms)
 ///     | topic: u16 index into the segment's topic table, or u16 length + bytes
-///     | u8 content-type code (0 none, 1 JSON, 2 CBOR, 3 text, 4 octet-stream; 255: u8 length + bytes)
+///     | u8 content-type code (0 none, 1 JSON, 2 CBOR, 3 text, 4 octet-stream, 5 protobuf; 255: u8 length + bytes)
 ///     | message bytes
 /// Topic definition (version 2, flags bit 4), written before the first record that uses the index:
 ///     u8 2 | u8 0x10 | u16 index | topic bytes
@@ -24,7 +24,7 @@ public enum RecordCodec {
     static let version: UInt8 = 2
     static let topicByIndex: UInt8 = 0x08
     static let definitionFlag: UInt8 = 0x10
-    static let contentTypes = ["application/json", "application/cbor", "text/plain", "application/octet-stream"]
+    static let contentTypes = ["application/json", "application/cbor", "text/plain", "application/octet-stream", "application/x-protobuf"]
 
     public struct Decoded: Equatable, Sendable {
         public var record: RingRecord

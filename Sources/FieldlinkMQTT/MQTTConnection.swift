@@ -119,6 +119,7 @@ final class MQTTConnection {
     private let config: MQTTConfig
     private let endpoint: BrokerEndpoint
     private let ring: any MessageRing
+    private let session: any MQTTSession
     private let control: ConnectionControl
     private let logger: Logger
     private let emit: @Sendable (ConnectionEvent) -> Void
@@ -141,22 +142,23 @@ final class MQTTConnection {
     private var publishProperties: [String: OpaquePointer] = [:]
 
     /// Starts a connection on a new thread; everything after this happens there.
-    static func start(config: MQTTConfig, endpoint: BrokerEndpoint, ring: any MessageRing, control: ConnectionControl, logger: Logger,
-                      emit: @escaping @Sendable (ConnectionEvent) -> Void) {
+    static func start(config: MQTTConfig, endpoint: BrokerEndpoint, ring: any MessageRing, session: any MQTTSession,
+                      control: ConnectionControl, logger: Logger, emit: @escaping @Sendable (ConnectionEvent) -> Void) {
         _ = MosquittoLibrary.initialized
         control.reset()
         let thread = Thread {
-            MQTTConnection(config: config, endpoint: endpoint, ring: ring, control: control, logger: logger, emit: emit).run()
+            MQTTConnection(config: config, endpoint: endpoint, ring: ring, session: session, control: control, logger: logger, emit: emit).run()
         }
         thread.name = "fl-mqtt"
         thread.start()
     }
 
-    private init(config: MQTTConfig, endpoint: BrokerEndpoint, ring: any MessageRing, control: ConnectionControl, logger: Logger,
-                 emit: @escaping @Sendable (ConnectionEvent) -> Void) {
+    private init(config: MQTTConfig, endpoint: BrokerEndpoint, ring: any MessageRing, session: any MQTTSession,
+                 control: ConnectionControl, logger: Logger, emit: @escaping @Sendable (ConnectionEvent) -> Void) {
         self.config = config
         self.endpoint = endpoint
         self.ring = ring
+        self.session = session
         self.control = control
         self.logger = logger
         self.emit = emit
@@ -222,6 +224,11 @@ final class MQTTConnection {
         mosquitto_publish_v5_callback_set(mosq) { _, context, mid, reasonCode, _ in
             Unmanaged<MQTTConnection>.fromOpaque(context!).takeUnretainedValue().acknowledged(mid, reasonCode: reasonCode)
         }
+        mosquitto_message_v5_callback_set(mosq) { _, context, message, _ in
+            guard let message, let topic = message.pointee.topic else { return }
+            let payload = message.pointee.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: Int(message.pointee.payloadlen))) } ?? []
+            Unmanaged<MQTTConnection>.fromOpaque(context!).takeUnretainedValue().received(topic: String(cString: topic), payload: payload)
+        }
         let keepalive = Int32(max(5, config.keepalive.components.seconds))
         let rc = mosquitto_connect_bind_v5(mosq, endpoint.host, Int32(endpoint.port), keepalive, nil, nil)
         guard rc == MOSQ_ERR_SUCCESS.rawValue else {
@@ -242,21 +249,24 @@ final class MQTTConnection {
         if tls.insecure { mosquitto_tls_insecure_set(mosq, true) }
     }
 
-    /// The last will (`mosquitto_will_set`): if the gateway vanishes, the broker marks it `offline`.
+    /// The session's last will (`mosquitto_will_set`): `offline`, or Sparkplug's NDEATH.
     private func setWill(on mosq: OpaquePointer) throws(MQTTError) {
-        let payload = Array("offline".utf8)
-        let rc = payload.withUnsafeBytes { bytes in
-            mosquitto_will_set(mosq, config.statusTopic, Int32(bytes.count), bytes.baseAddress, 1, true)
+        let will = session.will()
+        let rc = will.payload.withUnsafeBytes { bytes in
+            mosquitto_will_set(mosq, will.topic, Int32(bytes.count), bytes.baseAddress, Int32(will.qos), will.retain)
         }
-        guard rc == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(returnCode: rc, operation: "set last will on \(config.statusTopic)") }
+        guard rc == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(returnCode: rc, operation: "set last will on \(will.topic)") }
     }
 
-    /// Publishes the retained status (`online`/`offline`) outside the ring: it is about the connection itself.
-    private func publishStatus(_ status: String) {
+    /// Publishes what the session says about the connection itself (status, births, deaths) outside
+    /// the ring (`mosquitto_publish_v5`): it is about this connection and means nothing after it.
+    private func publishDirectly(_ messages: [OutboundMessage]) {
         guard let mosq else { return }
-        let payload = Array(status.utf8)
-        _ = payload.withUnsafeBytes { bytes in
-            mosquitto_publish_v5(mosq, nil, config.statusTopic, Int32(bytes.count), bytes.baseAddress, 1, true, nil)
+        for message in messages {
+            _ = message.payload.withUnsafeBytes { bytes in
+                mosquitto_publish_v5(mosq, nil, message.topic, Int32(bytes.count), bytes.baseAddress, Int32(message.qos), message.retain,
+                                     properties(contentType: message.contentType, alias: nil))
+            }
         }
     }
 
@@ -350,7 +360,7 @@ final class MQTTConnection {
     /// the retained `offline` is published first.
     private func disconnect() -> String {
         guard let mosq, connected else { return "disconnected" }
-        publishStatus("offline")
+        publishDirectly(session.farewell())
         mosquitto_disconnect_v5(mosq, 0, nil)
         for _ in 0..<20 where mosquitto_want_write(mosq) {
             if mosquitto_loop_write(mosq, 1) != MOSQ_ERR_SUCCESS.rawValue { break }
@@ -362,6 +372,8 @@ final class MQTTConnection {
     private func pump() {
         needsPump = false
         guard let mosq else { return }
+        let announcements = session.pending()
+        if !announcements.isEmpty { publishDirectly(announcements) }
         let room = config.maxInflight - inFlight.count
         guard room > 0 else { return }
         for record in ring.checkout(limit: room) {
@@ -370,7 +382,7 @@ final class MQTTConnection {
             let (topic, alias) = aliased(message.topic)
             let messageProperties = properties(contentType: message.contentType, alias: alias)
             publishing = true
-            let rc = message.payload.withUnsafeBytes { bytes in
+            let rc = (session.stamp(message) ?? message.payload).withUnsafeBytes { bytes in
                 mosquitto_publish_v5(mosq, &mid, topic, Int32(bytes.count), bytes.baseAddress, Int32(message.qos), message.retain,
                                      messageProperties)
             }
@@ -406,12 +418,26 @@ final class MQTTConnection {
         connected = true
         // The log callback is for the connect (OpenSSL's reason for a failed handshake). Left on, it
         // makes libmosquitto format a debug line for every packet, ~6% of the CPU per message.
-        if let mosq { mosquitto_log_callback_set(mosq, nil) }
-        publishStatus("online")
+        if let mosq {
+            mosquitto_log_callback_set(mosq, nil)
+            for topic in session.subscriptions {
+                mosquitto_subscribe_v5(mosq, nil, topic, 1, 0, nil)
+            }
+        }
+        publishDirectly(session.births())
         ring.uplinkChanged(up: true)
         HealthBoard.shared.setBroker(endpoint.url)
         needsPump = true
         emit(.connected)
+    }
+
+    /// A command on a subscribed topic: the session answers it (a Sparkplug rebirth) at once.
+    private func received(topic: String, payload: [UInt8]) {
+        let answer = session.received(topic: topic, payload: payload)
+        if !answer.isEmpty {
+            logger.info("answering a command on \(topic) with \(answer.count) message(s)")
+            publishDirectly(answer)
+        }
     }
 
     /// PUBACK/PUBCOMP (QoS 1/2), or on the socket (QoS 0). A reason code of 0x80 or more means the

@@ -24,13 +24,17 @@ public final class MQTTPublisher: Service {
 
     private let config: MQTTConfig
     private let ring: any MessageRing
+    private let session: (any MQTTSession)?
     private let logger: Logger
     private let events: AsyncStream<Event>
     private let continuation: AsyncStream<Event>.Continuation
 
-    public init(config: MQTTConfig, ring: any MessageRing, logger: Logger) {
+    /// `session`: what the gateway says about itself on every connection (Sparkplug B's births and
+    /// deaths); nil is the retained status topic of the current config.
+    public init(config: MQTTConfig, ring: any MessageRing, session: (any MQTTSession)? = nil, logger: Logger) {
         self.config = config
         self.ring = ring
+        self.session = session
         self.logger = logger
         (events, continuation) = AsyncStream.makeStream(of: Event.self)
     }
@@ -48,7 +52,7 @@ public final class MQTTPublisher: Service {
         let control = try ConnectionControl()
         ring.setConsumerWakeup { control.wake() }
         let continuation = self.continuation
-        var state = Supervisor(config: config, ring: ring, control: control, logger: logger) { continuation.yield($0) }
+        var state = Supervisor(config: config, ring: ring, session: session, control: control, logger: logger) { continuation.yield($0) }
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
                 state.connect()
@@ -73,6 +77,7 @@ public final class MQTTPublisher: Service {
 
         var config: MQTTConfig
         let ring: any MessageRing
+        let session: (any MQTTSession)?
         let control: ConnectionControl
         var logger: Logger
         let send: @Sendable (Event) -> Void
@@ -99,10 +104,11 @@ public final class MQTTPublisher: Service {
 
         var endpoint: BrokerEndpoint { config.brokers[current] }
 
-        init(config: MQTTConfig, ring: any MessageRing, control: ConnectionControl, logger: Logger,
+        init(config: MQTTConfig, ring: any MessageRing, session: (any MQTTSession)?, control: ConnectionControl, logger: Logger,
              send: @escaping @Sendable (Event) -> Void) {
             self.config = config
             self.ring = ring
+            self.session = session
             self.control = control
             self.logger = logger
             self.send = send
@@ -114,7 +120,8 @@ public final class MQTTPublisher: Service {
             let generation = self.generation, send = self.send
             connectionRunning = true
             logger[metadataKey: "broker"] = "\(endpoint.url)"
-            MQTTConnection.start(config: config, endpoint: endpoint, ring: ring, control: control, logger: logger) { event in
+            let session = self.session ?? StatusSession(topic: config.statusTopic)
+            MQTTConnection.start(config: config, endpoint: endpoint, ring: ring, session: session, control: control, logger: logger) { event in
                 send(.connection(generation: generation, event))
             }
         }

@@ -35,6 +35,8 @@ public struct ModbusPointOptions: PointOptions {
         ReadPlan.Span(table: table, address: address, count: table.holdsBits ? 1 : type.registerCount)
     }
 
+    public var valueKind: ValueKind? { type.valueKind }
+
     public var description: String {
         type.registerCount > 1 ? "\(table) \(address) \(type) \(order.rawValue)" : "\(table) \(address) \(type)"
     }

@@ -18,6 +18,20 @@ public enum ModbusLimits {
 public enum ModbusDataType: String, Sendable, CaseIterable {
     case bool, int16, uint16, int32, uint32, int64, uint64, float32, float64
 
+    public var valueKind: ValueKind {
+        switch self {
+        case .bool: .bool
+        case .int16: .int(bits: 16)
+        case .uint16: .uint(bits: 16)
+        case .int32: .int(bits: 32)
+        case .uint32: .uint(bits: 32)
+        case .int64: .int(bits: 64)
+        case .uint64: .uint(bits: 64)
+        case .float32: .float32
+        case .float64: .float64
+        }
+    }
+
     /// How many 16-bit registers a value occupies.
     public var registerCount: Int {
         switch self {

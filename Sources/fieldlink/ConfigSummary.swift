@@ -31,12 +31,16 @@ struct ConfigSummary {
             let failback = mqtt.failbackAfter.map { "fail back after \($0.configText) reachable" } ?? "no failback"
             lines.append("failover after \(mqtt.failoverAfter.configText) unreachable or a refused login; \(failback)")
         }
-        lines.append("status on \(mqtt.statusTopic) (retained online/offline, offline as last will)")
+        if let sparkplug = config.sparkplug {
+            lines.append("Sparkplug B edge node \(sparkplug.groupID)/\(sparkplug.edgeNodeID): NDEATH as last will, NBIRTH/DBIRTH on every connect, data at QoS \(sparkplug.dataQoS)")
+        } else {
+            lines.append("status on \(mqtt.statusTopic) (retained online/offline, offline as last will)")
+        }
         lines.append("\(plural(config.buses.count, "bus")), \(plural(config.devices.count, "device")), \(plural(pointCount, "point"))")
         for bus in config.buses {
             lines.append("bus \(bus.name) (\(bus.type)): \(bus.options)")
             for device in config.devices(on: bus) {
-                lines.append("  device \(device.name) (\(device.options)) every \(device.interval.configText) -> \(device.topic) qos \(device.qos)\(device.retain ? " retained" : "")\(device.format == .json ? "" : " as \(device.format.rawValue)")")
+                lines.append("  device \(device.name) (\(device.options)) every \(device.interval.configText) -> \(device.format == .sparkplugb ? "DDATA" : device.topic) qos \(device.qos)\(device.retain ? " retained" : "")\(device.format == .json ? "" : " as \(device.format.rawValue)")")
                 for point in device.points {
                     var line = "    \(point.name): \(point.options)"
                     if !point.transform.isIdentity { line += " * \(point.transform.scale) + \(point.transform.offset)" }

@@ -104,7 +104,8 @@ struct Run: AsyncParsableCommand {
             throw exitCannotCreate
         }
         let pipeline = TelemetryPipeline(config: config, sequences: sequences, ring: ring, logger: logger)
-        let publisher = MQTTPublisher(config: config.mqtt, ring: ring, logger: logger)
+        let publisher = MQTTPublisher(config: config.mqtt, ring: ring, session: pipeline.sparkplug.map { SparkplugSession(node: $0) },
+                                      logger: logger)
         let buses = BusSupervisor(config: config, pipeline: pipeline, publisher: publisher, logger: logger)
         let busThreads = config.buses.filter { !config.devices(on: $0).isEmpty }.count
         // Last, so it starts after the buses (READY=1 waits for their threads) and hears of a shutdown first (STOPPING=1).

@@ -27,29 +27,38 @@ final class TelemetryPipeline: ReadingSink {
     private let batchers = Mutex<[String: Batcher]>([:])
     let sequences: SequenceStore
     let ring: any MessageRing
+    /// The Sparkplug B edge node, when the config has a `sparkplug:` section.
+    let sparkplug: SparkplugEdgeNode?
     let logger: Logger
 
     init(config: Config, sequences: SequenceStore, ring: any MessageRing, logger: Logger) {
-        self.routes = Mutex(Self.routes(for: config.devices))
+        self.sparkplug = config.sparkplug.map {
+            SparkplugEdgeNode(config: $0, devices: config.devices, stateDirectory: config.gateway.stateDirectory)
+        }
+        self.routes = Mutex(Self.routes(for: config.devices, sparkplug: sparkplug, ring: ring))
         self.statusTopic = Mutex(config.mqtt.statusTopic)
         self.sequences = sequences
         self.ring = ring
         self.logger = logger
     }
 
-    static func encoder(for format: PayloadFormat) -> any PayloadEncoder {
-        switch format {
-        case .json: JSONPayloadEncoder()
-        case .cbor: CBORPayloadEncoder()
-        }
-    }
-
-    private static func routes(for devices: [DeviceConfig]) -> [String: DeviceRoutes] {
+    private static func routes(for devices: [DeviceConfig], sparkplug: SparkplugEdgeNode?,
+                               ring: any MessageRing) -> [String: DeviceRoutes] {
         Dictionary(uniqueKeysWithValues: devices.map { device in
             let own = device.points.compactMap { point in point.ownRoute.map { (point.name, $0) } }
-            return (device.name, DeviceRoutes(device: PublishRoute(topic: device.topic, qos: device.qos, retain: device.retain),
-                                              points: Dictionary(uniqueKeysWithValues: own), encoder: encoder(for: device.format),
-                                              report: device.report, batch: device.batch))
+            var route = PublishRoute(topic: device.topic, qos: device.qos, retain: device.retain)
+            let encoder: any PayloadEncoder
+            switch (device.format, sparkplug) {
+            case (.json, _): encoder = JSONPayloadEncoder()
+            case (.cbor, _): encoder = CBORPayloadEncoder()
+            case (.sparkplugb, let node?):
+                route = PublishRoute(topic: node.topic("DDATA", device: device.name), qos: node.config.dataQoS, retain: false)
+                encoder = SparkplugDataEncoder(node: node) { ring.append(SparkplugSession.outbound($0)) }
+            case (.sparkplugb, nil):
+                preconditionFailure("the config loader requires a sparkplug: section for sparkplugb devices")
+            }
+            return (device.name, DeviceRoutes(device: route, points: device.format == .sparkplugb ? [:] : Dictionary(uniqueKeysWithValues: own),
+                                              encoder: encoder, report: device.report, batch: device.batch))
         })
     }
 
@@ -57,7 +66,8 @@ final class TelemetryPipeline: ReadingSink {
     /// Batches in the making go out first, under the settings they were made with.
     func update(config: Config) {
         flushAll()
-        routes.withLock { $0 = Self.routes(for: config.devices) }
+        sparkplug?.configure(devices: config.devices)
+        routes.withLock { $0 = Self.routes(for: config.devices, sparkplug: sparkplug, ring: ring) }
         statusTopic.withLock { $0 = config.mqtt.statusTopic }
     }
 
@@ -96,6 +106,9 @@ final class TelemetryPipeline: ReadingSink {
     }
 
     func healthChanged(_ health: DeviceHealth) {
+        if let death = sparkplug?.deviceDeath(health) {
+            ring.append(SparkplugSession.outbound(death))
+        }
         let topic = statusTopic.withLock { $0 } + "/" + health.device
         ring.append(OutboundMessage(topic: topic, payload: JSONPayloadEncoder().encode(health: health), qos: 1, retain: true,
                                     contentType: "application/json"))

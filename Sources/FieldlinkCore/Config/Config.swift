@@ -10,6 +10,8 @@ public struct Config: Sendable {
     public var buffer: BufferConfig
     public var buses: [BusConfig]
     public var devices: [DeviceConfig]
+    /// Set when a device publishes `sparkplugb`: the edge node those devices belong to.
+    public var sparkplug: SparkplugConfig? = nil
 
     public func devices(on bus: BusConfig) -> [DeviceConfig] {
         devices.filter { $0.bus == bus.name }
@@ -94,7 +96,23 @@ public struct MQTTConfig: Sendable, Hashable {
 
 /// How a reading is put into bytes.
 public enum PayloadFormat: String, Sendable, Hashable, CaseIterable {
-    case json, cbor
+    case json, cbor, sparkplugb
+}
+
+/// The Sparkplug B edge node this gateway is (`sparkplug:`): its devices publish on
+/// `spBv1.0/{group_id}/DDATA/{edge_node_id}/{device}`, and its life is told by NBIRTH/NDEATH.
+public struct SparkplugConfig: Sendable, Hashable {
+    public var groupID: String
+    public var edgeNodeID: String
+    /// The specification says QoS 0 for data (the default); 1 makes the broker acknowledge every
+    /// DDATA, so the ring keeps it until the broker has it, at the price of a PUBACK each.
+    public var dataQoS: Int
+
+    public init(groupID: String, edgeNodeID: String, dataQoS: Int = 0) {
+        self.groupID = groupID
+        self.edgeNodeID = edgeNodeID
+        self.dataQoS = dataQoS
+    }
 }
 
 /// When messages are written to disk.
@@ -127,7 +145,16 @@ public protocol BusOptions: Sendable, Hashable, CustomStringConvertible {}
 /// What a driver family reads from a device entry beyond the common keys.
 public protocol DeviceOptions: Sendable, Hashable, CustomStringConvertible {}
 /// What a driver family reads from a point entry beyond the common keys.
-public protocol PointOptions: Sendable, Hashable, CustomStringConvertible {}
+public protocol PointOptions: Sendable, Hashable, CustomStringConvertible {
+    /// What the point's raw value is, when the family knows before the first poll (a register's
+    /// type does; a parsed text field may not). Formats that declare types up front use it
+    /// (Sparkplug B's birth certificates); nil lets them infer it from the values.
+    var valueKind: ValueKind? { get }
+}
+
+extension PointOptions {
+    public var valueKind: ValueKind? { nil }
+}
 
 public struct BusConfig: Sendable {
     public var name: String

@@ -95,9 +95,36 @@ private struct DocumentReader {
         let devices = top.required("devices").flatMap {
             readDevices($0, buses: buses, brokenBuses: brokenBuses, gatewayID: gateway?.id ?? "", format: payloadFormat)
         } ?? []
+        let sparkplugValue = top.optional("sparkplug")
+        let sparkplug = sparkplugValue.flatMap { readSparkplug($0, gatewayID: gateway?.id) }
+        if sparkplugValue == nil, let first = devices.first(where: { $0.format == .sparkplugb }) {
+            diagnostics.report("sparkplugb needs a top-level sparkplug: section with at least group_id", at: first.location,
+                               path: "devices.\(first.name).format")
+        }
         top.rejectUnknownKeys()
         guard let gateway, let mqtt else { return nil }
-        return Config(file: diagnostics.file, gateway: gateway, mqtt: mqtt, buffer: buffer, buses: buses, devices: devices)
+        var config = Config(file: diagnostics.file, gateway: gateway, mqtt: mqtt, buffer: buffer, buses: buses, devices: devices)
+        config.sparkplug = sparkplug
+        return config
+    }
+
+    /// `sparkplug: {group_id, edge_node_id, data_qos}`; the ids become topic levels, so MQTT's
+    /// separators and wildcards are refused in them.
+    func readSparkplug(_ value: ConfigValue, gatewayID: String?) -> SparkplugConfig? {
+        guard var map = value.mapping() else { return nil }
+        func identifier(_ value: ConfigValue?) -> String? {
+            guard let value, let text = value.nonEmptyString() else { return nil }
+            if let bad = text.first(where: { "/+#".contains($0) }) {
+                return value.fail("\"\(text)\" must not contain \"\(bad)\" (it is one level of a Sparkplug topic)")
+            }
+            return text
+        }
+        let group = identifier(map.required("group_id"))
+        let node = map.optional("edge_node_id").map(identifier) ?? gatewayID
+        let qos = map.optional("data_qos")?.int(in: 0...1) ?? 0
+        map.rejectUnknownKeys()
+        guard let group, let node else { return nil }
+        return SparkplugConfig(groupID: group, edgeNodeID: node, dataQoS: qos)
     }
 
     func readGateway(_ value: ConfigValue) -> GatewayConfig? {
@@ -365,6 +392,12 @@ private struct DocumentReader {
             let context = deviceName.flatMap { name in route.map { (name: name, gateway: gatewayID, route: $0) } }
             let points = map.required("points").flatMap { readPoints($0, bus: bus, family: family, device: context) }
             map.rejectUnknownKeys()
+            if format == .sparkplugb, let points {
+                for point in points where point.ownRoute != nil {
+                    diagnostics.report("a sparkplugb device publishes every point as a metric of its DDATA: a point cannot have its own topic, qos or retain",
+                                       at: point.location, path: "devices.\(deviceName ?? "?").points.\(point.name)")
+                }
+            }
             guard let deviceName, let interval, let template, let options, let points else { continue }
             let topic = template.render(gateway: gatewayID, device: deviceName, bus: bus.name)
             devices.append(DeviceConfig(name: deviceName, bus: bus.name, interval: interval, topic: topic, qos: qos, retain: retain, format: format, report: report.with(pointDeadbands: points), batch: batch,

@@ -65,7 +65,12 @@ public final class ConfigDiagnostics {
     }
 
     public func report(_ message: String, at node: Node?, path: String) {
-        problems.append(ConfigProblem(location: location(of: node), path: path, message: message))
+        report(message, at: location(of: node), path: path)
+    }
+
+    /// For a problem found after the value was read, at the place it was read from.
+    public func report(_ message: String, at location: ConfigLocation, path: String) {
+        problems.append(ConfigProblem(location: location, path: path, message: message))
     }
 }
 

@@ -18,6 +18,15 @@ public enum Value: Sendable, Hashable {
     }
 }
 
+/// A value's declared type, as wide as the source delivers it (an int16 register, a float32 pair).
+public enum ValueKind: Sendable, Hashable {
+    case bool
+    case int(bits: Int)
+    case uint(bits: Int)
+    case float32, float64
+    case string
+}
+
 /// `value = raw * scale + offset`, computed so that decimal scales give the decimal a human expects.
 public struct LinearTransform: Sendable, Hashable {
     public var scale: Double

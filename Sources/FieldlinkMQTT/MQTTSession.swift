@@ -1,0 +1,50 @@
+import FieldlinkBuffer
+import FieldlinkCore
+
+/// What a connection says about the gateway itself, beside the ring's messages: the last will, what
+/// it announces after every CONNECT and before a clean DISCONNECT, the commands it listens to, and a
+/// last touch on each message as it is sent.
+///
+/// The default is fieldlink's retained status topic (`StatusSession`); Sparkplug B replaces it with
+/// NDEATH as the will, NBIRTH/DBIRTH after CONNECT, rebirth on NCMD and its per-session `seq`. The
+/// connection calls every method on its own thread, in the order the broker must see the results.
+public protocol MQTTSession: Sendable {
+    /// The will for the next CONNECT (asked once per connection attempt).
+    func will() -> OutboundMessage
+    /// Published right after CONNACK, before anything from the ring.
+    func births() -> [OutboundMessage]
+    /// Published before a clean DISCONNECT, when the broker sends no will.
+    func farewell() -> [OutboundMessage]
+    /// Topics subscribed to after CONNACK.
+    var subscriptions: [String] { get }
+    /// A message on a subscribed topic; returns what to publish in answer, at once.
+    func received(topic: String, payload: [UInt8]) -> [OutboundMessage]
+    /// Messages that must go out now for reasons outside the connection (a reload changed what the
+    /// births say); checked on every turn, so it must be cheap when there is nothing.
+    func pending() -> [OutboundMessage]
+    /// The payload to send for a ring message; nil sends it unchanged.
+    func stamp(_ message: OutboundMessage) -> [UInt8]?
+}
+
+extension MQTTSession {
+    public var subscriptions: [String] { [] }
+    public func received(topic: String, payload: [UInt8]) -> [OutboundMessage] { [] }
+    public func pending() -> [OutboundMessage] { [] }
+    public func stamp(_ message: OutboundMessage) -> [UInt8]? { nil }
+}
+
+/// `online` (retained) after every CONNECT, `offline` as the will and before a clean stop: any
+/// subscriber sees at once whether the gateway is connected.
+public struct StatusSession: MQTTSession {
+    public let topic: String
+
+    public init(topic: String) { self.topic = topic }
+
+    private func status(_ text: String) -> OutboundMessage {
+        OutboundMessage(topic: topic, payload: Array(text.utf8), qos: 1, retain: true, contentType: "text/plain")
+    }
+
+    public func will() -> OutboundMessage { status("offline") }
+    public func births() -> [OutboundMessage] { [status("online")] }
+    public func farewell() -> [OutboundMessage] { [status("offline")] }
+}

@@ -1,0 +1,454 @@
+import FieldlinkCore
+import Foundation
+import SwiftProtobuf
+import Synchronization
+
+/// A Sparkplug B message the edge node asks to have sent: births, deaths and data.
+public struct SparkplugMessage: Sendable, Equatable {
+    public var topic: String
+    public var payload: [UInt8]
+    public var qos: Int
+    public var retain: Bool
+}
+
+/// The gateway as one Sparkplug B 3.0 edge node, its devices as Sparkplug devices.
+///
+/// Sparkplug is stateful where JSON and CBOR are not: a host application learns each metric's name
+/// and datatype from a birth certificate (NBIRTH, DBIRTH) once per session and then reads data by
+/// alias, and checks a node-wide `seq` (0–255) for gaps. So this object keeps what births need (the
+/// metric definitions and each metric's last value) and the two counters:
+/// - `bdSeq` numbers MQTT sessions: the NDEATH registered as the will at CONNECT and the NBIRTH
+///   after it carry the same value, so a host can tell a stale death from a current one. It is kept
+///   in the state directory, so a restart does not reuse the previous session's number.
+/// - `seq` is stamped when a message is *sent* (`stamp`), not when it is encoded: a reading that
+///   waited in the ring through an outage is numbered in the session that delivers it, after that
+///   session's NBIRTH (seq 0) and DBIRTHs. Data is encoded without `seq`, and sending appends the
+///   field (protobuf fields may come in any order, and a repeated-free scalar's last occurrence wins).
+public final class SparkplugEdgeNode: Sendable {
+    /// Sparkplug's datatype codes (specification 6.4.16).
+    public enum DataType: UInt32, Sendable {
+        case int8 = 1, int16, int32, int64, uint8, uint16, uint32, uint64, float, double, boolean, string
+    }
+
+    /// One metric as announced in a birth.
+    struct MetricDefinition: Sendable, Equatable {
+        var name: String
+        var alias: UInt64
+        /// nil: not declared by the driver; taken from the value at birth time.
+        var declared: DataType?
+        var unit: String?
+    }
+
+    struct DeviceDefinition: Sendable, Equatable {
+        var metrics: [MetricDefinition]
+        /// The reading's own sequence number, a metric too, so per-device gaps stay visible
+        /// through store and forward (Sparkplug's `seq` restarts with every session).
+        var sequenceAlias: UInt64
+    }
+
+    struct LastValues: Sendable {
+        var values: [String: Value] = [:]
+        var errors: [String: String] = [:]
+        var timestamp: Int64 = 0
+        var sequence: UInt64 = 0
+    }
+
+    private struct State: Sendable {
+        var devices: [String: DeviceDefinition] = [:]
+        var order: [String] = []
+        var last: [String: LastValues] = [:]
+        /// Devices announced dead (DDEATH) since their last birth.
+        var dead: Set<String> = []
+        var bdSeq: UInt64 = 0
+        var sessionStarted = false
+        var seq: UInt64 = 0
+        var datatypes: [String: [String: DataType]] = [:]
+    }
+
+    public static let namespace = "spBv1.0"
+    public static let contentType = "application/x-protobuf"
+    public static let rebirthMetric = "Node Control/Rebirth"
+    public static let sequenceMetric = "fieldlink/seq"
+
+    public let config: SparkplugConfig
+    private let state: Mutex<State>
+    private let rebirthPending = Atomic<Bool>(false)
+    private let bdSeqFile: String?
+
+    /// `stateDirectory`: where `bdSeq` survives a restart; nil keeps it in memory (tests).
+    public init(config: SparkplugConfig, devices: [DeviceConfig], stateDirectory: String?) {
+        self.config = config
+        self.bdSeqFile = stateDirectory.map { "\($0)/sparkplug-bdseq" }
+        var initial = State()
+        if let file = bdSeqFile, let text = try? String(contentsOfFile: file, encoding: .utf8),
+           let stored = UInt64(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            initial.bdSeq = stored % 256
+        }
+        self.state = Mutex(initial)
+        configure(devices: devices)
+    }
+
+    // MARK: Topics
+
+    public func topic(_ type: String, device: String? = nil) -> String {
+        let node = "\(Self.namespace)/\(config.groupID)/\(type)/\(config.edgeNodeID)"
+        return device.map { "\(node)/\($0)" } ?? node
+    }
+
+    public var commandTopic: String { topic("NCMD") }
+
+    // MARK: Definitions
+
+    /// Aliases are numbered across the whole node (the specification wants them unique per edge
+    /// node); a reload that changes any definition asks the connection for a rebirth.
+    public func configure(devices: [DeviceConfig]) {
+        let sparkplugDevices = devices.filter { $0.format == .sparkplugb }
+        var definitions: [String: DeviceDefinition] = [:]
+        var alias: UInt64 = 1
+        for device in sparkplugDevices {
+            var metrics: [MetricDefinition] = []
+            for point in device.points {
+                let declared = point.transform.isIdentity ? point.options.valueKind.map(Self.dataType) : .double
+                metrics.append(MetricDefinition(name: point.name, alias: alias, declared: declared, unit: point.unit))
+                alias += 1
+            }
+            definitions[device.name] = DeviceDefinition(metrics: metrics, sequenceAlias: alias)
+            alias += 1
+        }
+        let changed = state.withLock { state in
+            let changed = state.devices != definitions
+            state.devices = definitions
+            state.order = sparkplugDevices.map(\.name)
+            state.last = state.last.filter { definitions[$0.key] != nil }
+            state.dead = state.dead.filter { definitions[$0] != nil }
+            if changed { state.datatypes = [:] }
+            return changed
+        }
+        if changed, state.withLock({ $0.sessionStarted }) { rebirthPending.store(true, ordering: .releasing) }
+    }
+
+    static func dataType(_ kind: ValueKind) -> DataType {
+        switch kind {
+        case .bool: .boolean
+        case .int(let bits): bits <= 8 ? .int8 : bits <= 16 ? .int16 : bits <= 32 ? .int32 : .int64
+        case .uint(let bits): bits <= 8 ? .uint8 : bits <= 16 ? .uint16 : bits <= 32 ? .uint32 : .uint64
+        case .float32: .float
+        case .float64: .double
+        case .string: .string
+        }
+    }
+
+    static func dataType(inferredFrom value: Value?) -> DataType {
+        switch value {
+        case .bool: .boolean
+        case .int: .int64
+        case .uint: .uint64
+        case .string: .string
+        case .double, nil: .double
+        }
+    }
+
+    // MARK: Session lifecycle (called on the MQTT connection's thread)
+
+    /// The NDEATH to register as the will of the next CONNECT. A session that got as far as its
+    /// NBIRTH used its number up, so the next one counts on.
+    public func will() -> SparkplugMessage {
+        let bdSeq = state.withLock { state in
+            if state.sessionStarted {
+                state.bdSeq = (state.bdSeq + 1) % 256
+                state.sessionStarted = false
+            }
+            return state.bdSeq
+        }
+        if let bdSeqFile { try? "\(bdSeq)\n".write(toFile: bdSeqFile, atomically: true, encoding: .utf8) }
+        return death()
+    }
+
+    /// NDEATH with the current `bdSeq`: the will, and what a clean disconnect sends first.
+    public func death() -> SparkplugMessage {
+        var payload = SparkplugB_Payload()
+        payload.timestamp = Self.now()
+        var metric = SparkplugB_Payload.Metric()
+        metric.name = "bdSeq"
+        metric.datatype = DataType.int64.rawValue
+        metric.longValue = state.withLock { $0.bdSeq }
+        payload.metrics = [metric]
+        return SparkplugMessage(topic: topic("NDEATH"), payload: Self.serialize(payload), qos: 1, retain: false)
+    }
+
+    /// NBIRTH (seq 0) and a DBIRTH per device, with every metric's name, alias, datatype and last
+    /// value: after every CONNECT, on a rebirth command, and after a reload changed the metrics.
+    public func births() -> [SparkplugMessage] {
+        rebirthPending.store(false, ordering: .relaxed)
+        let now = Self.now()
+        return state.withLock { state in
+            state.sessionStarted = true
+            state.seq = 0
+            state.dead = []
+            var node = SparkplugB_Payload()
+            node.timestamp = now
+            var bdSeq = SparkplugB_Payload.Metric()
+            bdSeq.name = "bdSeq"
+            bdSeq.timestamp = now
+            bdSeq.datatype = DataType.int64.rawValue
+            bdSeq.longValue = state.bdSeq
+            var rebirth = SparkplugB_Payload.Metric()
+            rebirth.name = Self.rebirthMetric
+            rebirth.timestamp = now
+            rebirth.datatype = DataType.boolean.rawValue
+            rebirth.booleanValue = false
+            node.metrics = [bdSeq, rebirth]
+            node.seq = Self.nextSeq(&state)
+            var messages = [SparkplugMessage(topic: topic("NBIRTH"), payload: Self.serialize(node), qos: 0, retain: false)]
+            for device in state.order {
+                var birth = deviceBirth(device, state: &state, now: now)
+                birth.payload = Self.appending(seq: Self.nextSeq(&state), to: birth.payload)
+                messages.append(birth)
+            }
+            return messages
+        }
+    }
+
+    /// A reload changed the metric definitions: the connection sends births at its next turn.
+    public func takeRebirthRequest() -> Bool {
+        rebirthPending.load(ordering: .acquiring) && rebirthPending.exchange(false, ordering: .acquiringAndReleasing)
+    }
+
+    /// An NCMD: true when it asks for a rebirth (`Node Control/Rebirth` = true). Anything else is
+    /// ignored: fieldlink has no writable metrics.
+    public func isRebirthCommand(_ payload: [UInt8]) -> Bool {
+        guard let decoded = try? SparkplugB_Payload(serializedBytes: payload) else { return false }
+        return decoded.metrics.contains { $0.name == Self.rebirthMetric && $0.booleanValue }
+    }
+
+    /// Appends this session's next `seq` to a message on its way out; other topics pass unchanged.
+    public func stamp(topic: String, payload: [UInt8]) -> [UInt8]? {
+        guard topic.hasPrefix(Self.namespace + "/") else { return nil }
+        return Self.appending(seq: state.withLock { Self.nextSeq(&$0) }, to: payload)
+    }
+
+    /// The payload with field 3 (`seq`, a varint) added at the end.
+    static func appending(seq: UInt64, to payload: [UInt8]) -> [UInt8] {
+        var stamped = payload
+        stamped.reserveCapacity(payload.count + 3)
+        stamped.append(0x18)
+        var rest = seq
+        while rest >= 0x80 {
+            stamped.append(UInt8(rest & 0x7F) | 0x80)
+            rest >>= 7
+        }
+        stamped.append(UInt8(rest))
+        return stamped
+    }
+
+    private static func nextSeq(_ state: inout State) -> UInt64 {
+        defer { state.seq = (state.seq + 1) % 256 }
+        return state.seq
+    }
+
+    // MARK: Device messages (called on the bus threads, through the pipeline)
+
+    /// What to queue for a reading: a DBIRTH first when the device was declared dead, then its DDATA.
+    public func messages(for reading: Reading) -> (birth: SparkplugMessage?, data: [UInt8]) {
+        state.withLock { state in
+            var last = state.last[reading.device, default: LastValues()]
+            for (name, value) in reading.values {
+                last.values[name] = value
+                last.errors[name] = nil
+            }
+            for (name, reason) in reading.errors {
+                last.errors[name] = reason
+                last.values[name] = nil
+            }
+            last.timestamp = reading.timestamp
+            last.sequence = reading.sequence
+            state.last[reading.device] = last
+            var birth: SparkplugMessage?
+            if state.dead.contains(reading.device) {
+                state.dead.remove(reading.device)
+                birth = deviceBirth(reading.device, state: &state, now: UInt64(max(0, reading.timestamp)))
+            }
+            return (birth, data(reading, state: &state))
+        }
+    }
+
+    /// DDATA without `seq` (see `stamp`): changed or polled metrics by alias, each with its own
+    /// timestamp; a failed point as `is_null` with its reason in the `Quality`/`Error` properties.
+    private func data(_ reading: Reading, state: inout State) -> [UInt8] {
+        guard let definition = state.devices[reading.device] else { return [] }
+        let timestamp = UInt64(max(0, reading.timestamp))
+        var payload = SparkplugB_Payload()
+        payload.timestamp = timestamp
+        for metric in definition.metrics {
+            if let value = reading.values.first(where: { $0.name == metric.name })?.value {
+                let type = datatype(of: metric, device: reading.device, value: value, state: &state)
+                payload.metrics.append(Self.metric(alias: metric.alias, timestamp: timestamp, type: type, value: value))
+            } else if let reason = reading.errors.first(where: { $0.name == metric.name })?.reason {
+                payload.metrics.append(Self.failed(alias: metric.alias, timestamp: timestamp, reason: reason))
+            }
+        }
+        var sequence = SparkplugB_Payload.Metric()
+        sequence.alias = definition.sequenceAlias
+        sequence.timestamp = timestamp
+        sequence.longValue = reading.sequence
+        payload.metrics.append(sequence)
+        return Self.serialize(payload)
+    }
+
+    /// A device that can no longer be read (DDEATH): sent when its health says nothing was read.
+    public func deviceDeath(_ health: DeviceHealth) -> SparkplugMessage? {
+        let nothingRead = !health.ok && (health.lastSuccess ?? Int64.min) < health.since
+        return state.withLock { state -> SparkplugMessage? in
+            guard nothingRead, state.devices[health.device] != nil, !state.dead.contains(health.device) else { return nil }
+            state.dead.insert(health.device)
+            var payload = SparkplugB_Payload()
+            payload.timestamp = UInt64(max(0, health.since))
+            return SparkplugMessage(topic: topic("DDEATH", device: health.device), payload: Self.serialize(payload),
+                                    qos: config.dataQoS, retain: false)
+        }
+    }
+
+    private func deviceBirth(_ device: String, state: inout State, now: UInt64) -> SparkplugMessage {
+        var payload = SparkplugB_Payload()
+        payload.timestamp = now
+        let last = state.last[device]
+        let definition = state.devices[device]!
+        let timestamp = last.map { UInt64(max(0, $0.timestamp)) } ?? now
+        for metric in definition.metrics {
+            let value = last?.values[metric.name]
+            let type = datatype(of: metric, device: device, value: value, state: &state)
+            var entry: SparkplugB_Payload.Metric
+            if let value {
+                entry = Self.metric(alias: metric.alias, timestamp: timestamp, type: type, value: value)
+            } else {
+                entry = Self.failed(alias: metric.alias, timestamp: timestamp, reason: last?.errors[metric.name] ?? "not read yet")
+            }
+            entry.name = metric.name
+            entry.datatype = type.rawValue
+            if let unit = metric.unit {
+                entry.properties.keys.append("engUnit")
+                entry.properties.values.append(Self.property(string: unit))
+            }
+            payload.metrics.append(entry)
+        }
+        var sequence = SparkplugB_Payload.Metric()
+        sequence.name = Self.sequenceMetric
+        sequence.alias = definition.sequenceAlias
+        sequence.timestamp = timestamp
+        sequence.datatype = DataType.uint64.rawValue
+        sequence.longValue = last?.sequence ?? 0
+        payload.metrics.append(sequence)
+        return SparkplugMessage(topic: topic("DBIRTH", device: device), payload: Self.serialize(payload), qos: 0, retain: false)
+    }
+
+    /// A metric's datatype is fixed by its birth: declared by the driver, or taken from the first
+    /// value seen, and kept until the next rebirth.
+    private func datatype(of metric: MetricDefinition, device: String, value: Value?, state: inout State) -> DataType {
+        if let declared = metric.declared { return declared }
+        if let known = state.datatypes[device]?[metric.name] { return known }
+        let inferred = Self.dataType(inferredFrom: value)
+        if value != nil { state.datatypes[device, default: [:]][metric.name] = inferred }
+        return inferred
+    }
+
+    // MARK: Encoding
+
+    static func metric(alias: UInt64, timestamp: UInt64, type: DataType, value: Value) -> SparkplugB_Payload.Metric {
+        var metric = SparkplugB_Payload.Metric()
+        metric.alias = alias
+        metric.timestamp = timestamp
+        switch (type, value) {
+        case (.boolean, _):
+            metric.booleanValue = value.number.map { $0 != 0 } ?? false
+        case (.string, .string(let text)):
+            metric.stringValue = text
+        case (.string, _):
+            metric.stringValue = value.number.map { "\($0)" } ?? ""
+        case (.float, _):
+            metric.floatValue = Float(value.number ?? .nan)
+        case (.double, _):
+            metric.doubleValue = value.number ?? .nan
+        case (.int8, _), (.int16, _), (.int32, _):
+            metric.intValue = UInt32(bitPattern: Int32(truncatingIfNeeded: value.integer ?? 0))
+        case (.uint8, _), (.uint16, _), (.uint32, _):
+            metric.intValue = UInt32(truncatingIfNeeded: value.integer ?? 0)
+        case (.int64, _):
+            metric.longValue = UInt64(bitPattern: value.integer ?? 0)
+        case (.uint64, .uint(let number)):
+            metric.longValue = number
+        case (.uint64, _):
+            metric.longValue = UInt64(bitPattern: value.integer ?? 0)
+        }
+        return metric
+    }
+
+    static func failed(alias: UInt64, timestamp: UInt64, reason: String) -> SparkplugB_Payload.Metric {
+        var metric = SparkplugB_Payload.Metric()
+        metric.alias = alias
+        metric.timestamp = timestamp
+        metric.isNull = true
+        // OPC quality 0 is "bad"; Ignition and other hosts read a `Quality` property this way.
+        var quality = SparkplugB_Payload.PropertyValue()
+        quality.type = DataType.int32.rawValue
+        quality.intValue = 0
+        metric.properties.keys = ["Quality", "Error"]
+        metric.properties.values = [quality, property(string: reason)]
+        return metric
+    }
+
+    static func property(string: String) -> SparkplugB_Payload.PropertyValue {
+        var property = SparkplugB_Payload.PropertyValue()
+        property.type = DataType.string.rawValue
+        property.stringValue = string
+        return property
+    }
+
+    static func serialize(_ payload: SparkplugB_Payload) -> [UInt8] {
+        // Serialising a message with only known, set fields cannot fail.
+        (try? payload.serializedBytes()) ?? []
+    }
+
+    static func now() -> UInt64 {
+        UInt64((Date().timeIntervalSince1970 * 1_000).rounded(.down))
+    }
+}
+
+extension Value {
+    /// Integers as they are; a whole-valued double as an integer; anything else nil.
+    var integer: Int64? {
+        switch self {
+        case .bool(let b): b ? 1 : 0
+        case .int(let i): i
+        case .uint(let u): Int64(exactly: u) ?? Int64(bitPattern: u)
+        case .double(let d): Int64(exactly: d)
+        case .string: nil
+        }
+    }
+}
+
+/// A Sparkplug device's DDATA, as the pipeline's encoder. A device that was declared dead is
+/// born again first: its DBIRTH goes to `emit` before the data is returned, so it is queued ahead.
+///
+/// The batch of a Sparkplug device is one DDATA: protobuf messages concatenated are one message
+/// whose repeated `metrics` are joined, each metric keeping its own timestamp.
+public struct SparkplugDataEncoder: PayloadEncoder {
+    let node: SparkplugEdgeNode
+    let emit: @Sendable (SparkplugMessage) -> Void
+
+    public init(node: SparkplugEdgeNode, emit: @escaping @Sendable (SparkplugMessage) -> Void) {
+        self.node = node
+        self.emit = emit
+    }
+
+    public var contentType: String { SparkplugEdgeNode.contentType }
+
+    public func encode(_ reading: Reading) -> [UInt8] {
+        let (birth, data) = node.messages(for: reading)
+        if let birth { emit(birth) }
+        return data
+    }
+
+    public func encode(batch items: [[UInt8]]) -> [UInt8] {
+        items.flatMap { $0 }
+    }
+}
