@@ -10,7 +10,8 @@ pip_packages=("pymodbus==3.16.*" "pyserial>=3.5")
 if [[ $what == test ]]; then
     # cryptography: the TLS tests issue an already-expired certificate, which the openssl CLI cannot;
     # cbor2: an independent CBOR decoder for the payload tests.
-    pip_packages+=("paho-mqtt>=2" "cryptography>=41" "cbor2>=5")
+    # tahu: Eclipse Tahu's Sparkplug B bindings (the spec's schema, with the protobuf runtime it pins).
+    pip_packages+=("paho-mqtt>=2" "cryptography>=41" "cbor2>=5" "tahu==0.1.2")
     # systemd: systemd-journald, journalctl and systemd-analyze for the deployment tests;
     # util-linux: unshare/nsenter, which give the journald test a private /run/systemd;
     # openssl: the TLS tests make their own CA and certificates.
@@ -47,7 +48,7 @@ fi
 if ! python3 - "${pip_packages[@]}" <<'PY' 2>/dev/null
 import sys
 from importlib.metadata import version
-wanted = {"pymodbus": "3.16", "pyserial": "", "paho-mqtt": ""}
+wanted = {"pymodbus": "3.16", "pyserial": "", "paho-mqtt": "", "tahu": "0.1.2"}
 for spec in sys.argv[1:]:
     name = spec.split("=")[0].split(">")[0]
     have = version(name)

@@ -153,14 +153,12 @@ public final class SparkplugEdgeNode: Sendable {
     /// The NDEATH to register as the will of the next CONNECT. A session that got as far as its
     /// NBIRTH used its number up, so the next one counts on.
     public func will() -> SparkplugMessage {
-        let bdSeq = state.withLock { state in
+        state.withLock { state in
             if state.sessionStarted {
                 state.bdSeq = (state.bdSeq + 1) % 256
                 state.sessionStarted = false
             }
-            return state.bdSeq
         }
-        if let bdSeqFile { try? "\(bdSeq)\n".write(toFile: bdSeqFile, atomically: true, encoding: .utf8) }
         return death()
     }
 
@@ -181,7 +179,8 @@ public final class SparkplugEdgeNode: Sendable {
     public func births() -> [SparkplugMessage] {
         rebirthPending.store(false, ordering: .relaxed)
         let now = Self.now()
-        return state.withLock { state in
+        let (messages, bdSeq, first) = state.withLock { state in
+            let first = !state.sessionStarted
             state.sessionStarted = true
             state.seq = 0
             state.dead = []
@@ -205,8 +204,11 @@ public final class SparkplugEdgeNode: Sendable {
                 birth.payload = Self.appending(seq: Self.nextSeq(&state), to: birth.payload)
                 messages.append(birth)
             }
-            return messages
+            return (messages, state.bdSeq, first)
         }
+        // This number is used now: the next start of the process begins after it.
+        if first, let bdSeqFile { try? "\((bdSeq + 1) % 256)\n".write(toFile: bdSeqFile, atomically: true, encoding: .utf8) }
+        return messages
     }
 
     /// A reload changed the metric definitions: the connection sends births at its next turn.
