@@ -9,20 +9,18 @@ import FieldlinkCore
 ///
 /// Integers stay integers (major type 0/1); floating-point values use the smallest IEEE width
 /// (half, single, double) that gives back exactly the same value; booleans and text as usual.
+///
+/// A batch is a table rather than an array of these maps (see `encode(batch:)`): point names once,
+/// decimals as integers with one exponent per column, and ts and seq as differences.
 public struct CBORPayloadEncoder: PayloadEncoder {
     public init() {}
 
     public var contentType: String { "application/cbor" }
 
-    public func encode(batch items: [[UInt8]]) -> [UInt8] {
-        var out = [UInt8]()
-        Self.appendHead(major: 4, UInt64(items.count), to: &out)
-        for item in items { out += item }
-        return out
-    }
-
     public enum Key: UInt8 {
         case device = 0, ts = 1, seq = 2, values = 3, errors = 4
+        /// Batches (see `encode(batch:)`).
+        case points = 5, exponents = 6, rows = 7
     }
 
     public func encode(_ reading: Reading) -> [UInt8] {

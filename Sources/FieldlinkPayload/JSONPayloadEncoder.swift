@@ -5,8 +5,14 @@ public protocol PayloadEncoder: Sendable {
     /// MIME type of the payload (MQTT 5 content type).
     var contentType: String { get }
     func encode(_ reading: Reading) -> [UInt8]
-    /// Several readings, each as `encode` made it, in one message (an array in both formats).
-    func encode(batch items: [[UInt8]]) -> [UInt8]
+    /// Several polls of one device, each keeping its own ts and seq, in one message.
+    func encode(batch readings: [Reading]) -> [UInt8]
+    /// At most what `reading` adds to a batch, so a batch's `max_bytes` holds; no side effects.
+    func batchSize(of reading: Reading) -> Int
+}
+
+extension PayloadEncoder {
+    public func batchSize(of reading: Reading) -> Int { encode(reading).count + 1 }
 }
 
 /// `{"device":"meter1","ts":1764071234567,"seq":42,"values":{"voltage":230.1},"errors":{"power":"timeout"}}`
@@ -19,11 +25,12 @@ public struct JSONPayloadEncoder: PayloadEncoder {
 
     public var contentType: String { "application/json" }
 
-    public func encode(batch items: [[UInt8]]) -> [UInt8] {
+    /// An array of the single messages.
+    public func encode(batch readings: [Reading]) -> [UInt8] {
         var out: [UInt8] = [UInt8(ascii: "[")]
-        for (index, item) in items.enumerated() {
+        for (index, reading) in readings.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            out += item
+            out += encode(reading)
         }
         out.append(UInt8(ascii: "]"))
         return out

@@ -24,7 +24,7 @@ final class TelemetryPipeline: ReadingSink {
     /// Report-by-exception state per device; it outlives a reload, so a reload sends no burst.
     private let filters = Mutex<[String: ReportFilter]>([:])
     /// Readings waiting to go out together, per device (devices with `batch:` only).
-    private let batchers = Mutex<[String: Batcher]>([:])
+    private let batchers = Mutex<[String: Batcher<Reading>]>([:])
     let sequences: SequenceStore
     let ring: any MessageRing
     /// The Sparkplug B edge node, when the config has a `sparkplug:` section.
@@ -120,12 +120,12 @@ final class TelemetryPipeline: ReadingSink {
             queue(reading, on: routes.device, encoder: routes.encoder)
             return
         }
-        let encoded = routes.encoder.encode(reading)
-        let ready = batchers.withLock { $0[reading.device, default: Batcher()].add(encoded, takenAt: reading.timestamp, policy: policy) }
+        let size = routes.encoder.batchSize(of: reading)
+        let ready = batchers.withLock { $0[reading.device, default: Batcher()].add(reading, size: size, takenAt: reading.timestamp, policy: policy) }
         for batch in ready { queue(batch: batch, of: routes) }
     }
 
-    private func queue(batch: [[UInt8]], of routes: DeviceRoutes) {
+    private func queue(batch: [Reading], of routes: DeviceRoutes) {
         ring.append(OutboundMessage(topic: routes.device.topic, payload: routes.encoder.encode(batch: batch), qos: routes.device.qos,
                                     retain: routes.device.retain, contentType: routes.encoder.contentType))
     }

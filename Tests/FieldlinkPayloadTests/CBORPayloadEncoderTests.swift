@@ -62,14 +62,46 @@ import Testing
 }
 
 @Suite struct BatchEncodingTests {
-    @Test func batchesAreArraysOfTheSingleMessages() throws {
+    @Test func jsonBatchesAreArraysOfTheSingleMessages() throws {
         let readings = (1...3).map { Reading(device: "m", timestamp: Int64($0), sequence: UInt64($0), values: [("x", .uint(UInt64($0)))], errors: []) }
         let json = JSONPayloadEncoder()
-        let text = String(decoding: json.encode(batch: readings.map(json.encode)), as: UTF8.self)
+        let text = String(decoding: json.encode(batch: readings), as: UTF8.self)
         #expect(text == "[" + readings.map { String(decoding: json.encode($0), as: UTF8.self) }.joined(separator: ",") + "]")
-        let cbor = CBORPayloadEncoder()
-        let bytes = cbor.encode(batch: readings.map(cbor.encode))
-        #expect(bytes.first == 0x83)  // array(3)
-        #expect(Array(bytes.dropFirst()) == readings.flatMap(cbor.encode))
+    }
+
+    /// Worked out by hand from the table layout in `CBORPayloadEncoder.encode(batch:)`.
+    @Test func cborBatchesAreTablesWithDecimalColumns() {
+        let readings = [
+            Reading(device: "m", timestamp: 1_000, sequence: 7, values: [("v", .double(230.1)), ("on", .bool(true))], errors: []),
+            Reading(device: "m", timestamp: 2_000, sequence: 8, values: [("v", .double(229.95))], errors: [("on", "timeout")]),
+        ]
+        #expect(CBORPayloadEncoder().encode(batch: readings) == [
+            0xA6,                                      // map(6)
+            0x00, 0x61, 0x6D,                          // 0: "m"
+            0x01, 0x19, 0x03, 0xE8,                    // 1: ts 1000
+            0x02, 0x07,                                // 2: seq 7
+            0x05, 0x82, 0x61, 0x76, 0x62, 0x6F, 0x6E,  // 5: ["v", "on"]
+            0x06, 0x82, 0x21, 0xF6,                    // 6: [-2, null] (230.1 and 229.95 in hundredths; "on" as is)
+            0x07, 0x82,                                // 7: two rows
+            0x84, 0x00, 0x00, 0x19, 0x59, 0xE2, 0xF5,  //   [0, 0, 23010, true]
+            0x85, 0x19, 0x03, 0xE8, 0x01, 0x19, 0x59, 0xD3, 0xF6,  // [1000, 1, 22995, null,
+            0xA1, 0x01, 0x67, 0x74, 0x69, 0x6D, 0x65, 0x6F, 0x75, 0x74,  //  {1: "timeout"}]
+        ])
+    }
+
+    @Test(arguments: [
+        (230.1, 2301, -1), (5.0, 5, 0), (1e-05, 1, -5), (1.5e-05, 15, -6), (-0.25, -25, -2), (1234567.0, 1234567, 0), (1e+20, 1, 20),
+    ] as [(Double, Int64, Int)])
+    func decimalsAreTheShortestDigits(value: Double, significand: Int64, exponent: Int) {
+        let decimal = Decimal64(value)
+        #expect(decimal?.significand == significand && decimal?.exponent == exponent, "\(String(describing: decimal))")
+    }
+
+    @Test func valuesWithoutAShortDecimalStayFloats() {
+        #expect(Decimal64(0.1 + 0.2) == nil)  // 0.30000000000000004: 17 digits
+        #expect(Decimal64(.nan) == nil)
+        let readings = [Reading(device: "m", timestamp: 0, sequence: 1, values: [("x", .double(0.1 + 0.2))], errors: [])]
+        let bytes = CBORPayloadEncoder().encode(batch: readings)
+        #expect(bytes.contains(0xFB) && bytes.contains(0xF6), "a double cell and a null exponent")
     }
 }

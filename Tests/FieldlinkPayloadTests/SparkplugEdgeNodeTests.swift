@@ -77,7 +77,7 @@ private func device(_ name: String, format: PayloadFormat = .sparkplugb, points:
     @Test func aBatchIsOneDataMessageWithEveryReading() throws {
         let node = SparkplugEdgeNode(config: config, devices: [device("m", points: [("x", .uint(bits: 16), .identity)])], stateDirectory: nil)
         let encoder = SparkplugDataEncoder(node: node) { _ in }
-        let parts = (1...3).map { encoder.encode(Reading(device: "m", timestamp: Int64($0), sequence: UInt64($0), values: [("x", .uint(UInt64($0) * 10))], errors: [])) }
+        let parts = (1...3).map { Reading(device: "m", timestamp: Int64($0), sequence: UInt64($0), values: [("x", .uint(UInt64($0) * 10))], errors: []) }
         let batch = try decode(encoder.encode(batch: parts))
         #expect(batch.metrics.filter { $0.alias == 1 }.map(\.intValue) == [10, 20, 30])
         #expect(batch.metrics.filter { $0.alias == 1 }.map(\.timestamp) == [1, 2, 3])

@@ -144,7 +144,7 @@ struct PayloadFormatTests {
               - {name: by-count, bus: line1, unit: 1, interval: 100ms, topic: "batch/{device}", batch: {max_messages: 5, max_delay: 1m},
                  points: [{name: x, address: 0}]}
               - {name: by-delay, bus: line1, unit: 1, interval: 100ms, topic: "cbor-batch/{device}", format: cbor,
-                 batch: {max_messages: 1000, max_delay: 500ms}, points: [{name: x, address: 0}]}
+                 batch: {max_messages: 1000, max_delay: 500ms}, points: [{name: x, address: 0}, {name: tenths, address: 0, scale: 0.1}]}
 
             """, to: "fieldlink.yaml")
         let gateway = try startGateway(config: config, in: workspace.path)
@@ -169,10 +169,35 @@ struct PayloadFormatTests {
         let stamps = batches.flatMap { $0 }.compactMap { ($0["ts"] as? NSNumber)?.int64Value }
         #expect(stamps == stamps.sorted() && Set(stamps).count == stamps.count, "each reading keeps its own ts")
 
-        // By delay (CBOR): a message about every 500 ms with several polls in each; the array head
-        // (0x80 + n for n < 24) says how many.
-        let delayed = cborSubscriber.stdout.split(separator: "\n").compactMap { UInt8($0.prefix(2), radix: 16) }
-        #expect(delayed.count >= 2, "\(delayed.count) delayed batches")
-        #expect(delayed.dropLast().allSatisfy { $0 >= 0x82 && $0 <= 0x8C }, "batch heads \(delayed.map { String($0, radix: 16) })")
+        // By delay (CBOR): a table about every 500 ms with several polls in it, decoded by cbor2 and
+        // rebuilt as the README describes: ts and seq from differences, value = cell x 10^exponent.
+        let decoderScript = try workspace.write("""
+            import cbor2, json, sys
+            from decimal import Decimal
+            for line in sys.stdin:
+                table = cbor2.loads(bytes.fromhex(line.strip()))
+                ts, seq, rows = table[1], table[2], []
+                for row in table[7]:
+                    ts, seq = ts + row[0], seq + row[1]
+                    cells = row[2:2 + len(table[5])]
+                    values = {name: (str(Decimal(cell).scaleb(exp)) if exp is not None else cell)
+                              for name, cell, exp in zip(table[5], cells, table[6]) if cell is not None}
+                    rows.append({"device": table[0], "ts": ts, "seq": seq, "values": values})
+                print(json.dumps(rows))
+            """, to: "decode-batch.py")
+        let hexFile = try workspace.write(cborSubscriber.stdout, to: "batches.hex")
+        let decoder = try ChildProcess("/bin/sh", ["-c", "python3 \(decoderScript) < \(hexFile)"], in: workspace.path, name: "cbor2")
+        try #require(decoder.waitForExit(timeout: .seconds(20)) && decoder.process.terminationStatus == 0,
+                     "cbor2 could not decode the batches (is it installed? run `make test-deps`): \(decoder.stderr)")
+        let tables = decoder.stdout.split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [[String: Any]] }
+        #expect(tables.count >= 2, "\(tables.count) delayed batches")
+        #expect(tables.dropLast().allSatisfy { (2...12).contains($0.count) }, "batch sizes \(tables.map(\.count))")
+        let rows = tables.flatMap { $0 }
+        let delayedSeqs = rows.compactMap { ($0["seq"] as? NSNumber)?.uint64Value }
+        #expect(isConsecutive(delayedSeqs, from: 1), "seq \(delayedSeqs)")
+        let delayedStamps = rows.compactMap { ($0["ts"] as? NSNumber)?.int64Value }
+        #expect(delayedStamps == delayedStamps.sorted() && delayedStamps.allSatisfy { abs($0 - nowMilliseconds()) < 120_000 })
+        #expect(rows.allSatisfy { $0["device"] as? String == "by-delay" && ($0["values"] as? [String: Any])?["x"] as? Int == 7 })
+        #expect(rows.allSatisfy { ($0["values"] as? [String: Any])?["tenths"] as? String == "0.7" }, "a decimal column: \(rows.first ?? [:])")
     }
 }

@@ -13,7 +13,9 @@ enum PayloadBench {
             random = random &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Double(random >> 11) / Double(1 << 53) - 0.5
         }
-        func rounded(_ value: Double, _ step: Double) -> Double { (value / step).rounded() * step }
+        // Decimals as a meter's registers give them: an integer count divided by a power of ten,
+        // as LinearTransform scales them (2301 / 10 is the double nearest 230.1; 2301 * 0.1 is not).
+        func rounded(_ value: Double, _ step: Double) -> Double { (value / step).rounded() / (1 / step).rounded() }
         return (0..<seconds).map { second in
             let t = Double(second)
             var values: [(name: String, value: Value)] = []
@@ -53,6 +55,23 @@ enum PayloadBench {
         var batch: Int
     }
 
+    /// Point options for the bench's devices: every point a double, as scaled registers are.
+    struct BenchPoint: DeviceOptions, PointOptions {
+        var valueKind: ValueKind? { .float64 }
+        var description: String { "bench" }
+    }
+
+    /// A Sparkplug B encoder for the series' device, with its births already sent (data by alias).
+    static func sparkplugEncoder(points: Int) -> any PayloadEncoder {
+        let location = ConfigLocation(file: "bench", line: 1, column: 1)
+        let device = DeviceConfig(name: "meter1", bus: "bus", interval: .seconds(1), topic: "", qos: 0, retain: false, format: .sparkplugb,
+                                  options: BenchPoint(), points: (0..<points).map { PointConfig(name: "p\($0)", options: BenchPoint(), location: location) },
+                                  location: location)
+        let node = SparkplugEdgeNode(config: SparkplugConfig(groupID: "plant1", edgeNodeID: "gw-01"), devices: [device], stateDirectory: nil)
+        _ = node.births()
+        return SparkplugDataEncoder(node: node) { _ in }
+    }
+
     static func run() {
         let scenarios = [
             Scenario(name: "JSON, every poll", encoder: JSONPayloadEncoder(), onChange: false, batch: 1),
@@ -61,6 +80,9 @@ enum PayloadBench {
             Scenario(name: "CBOR, batch 50", encoder: CBORPayloadEncoder(), onChange: false, batch: 50),
             Scenario(name: "CBOR, on-change 0.5% + heartbeat 5m", encoder: CBORPayloadEncoder(), onChange: true, batch: 1),
             Scenario(name: "CBOR, on-change + batch 50", encoder: CBORPayloadEncoder(), onChange: true, batch: 50),
+            Scenario(name: "Sparkplug B, every poll", encoder: sparkplugEncoder(points: 0), onChange: false, batch: 1),
+            Scenario(name: "Sparkplug B, batch 50", encoder: sparkplugEncoder(points: 0), onChange: false, batch: 50),
+            Scenario(name: "Sparkplug B, on-change + batch 50", encoder: sparkplugEncoder(points: 0), onChange: true, batch: 50),
         ]
         let topic = "fieldlink/gw-01/meter1"
         print("bytes on the wire per reading (MQTT 5 PUBLISH at QoS 1, topic alias after the first message), one hour of 1 s polls")
@@ -71,16 +93,20 @@ enum PayloadBench {
             var row: [String] = []
             for points in [1, 10, 40] {
                 let readings = series(points: points)
+                var scenario = scenario
+                if scenario.encoder is SparkplugDataEncoder { scenario.encoder = sparkplugEncoder(points: points) }
                 var filter = ReportFilter()
                 let policy = ReportPolicy(onChange: true, deadband: .relative(0.005), heartbeat: .seconds(300))
                 let sent = scenario.onChange ? readings.compactMap { filter.apply($0, policy: policy) } : readings
-                let encoded = sent.map(scenario.encoder.encode)
                 var total = 0
                 var first = true
-                for start in stride(from: 0, to: encoded.count, by: scenario.batch) {
-                    let chunk = Array(encoded[start..<min(start + scenario.batch, encoded.count)])
-                    let payload = scenario.batch == 1 ? chunk[0] : scenario.encoder.encode(batch: chunk)
-                    total += wireBytes(payload: payload.count, contentType: scenario.encoder.contentType, topic: topic, first: first)
+                for start in stride(from: 0, to: sent.count, by: scenario.batch) {
+                    let chunk = Array(sent[start..<min(start + scenario.batch, sent.count)])
+                    let payload = scenario.batch == 1 ? scenario.encoder.encode(chunk[0]) : scenario.encoder.encode(batch: chunk)
+                    let sparkplug = scenario.encoder is SparkplugDataEncoder
+                    // Sparkplug's seq (2 bytes) is added as the message is sent.
+                    total += wireBytes(payload: payload.count + (sparkplug ? 2 : 0), contentType: scenario.encoder.contentType,
+                                       topic: sparkplug ? "spBv1.0/plant1/DDATA/gw-01/meter1" : topic, first: first)
                     first = false
                 }
                 let perReading = Double(total) / Double(readings.count)
@@ -96,7 +122,8 @@ enum PayloadBench {
 
         print("\nencode cost per reading (10 points, median of 5 runs of 3600 readings)")
         let readings = series(points: 10)
-        for (name, encoder) in [("JSON", JSONPayloadEncoder() as any PayloadEncoder), ("CBOR", CBORPayloadEncoder())] {
+        for (name, encoder) in [("JSON", JSONPayloadEncoder() as any PayloadEncoder), ("CBOR", CBORPayloadEncoder()),
+                                 ("Sparkplug B", sparkplugEncoder(points: 10))] {
             var runs: [Double] = []
             var sink = 0
             for _ in 0..<5 {

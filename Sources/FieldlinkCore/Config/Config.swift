@@ -180,6 +180,24 @@ public struct DeviceConfig: Sendable {
     public var options: any DeviceOptions
     public var points: [PointConfig]
     public var location: ConfigLocation
+
+    /// For tools and benchmarks that describe a device without a config file.
+    public init(name: String, bus: String, interval: Duration, topic: String, qos: Int, retain: Bool, format: PayloadFormat = .json,
+                report: ReportPolicy = .everyPoll, batch: BatchPolicy? = nil, options: any DeviceOptions, points: [PointConfig],
+                location: ConfigLocation) {
+        self.name = name
+        self.bus = bus
+        self.interval = interval
+        self.topic = topic
+        self.qos = qos
+        self.retain = retain
+        self.format = format
+        self.report = report
+        self.batch = batch
+        self.options = options
+        self.points = points
+        self.location = location
+    }
 }
 
 /// Where a message goes and how: a device's, or a point's own.
@@ -205,6 +223,17 @@ public struct PointConfig: Sendable {
     public var ownRoute: PublishRoute?
     /// Overrides the device's deadband for this point (on-change reporting).
     public var deadband: Deadband?
+
+    public init(name: String, unit: String? = nil, transform: LinearTransform = .identity, options: any PointOptions,
+                location: ConfigLocation, ownRoute: PublishRoute? = nil, deadband: Deadband? = nil) {
+        self.name = name
+        self.unit = unit
+        self.transform = transform
+        self.options = options
+        self.location = location
+        self.ownRoute = ownRoute
+        self.deadband = deadband
+    }
 }
 
 extension ReportPolicy {

@@ -11,10 +11,11 @@ public struct BatchPolicy: Sendable, Hashable {
     }
 }
 
-/// One device's batch in the making: encoded readings waiting to go out together. Each keeps its
-/// own `ts` and `seq`; the batch goes when it is full (messages or bytes) or its oldest is too old.
-public struct Batcher: Sendable {
-    private var items: [[UInt8]] = []
+/// One device's batch in the making: readings waiting to go out together. Each keeps its own `ts`
+/// and `seq`; the batch goes when it is full (messages or bytes) or its oldest is too old. `size`
+/// is what an item adds to the message at most, so `maxBytes` is a bound on the encoded batch.
+public struct Batcher<Item: Sendable>: Sendable {
+    private var items: [Item] = []
     private var bytes = 0
     /// When the oldest waiting reading was taken, Unix ms.
     private var oldest: Int64?
@@ -23,15 +24,15 @@ public struct Batcher: Sendable {
 
     public var isEmpty: Bool { items.isEmpty }
 
-    /// Adds one encoded reading; returns the batches that must go now (the one it would have
-    /// overflowed, and/or the one it filled).
-    public mutating func add(_ encoded: [UInt8], takenAt time: Int64, policy: BatchPolicy) -> [[[UInt8]]] {
-        var ready: [[[UInt8]]] = []
-        if !items.isEmpty, bytes + encoded.count > policy.maxBytes, let full = flush() {
+    /// Adds one reading; returns the batches that must go now (the one it would have overflowed,
+    /// and/or the one it filled).
+    public mutating func add(_ item: Item, size: Int, takenAt time: Int64, policy: BatchPolicy) -> [[Item]] {
+        var ready: [[Item]] = []
+        if !items.isEmpty, bytes + size > policy.maxBytes, let full = flush() {
             ready.append(full)
         }
-        items.append(encoded)
-        bytes += encoded.count
+        items.append(item)
+        bytes += size
         oldest = oldest ?? time
         if items.count >= policy.maxMessages || bytes >= policy.maxBytes || isDue(now: time, policy: policy), let full = flush() {
             ready.append(full)
@@ -40,12 +41,12 @@ public struct Batcher: Sendable {
     }
 
     /// The batch, if its oldest reading has waited `maxDelay`.
-    public mutating func flushIfDue(now: Int64, policy: BatchPolicy) -> [[UInt8]]? {
+    public mutating func flushIfDue(now: Int64, policy: BatchPolicy) -> [Item]? {
         isDue(now: now, policy: policy) ? flush() : nil
     }
 
     /// Whatever is waiting (shutdown, reload).
-    public mutating func flush() -> [[UInt8]]? {
+    public mutating func flush() -> [Item]? {
         guard !items.isEmpty else { return nil }
         defer {
             items = []

@@ -450,7 +450,13 @@ public struct SparkplugDataEncoder: PayloadEncoder {
         return data
     }
 
-    public func encode(batch items: [[UInt8]]) -> [UInt8] {
-        items.flatMap { $0 }
+    public func encode(batch readings: [Reading]) -> [UInt8] {
+        readings.flatMap(encode)
+    }
+
+    /// An estimate without encoding (encoding updates the node's last values): a metric is at most
+    /// alias, timestamp and an 8-byte value, about 24 bytes with its framing.
+    public func batchSize(of reading: Reading) -> Int {
+        16 + 24 * (reading.values.count + 1) + reading.errors.reduce(0) { $0 + 40 + $1.reason.utf8.count }
     }
 }
