@@ -113,6 +113,17 @@ private func device(_ name: String, format: PayloadFormat = .sparkplugb, points:
         #expect(births.count == 1)
     }
 
+    @Test func aReloadThatChangesMetricsAsksForARebirth() {
+        let devices = [device("m", points: [("x", .uint(bits: 16), .identity)])]
+        let node = SparkplugEdgeNode(config: config, devices: devices, stateDirectory: nil)
+        _ = node.births()
+        node.configure(devices: devices)
+        #expect(!node.takeRebirthRequest(), "the same metrics need no rebirth")
+        node.configure(devices: [device("m", points: [("x", .uint(bits: 16), .identity), ("y", .bool, .identity)])])
+        #expect(node.takeRebirthRequest())
+        #expect(!node.takeRebirthRequest(), "asked once")
+    }
+
     @Test func onlyARebirthCommandAsksForBirths() throws {
         let node = SparkplugEdgeNode(config: config, devices: [], stateDirectory: nil)
         var command = SparkplugB_Payload()

@@ -192,8 +192,11 @@ struct SparkplugTests {
         try #require(eventually(timeout: .seconds(20)) { births().count >= 2 }, "no new NBIRTH after the broker restart; log:\n\(gateway.stderr)")
         #expect(births()[1] == (first + 1) % 256, "bdSeq \(births())")
         try #require(listener.waitFor(timeout: .seconds(10)) { $0.last?.verb == "DDATA" })
-        let seqs = listener.messages.drop { $0.verb != "NBIRTH" || births().count < 2 }.compactMap(\.seq)
-        #expect(seqs.last.map { $0 > 0 } == true)
+        // The new session counts from 0 again: NBIRTH 0, DBIRTH 1, then each DDATA one more.
+        let all = listener.messages
+        let second = try #require(all.indices.filter { all[$0].verb == "NBIRTH" }.dropFirst().first)
+        let seqs = all[second...].compactMap(\.seq)
+        #expect(seqs.count >= 3 && seqs == Array(0..<seqs.count).map { $0 % 256 }, "seq after the reconnect: \(seqs)")
 
         // (The broker may have sent the first session's will when it shut down: count from here.)
         let deaths = listener.messages.filter { $0.verb == "NDEATH" }.count
