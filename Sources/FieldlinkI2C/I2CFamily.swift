@@ -94,11 +94,11 @@ public struct I2CFamily: DriverFamily {
                 }
                 continue
             }
-            for key in ["register", "type", "order"] {
-                if let value = point[key] {
-                    diagnostics.report("\(key) is a registers-driver key; a \(driver.rawValue) point takes measure", at: value, path: "\(here).\(key)")
-                }
+            let registerKeys = ["register", "type", "order"].filter { point[$0] != nil }
+            for key in registerKeys {
+                diagnostics.report("\(key) is a registers-driver key; a \(driver.rawValue) point takes measure", at: point[key], path: "\(here).\(key)")
             }
+            if !registerKeys.isEmpty { continue }
             let measureNode = point["measure"] ?? point["name"]
             guard let quantity = measureNode?.string else { continue }
             let known = driver.quantities.map(\.name)
