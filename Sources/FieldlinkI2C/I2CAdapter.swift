@@ -111,6 +111,8 @@ public final class I2CAdapter: I2CBus {
         case EOPNOTSUPP:
             throw I2CError(.unsupported, "\(path) does not support \(operation) (EOPNOTSUPP)")
         case ETIMEDOUT: throw I2CError(.timeout, "\(operation) to \(hex(address)) timed out")
+        case EBUSY where operation == "I2C_SLAVE":
+            throw I2CError(.busError, "\(hex(address)) on \(path) is claimed by a kernel driver (EBUSY): unbind that driver to read it here")
         case ENODEV, EBADF: throw I2CError(.adapter, "\(path): \(Self.text(number))")
         default: throw I2CError(.busError, "\(operation) to \(hex(address)) failed: \(Self.text(number))")
         }

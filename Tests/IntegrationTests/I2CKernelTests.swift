@@ -12,7 +12,8 @@ import TestSupport
 struct I2CKernelTests {
     /// Register images: TMP102 -12.25 °C (0xF3C0) at 0x50, LM75 85.125 °C (0x5520) at 0x51, a
     /// `registers` device at 0x52 (int16 little-endian -1234, uint16 big-endian 0x1234 scaled by 0.1,
-    /// uint32 big-endian 123456 read byte by byte), a chip that is not a BME280 at 0x53, nothing at 0x48.
+    /// uint32 big-endian 123456 read byte by byte), a chip that is not a BME280 at 0x53, nothing at 0x48;
+    /// and an SHT3x at 0x54, whose six-byte read has no SMBus equivalent (I2C_FUNCS says no plain I2C).
     static let guestInit = """
         #!/bin/busybox sh
         /bin/busybox --install -s /bin
@@ -28,7 +29,7 @@ struct I2CKernelTests {
         set_bytes 0x52 0x40 0x00 0x01 0xe2 0x40
         set_bytes 0x53 0xd0 0x58
         export HOME=/tmp
-        for d in cold hot regs absent notbme; do
+        for d in cold hot regs absent notbme needsi2c; do
           echo "PROBE-BEGIN $d"
           /bin/fieldlink probe --config /etc/fieldlink.yaml --device $d 2>&1
           echo "PROBE-END $d exit=$?"
@@ -60,6 +61,7 @@ struct I2CKernelTests {
               - {name: count, register: 0x40, type: uint32}
           - {name: absent, bus: header, driver: tmp102, interval: 1s, points: [{name: temperature}]}
           - {name: notbme, bus: header, driver: bme280, address: 0x53, interval: 1s, points: [{name: pressure}]}
+          - {name: needsi2c, bus: header, driver: sht3x, address: 0x54, interval: 1s, points: [{name: humidity}]}
 
         """
 
@@ -109,6 +111,8 @@ struct I2CKernelTests {
         #expect(absent.contains("exit=1"), "\(absent)")
         let notBME = Self.section("notbme", in: console)
         #expect(notBME.contains("ERROR: chip id 0x58 at 0x53 is not a BME280 (expected 0x60)"), "\(notBME)")
+        let needsI2C = Self.section("needsi2c", in: console)
+        #expect(needsI2C.contains("ERROR: the adapter cannot read 6 bytes without a register pointer at 0x54"), "\(needsI2C)")
     }
 
     /// The console lines between `PROBE-BEGIN name` and `PROBE-END name`, with the exit status.
