@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import Yams
 
+/// An I2C bus is one kernel adapter: everything on it shares one owner thread.
 public struct I2CBusOptions: BusOptions {
     /// The adapter's character device, `/dev/i2c-1` on a Raspberry Pi's header.
     public var device: String
@@ -10,6 +11,7 @@ public struct I2CBusOptions: BusOptions {
     public var description: String { device }
 }
 
+/// A chip on the bus: which datasheet procedure reads it, and where it answers.
 public struct I2CDeviceOptions: DeviceOptions {
     public var driver: I2CDriverKind
     public var address: UInt8
@@ -27,6 +29,8 @@ public enum I2CPointSource: Sendable, Hashable {
     case register(address: UInt8, type: I2CRegisterType, order: I2CByteOrder)
 }
 
+/// A point is one of its driver's quantities under the name the user chose, so the payload keeps
+/// the user's names whatever the chip calls things.
 public struct I2CPointOptions: PointOptions {
     public var source: I2CPointSource
 

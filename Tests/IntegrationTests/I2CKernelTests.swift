@@ -34,6 +34,20 @@ struct I2CKernelTests {
           /bin/fieldlink probe --config /etc/fieldlink.yaml --device $d 2>&1
           echo "PROBE-END $d exit=$?"
         done
+        # The gateway itself on the real adapter (its BusLoop thread, the ring, MQTT) with a broker in the guest.
+        ip link set lo up
+        echo "root:x:0:0:root:/tmp:/bin/sh" > /etc/passwd; echo "root:x:0:" > /etc/group
+        printf 'listener 1883 127.0.0.1\nallow_anonymous true\nuser root\npersistence false\n' > /etc/mosquitto.conf
+        mosquitto -c /etc/mosquitto.conf -d
+        sleep 1
+        mosquitto_sub -h 127.0.0.1 -t fieldlink/qemu-guest/cold -t fieldlink/qemu-guest/status/absent -v -C 8 -W 40 > /tmp/sub.out 2>&1 &
+        SUB=$!
+        fieldlink run --config /etc/fieldlink.yaml 2> /tmp/run.err &
+        GATEWAY=$!
+        wait $SUB
+        kill -TERM $GATEWAY; wait $GATEWAY; echo "GATEWAY-EXIT $?"
+        sed 's/^/MQTT: /' /tmp/sub.out
+        sed 's/^/GATEWAY-LOG: /' /tmp/run.err
         echo "GUEST: DONE"
         poweroff -f
 
@@ -48,7 +62,7 @@ struct I2CKernelTests {
         buses:
           - {name: header, type: i2c, device: /dev/i2c-0}
         devices:
-          - {name: cold, bus: header, driver: tmp102, address: 0x50, interval: 1s, points: [{name: temperature, unit: °C}]}
+          - {name: cold, bus: header, driver: tmp102, address: 0x50, interval: 500ms, points: [{name: temperature, unit: °C}]}
           - {name: hot, bus: header, driver: lm75, address: 0x51, interval: 1s, points: [{name: t, measure: temperature}]}
           - name: regs
             bus: header
@@ -65,7 +79,7 @@ struct I2CKernelTests {
 
         """
 
-    @Test("fieldlink probe in the guest decodes TMP102, LM75 and registers images through /dev/i2c-0 (SMBus only)",
+    @Test("fieldlink in the guest decodes TMP102, LM75 and registers images through /dev/i2c-0 (SMBus only), in probe and run",
           .timeLimit(.minutes(3)))
     func probeInGuest() throws {
         let workspace = try Workspace("i2c-kernel")
@@ -75,7 +89,8 @@ struct I2CKernelTests {
         try workspace.write(Self.guestInit, to: "root/init")
         try workspace.write(Self.config, to: "root/etc/fieldlink.yaml")
         let packer = try ChildProcess("\(packageRoot)/scripts/qemu-i2c-initramfs.sh",
-                                      ["\(workspace.path)/root", binary, "\(workspace.path)/initramfs.cpio"],
+                                      ["\(workspace.path)/root", "\(workspace.path)/initramfs.cpio", binary,
+                                       try ChildProcess.locate("mosquitto"), try ChildProcess.locate("mosquitto_sub")],
                                       in: workspace.path, name: "initramfs")
         defer { packer.stop() }
         guard packer.waitForExit(timeout: .seconds(60)), packer.process.terminationStatus == 0 else {
@@ -113,6 +128,14 @@ struct I2CKernelTests {
         #expect(notBME.contains("ERROR: chip id 0x58 at 0x53 is not a BME280 (expected 0x60)"), "\(notBME)")
         let needsI2C = Self.section("needsi2c", in: console)
         #expect(needsI2C.contains("ERROR: the adapter cannot read 6 bytes without a register pointer at 0x54"), "\(needsI2C)")
+
+        // `fieldlink run` in the guest: the cold device's readings reach the guest's broker; the absent
+        // one's status says why it is silent; SIGTERM stops it cleanly.
+        let mqtt = console.split(separator: "\n").filter { $0.hasPrefix("MQTT: ") }
+        let coldMessages = mqtt.filter { $0.hasPrefix("MQTT: fieldlink/qemu-guest/cold ") }
+        #expect(coldMessages.count >= 2 && coldMessages.allSatisfy { $0.contains("\"temperature\":-12.25") }, "\(mqtt)")
+        #expect(mqtt.contains { $0.hasPrefix("MQTT: fieldlink/qemu-guest/status/absent ") && $0.contains("no device at 0x48") }, "\(mqtt)")
+        #expect(console.contains("GATEWAY-EXIT 0"), "console:\n\(console)")
     }
 
     /// The console lines between `PROBE-BEGIN name` and `PROBE-END name`, with the exit status.
