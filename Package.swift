@@ -48,6 +48,7 @@ let package = Package(
         ),
         // Driver families.
         .target(name: "FieldlinkModbus", dependencies: ["FieldlinkCore", "CModbus"]),
+        .target(name: "FieldlinkI2C", dependencies: ["FieldlinkCore", "CLinuxIO", .product(name: "Yams", package: "Yams")]),
         // Reading -> bytes.
         .target(
             name: "FieldlinkPayload",
@@ -78,6 +79,7 @@ let package = Package(
             name: "fieldlink",
             dependencies: [
                 "FieldlinkCore", "FieldlinkModbus", "FieldlinkPayload", "FieldlinkBuffer", "FieldlinkMQTT", "FieldlinkSystemd",
+                "FieldlinkI2C",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
@@ -88,6 +90,7 @@ let package = Package(
         // The loader is tested with the real Modbus family: it is the one that claims the bus/device/point keys.
         .testTarget(name: "FieldlinkCoreTests", dependencies: ["FieldlinkCore", "FieldlinkModbus"]),
         .testTarget(name: "FieldlinkModbusTests", dependencies: ["FieldlinkModbus"]),
+        .testTarget(name: "FieldlinkI2CTests", dependencies: ["FieldlinkI2C"]),
         .testTarget(name: "FieldlinkPayloadTests", dependencies: ["FieldlinkPayload"]),
         .testTarget(name: "FieldlinkBufferTests", dependencies: ["FieldlinkBuffer"]),
         .testTarget(name: "FieldlinkSystemdTests", dependencies: ["FieldlinkSystemd"]),

@@ -16,6 +16,8 @@ if [[ $what == test ]]; then
     # util-linux: unshare/nsenter, which give the journald test a private /run/systemd;
     # openssl: the TLS tests make their own CA and certificates.
     apt_packages+=(systemd util-linux openssl)
+    # The real-kernel I2C test: an x86 QEMU guest (TCG) with the host's static busybox in a cpio initramfs.
+    apt_packages+=(qemu-system-x86 busybox-static cpio)
 fi
 if [[ $what == test || $what == deb ]]; then
     # dpkg-dev: dpkg-shlibdeps, which turns the binary's shared libraries into the package's Depends:.
@@ -58,4 +60,9 @@ PY
 then
     echo "install-deps: pip install ${pip_packages[*]}" >&2
     python3 -m pip install "${pip_flags[@]}" "${pip_packages[@]}"
+fi
+
+if [[ $what == test ]]; then
+    # The pinned Debian kernel and i2c modules the real-kernel I2C test boots (cached outside the repo).
+    "$(dirname "$0")/fetch-qemu-i2c-kernel.sh"
 fi

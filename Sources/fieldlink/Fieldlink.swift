@@ -1,6 +1,7 @@
 import ArgumentParser
 import FieldlinkBuffer
 import FieldlinkCore
+import FieldlinkI2C
 import FieldlinkModbus
 import FieldlinkMQTT
 import FieldlinkPayload
@@ -19,7 +20,7 @@ let exitConfigError = ExitCode(78)
 let exitCannotCreate = ExitCode(73)
 
 /// Every driver family built into this binary.
-let driverFamilies: [any DriverFamily] = [ModbusFamily()]
+let driverFamilies: [any DriverFamily] = [ModbusFamily(), I2CFamily()]
 
 @main
 struct Fieldlink: AsyncParsableCommand {

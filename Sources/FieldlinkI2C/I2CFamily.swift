@@ -1,0 +1,146 @@
+import FieldlinkCore
+import Logging
+import ServiceLifecycle
+import Yams
+
+/// An I2C bus is one kernel adapter: everything on it shares one owner thread.
+public struct I2CBusOptions: BusOptions {
+    /// The adapter's character device, `/dev/i2c-1` on a Raspberry Pi's header.
+    public var device: String
+
+    public var description: String { device }
+}
+
+/// A chip on the bus: which datasheet procedure reads it, and where it answers.
+public struct I2CDeviceOptions: DeviceOptions {
+    public var driver: I2CDriverKind
+    public var address: UInt8
+    /// ADS1115 full-scale range in volts (its PGA setting).
+    public var gain: Double?
+
+    public var description: String {
+        "\(driver.rawValue) at \(hex(address))" + (gain.map { ", ±\($0) V" } ?? "")
+    }
+}
+
+/// Where a point's value comes from: one of the driver's quantities, or (`registers`) a register.
+public enum I2CPointSource: Sendable, Hashable {
+    case quantity(String)
+    case register(address: UInt8, type: I2CRegisterType, order: I2CByteOrder)
+}
+
+/// A point is one of its driver's quantities under the name the user chose, so the payload keeps
+/// the user's names whatever the chip calls things.
+public struct I2CPointOptions: PointOptions {
+    public var source: I2CPointSource
+
+    public var description: String {
+        switch source {
+        case .quantity(let name): name
+        case .register(let address, let type, let order): "register \(hex(address)) \(type.rawValue)" + (type.size > 1 ? " \(order.rawValue)" : "")
+        }
+    }
+}
+
+/// I2C sensors through the kernel's i2c-dev: its config keys, its drivers and its bus owner.
+public struct I2CFamily: DriverFamily {
+    public init() {}
+
+    public var busTypes: [String] { ["i2c"] }
+
+    public func readBus(type: String, _ map: inout ConfigMapping) -> (any BusOptions)? {
+        guard let device = map.required("device")?.filePath() else { return nil }
+        return I2CBusOptions(device: device)
+    }
+
+    public func readDevice(_ map: inout ConfigMapping, on bus: BusConfig) -> (any DeviceOptions)? {
+        let driverValue = map.required("driver")
+        let driver = driverValue?.oneOf(I2CDriverKind.self)
+        let addressValue = map.optional("address")
+        // 7-bit addresses; 0x00-0x07 and 0x78-0x7F are reserved (I2C-bus specification UM10204, 3.1.12).
+        var address = addressValue?.int(in: 0x08...0x77).map(UInt8.init)
+        if addressValue == nil, let driver {
+            address = driver.defaultAddress
+            if address == nil, let driverValue { driverValue.report("the registers driver needs an address") }
+        }
+        let gainValue = map.optional("gain")
+        var gain: Double?
+        if let gainValue, let value = gainValue.double() {
+            if driver != .ads1115 {
+                gainValue.report("gain is an ads1115 setting")
+            } else if !ADS1115.fullScaleRanges.contains(value) {
+                gainValue.report("unsupported gain \(value) (expected one of \(ADS1115.fullScaleRanges.map { "\($0)" }.joined(separator: ", ")) volts full scale)")
+            } else {
+                gain = value
+            }
+        }
+        if driver == .ads1115, gain == nil { gain = 2.048 }
+        if let driver, let points = map.optional("points")?.node {
+            checkPoints(points, driver: driver, diagnostics: map.diagnostics, path: map.path.isEmpty ? "points" : "\(map.path).points")
+        }
+        guard let driver, let address else { return nil }
+        return I2CDeviceOptions(driver: driver, address: address, gain: gain)
+    }
+
+    /// The loader reads points without knowing their device; what depends on the driver (which
+    /// quantities it has, whether points name registers) is checked here, located at each point.
+    private func checkPoints(_ node: Node, driver: I2CDriverKind, diagnostics: ConfigDiagnostics, path: String) {
+        guard case .sequence(let list) = node else { return }
+        for (index, entry) in list.enumerated() {
+            guard case .mapping(let point) = entry else { continue }
+            let here = "\(path)[\(index)]"
+            if driver == .registers {
+                if point["register"] == nil {
+                    diagnostics.report("missing required key \"register\" (a registers point names its register)", at: entry, path: here)
+                }
+                if let measure = point["measure"] {
+                    diagnostics.report("a registers point has no measure (it reads the register it names)", at: measure, path: "\(here).measure")
+                }
+                continue
+            }
+            let registerKeys = ["register", "type", "order"].filter { point[$0] != nil }
+            for key in registerKeys {
+                diagnostics.report("\(key) is a registers-driver key; a \(driver.rawValue) point takes measure", at: point[key], path: "\(here).\(key)")
+            }
+            if !registerKeys.isEmpty { continue }
+            let measureNode = point["measure"] ?? point["name"]
+            guard let quantity = measureNode?.string else { continue }
+            let known = driver.quantities.map(\.name)
+            if !known.contains(quantity) {
+                let key = point["measure"] == nil ? "name" : "measure"
+                diagnostics.report("\(driver.rawValue) measures \(known.joined(separator: ", ")), not \"\(quantity)\""
+                                   + (key == "name" ? " (name the quantity with measure: to give the point another name)" : ""),
+                                   at: measureNode, path: "\(here).\(key)")
+            }
+        }
+    }
+
+    public func readPoint(_ map: inout ConfigMapping, on bus: BusConfig) -> (any PointOptions)? {
+        let measure = map.optional("measure")
+        let registerValue = map.optional("register")
+        let typeValue = map.optional("type")
+        let orderValue = map.optional("order")
+        if let registerValue {
+            let register = registerValue.int(in: 0...0xFF).map(UInt8.init)
+            let type = typeValue.flatMap { $0.oneOf(I2CRegisterType.self) } ?? .uint16
+            let order = orderValue.flatMap { $0.oneOf(I2CByteOrder.self) } ?? .big
+            if let register, Int(register) + type.size > 0x100 {
+                registerValue.report("\(type.rawValue) at \(hex(register)) runs past the last register 0xff")
+            }
+            guard let register else { return nil }
+            return I2CPointOptions(source: .register(address: register, type: type, order: order))
+        }
+        // A missing register on a registers device, or a stray type/order, is reported by readDevice.
+        guard let quantity = measure.map({ $0.string() }) ?? map.optional("name")?.node.string else { return nil }
+        return I2CPointOptions(source: .quantity(quantity))
+    }
+
+    public func makeBusService(bus: BusConfig, devices: [DeviceConfig], sink: any ReadingSink, logger: Logger) -> any Service {
+        I2CBusService(bus: bus, devices: devices, sink: sink, logger: logger)
+    }
+
+    public func pollOnce(bus: BusConfig, device: DeviceConfig, logger: Logger) -> Reading {
+        let options = bus.options as! I2CBusOptions
+        return I2CLine(device: options.device, devices: [device], logger: logger).poll(0)
+    }
+}
