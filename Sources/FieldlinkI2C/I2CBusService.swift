@@ -30,16 +30,7 @@ struct I2CBusService: Service {
             if let health = line.report(reading, of: index) { sink.healthChanged(health) }
         }
         logger.info("polling \(devices.count) device(s) on \(path)")
-        loop.start()
-        await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                await loop.waitUntilStopped()
-            } onGracefulShutdown: {
-                loop.stop()
-            }
-        } onCancel: {
-            loop.stop()
-        }
+        await loop.runUntilShutdown()
     }
 }
 

@@ -61,16 +61,7 @@ struct ModbusBusService: Service {
             if let health = line.report(reading, of: index) { sink.healthChanged(health) }
         }
         logger.info("polling \(devices.count) device(s) on \(options.description)")
-        loop.start()
-        await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                await loop.waitUntilStopped()
-            } onGracefulShutdown: {
-                loop.stop()
-            }
-        } onCancel: {
-            loop.stop()
-        }
+        await loop.runUntilShutdown()
     }
 }
 

@@ -262,6 +262,24 @@ typealias Edit = ConfigFixture.Edit
         #expect(problem.location.line == ConfigFixture.location(of: "|      - {name: alarm", in: yaml).line)
     }
 
+    @Test func sparkplugDevicesNeedTheSparkplugSection() {
+        let yaml = ConfigFixture.edited([Edit("    retain: true\n", "    retain: true\n    format: sparkplugb\n")])
+        let problems = ConfigFixture.problems(yaml)
+        #expect(problems.count == 1)
+        #expect(problems.first?.path.hasSuffix(".format") == true)
+        #expect(problems.first?.message == "sparkplugb needs a top-level sparkplug: section with at least group_id")
+    }
+
+    @Test func sparkplugIdsAreSingleTopicLevels() throws {
+        let yaml = ConfigFixture.edited([Edit("buffer:\n", "sparkplug: {group_id: plant/1, edge_node_id: \"gw+\"}\nbuffer:\n")])
+        let problems = ConfigFixture.problems(yaml)
+        #expect(problems.map(\.path) == ["sparkplug.group_id", "sparkplug.edge_node_id"])
+        #expect(problems.first?.message == #""plant/1" must not contain "/" (it is one level of a Sparkplug topic)"#)
+        let config = try ConfigFixture.loader.parse(yaml: ConfigFixture.edited([Edit("buffer:\n", "sparkplug: {group_id: plant1}\nbuffer:\n")]),
+                                                    file: ConfigFixture.file)
+        #expect(config.sparkplug == SparkplugConfig(groupID: "plant1", edgeNodeID: config.gateway.id, dataQoS: 0))
+    }
+
     @Test func duplicateKeyIsReportedAtItsFirstOccurrence() {
         let yaml = ConfigFixture.edited([Edit("  keepalive: 45s\n", "  keepalive: 45s\n  keepalive: 50s\n")])
         #expect(ConfigFixture.problems(yaml) == [
@@ -274,7 +292,7 @@ typealias Edit = ConfigFixture.Edit
 
     static let unknownKeys: [ProblemCase] = [
         ProblemCase("buffer:\n", "extra: 1\nbuffer:\n", path: "extra",
-                    message: #"unknown key "extra" (expected one of gateway, mqtt, buffer, payload, buses, devices)"#, at: "|extra: 1"),
+                    message: #"unknown key "extra" (expected one of gateway, mqtt, buffer, payload, buses, devices, sparkplug)"#, at: "|extra: 1"),
         ProblemCase("  id: gw-1\n", "  id: gw-1\n  site: north\n", path: "gateway.site",
                     message: #"unknown key "site" (expected one of id, state_dir)"#, at: "  |site: north"),
         ProblemCase("  drain_timeout: 2s\n", "  drain_timeout: 2s\n  host: broker\n", path: "mqtt.host",

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// The single owner of one physical bus: a dedicated thread that polls the bus's devices, one
@@ -76,6 +77,21 @@ public final class BusLoop<Resource>: Sendable {
                 return state.ended
             }
             if ended { continuation.resume() }
+        }
+    }
+
+    /// A bus service's whole `run()`: starts the loop and returns once it has stopped, after a
+    /// graceful shutdown (the poll in progress finishes) or a cancellation.
+    public func runUntilShutdown() async {
+        start()
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await waitUntilStopped()
+            } onGracefulShutdown: {
+                self.stop()
+            }
+        } onCancel: {
+            self.stop()
         }
     }
 
