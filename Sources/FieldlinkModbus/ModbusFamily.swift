@@ -45,7 +45,7 @@ public struct ModbusPointOptions: PointOptions {
         var text = "\(table) \(address) \(type)"
         if type.hasLength { text += "[\(length)]" }
         if let bit { text += " bit \(bit)" }
-        if layout.registerCount > 1 && type != .raw || type == .string && order != .abcd { text += " \(order.rawValue)" }
+        if type == .string ? order != .abcd : layout.registerCount > 1 && type != .raw { text += " \(order.rawValue)" }
         return text
     }
 }

@@ -332,7 +332,7 @@ public struct ConfigMapping {
     public mutating func optional(_ key: String) -> ConfigValue? {
         if !asked.contains(key) { asked.append(key) }
         guard let layer = layers.first(where: { $0.mapping[key] != nil }), let value = layer.mapping[key] else { return nil }
-        if case .scalar(let scalar) = value, scalar.tag == Tag(.null) || (scalar.string.isEmpty && scalar.style == .plain) {
+        if case .scalar(let scalar) = value, scalar.tag == Tag(.null) || (scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string)) {
             return nil
         }
         return ConfigValue(node: value, path: Self.childPath(layer.path, key), diagnostics: layer.diagnostics)
