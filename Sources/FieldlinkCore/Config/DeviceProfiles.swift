@@ -58,6 +58,10 @@ final class ProfileLoader {
         let file: String
         if isPath {
             guard let path = value.readableFilePath() else { return nil }
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+                return value.fail("\(path) is a folder, not a profile file")
+            }
             file = path
         } else {
             guard text.unicodeScalars.allSatisfy(Self.nameCharacters.contains) else {
@@ -88,7 +92,7 @@ final class ProfileLoader {
             own.record(ConfigLoader.problem(from: error, file: file))
             return nil
         } catch {
-            own.record(ConfigProblem(location: start, path: "", message: "cannot read profile: \(error.localizedDescription)"))
+            own.record(ConfigProblem(location: start, path: "", message: "cannot read the profile as UTF-8 text"))
             return nil
         }
         guard let root else {

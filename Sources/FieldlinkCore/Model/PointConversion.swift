@@ -26,16 +26,16 @@ public struct PointConversion: Sendable, Hashable {
     /// field that is sometimes a word and sometimes a number breaks every consumer that reads it.
     public func apply(_ raw: Value) -> Result<Value, ConversionError> {
         if let labels {
-            let key: Int64? = switch raw {
-            case .int(let integer): integer
-            case .uint(let integer): Int64(exactly: integer)
-            case .bool(let bit): bit ? 1 : 0
+            let key: (Int64?, String)? = switch raw {
+            case .int(let integer): (integer, "\(integer)")
+            case .uint(let integer): (Int64(exactly: integer), "\(integer)")
+            case .bool(let bit): (bit ? 1 : 0, "\(bit)")
             case .double, .string: nil
             }
-            guard let key else { return .failure(ConversionError("map: \(raw) is not an integer")) }
-            guard let label = labels[key] else {
+            guard let (number, text) = key else { return .failure(ConversionError("map: \(raw) is not an integer")) }
+            guard let label = number.flatMap({ labels[$0] }) else {
                 let known = labels.keys.sorted().map(String.init).joined(separator: ", ")
-                return .failure(ConversionError("raw value \(key) is not in the point's map (mapped: \(known))"))
+                return .failure(ConversionError("raw value \(text) is not in the point's map (mapped: \(known))"))
             }
             return .success(.string(label))
         }
