@@ -7,6 +7,7 @@ fieldlink's decoder, so a test that reads back what it put in checks fieldlink f
 Image file (JSON):
   {"units": {"1": [{"table": "holding", "address": 0, "type": "float32", "order": "CDAB", "value": 230.1}, ...]}}
 Units not in the image get no reply at all: a dead slave on a live line.
+A point may give "words": [16-bit register values] instead of type and value (strings, raw images).
 
 --demo serves a built-in energy meter (unit 1) and climate sensor (unit 2) whose values drift.
 --log-requests FILE appends one line per request: "unit function_code".
@@ -52,6 +53,8 @@ def image_arrays(points):
         table, address = point.get("table", "holding"), point["address"]
         if table in ("coil", "discrete"):
             arrays[table][address] = 1 if point["value"] else 0
+        elif "words" in point:
+            regs = point["words"]
         else:
             regs = encode(point.get("type", "uint16"), point.get("order"), point["value"])
             arrays[table][address:address + len(regs)] = regs

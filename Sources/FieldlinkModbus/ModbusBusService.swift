@@ -6,9 +6,8 @@ import ServiceLifecycle
 /// A point as the poller needs it: plain values, no existentials to unwrap on every poll.
 struct PolledPoint: Sendable {
     let name: String
-    let type: ModbusDataType
-    let order: WordOrder
-    let transform: LinearTransform
+    let layout: RegisterLayout
+    let conversion: PointConversion
 }
 
 /// A device as the poller needs it: config plus its precomputed read plan.
@@ -25,9 +24,7 @@ struct PolledDevice: Sendable {
         self.config = config
         self.unit = options.unit
         self.timeout = options.timeout ?? busTimeout
-        self.points = zip(config.points, pointOptions).map { point, options in
-            PolledPoint(name: point.name, type: options.type, order: options.order, transform: point.transform)
-        }
+        self.points = zip(config.points, pointOptions).map(PolledPoint.init)
         self.plan = ReadPlan(spans: pointOptions.map(\.span), maxGap: 0)
     }
 }
@@ -155,7 +152,7 @@ final class ModbusLine {
             connection.setResponseTimeout(device.timeout)
             for request in device.plan.requests {
                 do {
-                    try read(request, of: device, on: connection, into: &values)
+                    try read(request, of: device, on: connection, into: &values, failures: &failures)
                 } catch {
                     for member in request.members { failures[member.point] = error.description }
                     switch error.code {
@@ -174,11 +171,7 @@ final class ModbusLine {
         var reading = Reading(device: device.config.name, timestamp: timestamp, values: [], errors: [])
         for (index, point) in device.points.enumerated() {
             if let value = values[index] {
-                if case .double(let number) = value, !number.isFinite {
-                    reading.errors.append((point.name, "not a finite number (\(number))"))
-                } else {
-                    reading.values.append((point.name, value))
-                }
+                reading.values.append((point.name, value))
             } else {
                 reading.errors.append((point.name, failures[index] ?? "not read"))
             }
@@ -187,19 +180,17 @@ final class ModbusLine {
     }
 
     private func read(_ request: ReadPlan.Request, of device: PolledDevice, on connection: ModbusConnection,
-                      into values: inout [Value?]) throws(ModbusError) {
-        switch request.table {
+                      into values: inout [Value?], failures: inout [String?]) throws(ModbusError) {
+        let answer: ReadPlan.Answer = switch request.table {
         case .coil, .discrete:
-            let bits = try connection.readBits(discrete: request.table == .discrete, address: request.address, count: request.count)
-            for member in request.members {
-                values[member.point] = .bool(bits[member.offset])
-            }
+            .bits(try connection.readBits(discrete: request.table == .discrete, address: request.address, count: request.count))
         case .holding, .input:
-            let registers = try connection.readRegisters(input: request.table == .input, address: request.address, count: request.count)
-            for member in request.members {
-                let point = device.points[member.point]
-                let slice = registers[member.offset..<member.offset + point.type.registerCount]
-                values[member.point] = point.transform.apply(RegisterDecoder.decode(slice, as: point.type, order: point.order))
+            .registers(try connection.readRegisters(input: request.table == .input, address: request.address, count: request.count))
+        }
+        for (point, result) in device.decode(answer, to: request) {
+            switch result {
+            case .success(let value): values[point] = value
+            case .failure(let error): failures[point] = error.description
             }
         }
     }

@@ -40,11 +40,21 @@ struct ConfigSummary {
         for bus in config.buses {
             lines.append("bus \(bus.name) (\(bus.type)): \(bus.options)")
             for device in config.devices(on: bus) {
-                lines.append("  device \(device.name) (\(device.options)) every \(device.interval.configText) -> \(device.format == .sparkplugb ? "DDATA" : device.topic) qos \(device.qos)\(device.retain ? " retained" : "")\(device.format == .json ? "" : " as \(device.format.rawValue)")")
+                let route = device.format == .sparkplugb ? "DDATA qos \(config.sparkplug?.dataQoS ?? 0)"
+                    : "\(device.topic) qos \(device.qos)\(device.retain ? " retained" : "")"
+                lines.append("  device \(device.name) (\(device.options)) every \(device.interval.configText) -> \(route)\(device.format == .json ? "" : " as \(device.format.rawValue)")")
+                if let profile = device.profile {
+                    lines.append("    profile \(profile.name): \(profile.model) (\(profile.file))")
+                }
                 for point in device.points {
                     var line = "    \(point.name): \(point.options)"
                     if !point.transform.isIdentity { line += " * \(point.transform.scale) + \(point.transform.offset)" }
+                    if let precision = point.transform.precision { line += ", \(precision) decimal(s)" }
+                    if let labels = point.labels {
+                        line += ", map " + labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                    }
                     if let unit = point.unit { line += " [\(unit)]" }
+                    if device.profile != nil { line += " (\(point.origin.rawValue))" }
                     lines.append(line)
                 }
             }

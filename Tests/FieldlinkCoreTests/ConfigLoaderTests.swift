@@ -308,10 +308,10 @@ typealias Edit = ConfigFixture.Edit
                     message: #"unknown key "flow_control" (expected one of name, type, port, baud, parity, data_bits, stop_bits, timeout)"#,
                     at: "    |flow_control"),
         ProblemCase("    retain: true\n", "    retain: true\n    poll: 5s\n", path: "devices[0].poll",
-                    message: #"unknown key "poll" (expected one of name, bus, interval, topic, qos, retain, format, report, deadband, heartbeat, batch, unit, timeout, points)"#,
+                    message: #"unknown key "poll" (expected one of name, bus, interval, topic, qos, retain, format, report, deadband, heartbeat, batch, unit, timeout, profile, profile_points, points)"#,
                     at: "    |poll: 5s"),
         ProblemCase("{name: voltage, address: 0,", "{name: voltage, scal: 2, address: 0,", path: "devices[0].points[0].scal",
-                    message: #"unknown key "scal" (expected one of name, unit, scale, offset, topic, qos, retain, deadband, table, address, type, order)"#,
+                    message: #"unknown key "scal" (expected one of name, unit, scale, offset, precision, map, topic, qos, retain, deadband, table, address, bit, type, order, length)"#,
                     at: "voltage, |scal: 2"),
     ]
 
@@ -566,13 +566,13 @@ typealias Edit = ConfigFixture.Edit
         ProblemCase("address: 0x10, type: uint64", "address: 65533, type: uint64", path: "devices[1].points[3].address",
                     message: "uint64 at 65533 runs past the last register address 65535", at: "address: |65533"),
         ProblemCase("type: uint64", "type: flaot32", path: "devices[1].points[3].type",
-                    message: #"unknown value "flaot32" (expected one of bool, int16, uint16, int32, uint32, int64, uint64, float32, float64)"#,
+                    message: #"unknown value "flaot32" (expected one of bool, int16, uint16, int32, uint32, int64, uint64, float32, float64, string, raw)"#,
                     at: "type: |flaot32"),
         ProblemCase("table: discrete", "table: discrete_input", path: "devices[1].points[2].table",
                     message: #"unknown value "discrete_input" (expected one of holding, input, coil, discrete)"#,
                     at: "table: |discrete_input"),
         ProblemCase("order: DCBA", "order: ABDC", path: "devices[1].points[3].order",
-                    message: #"unknown order "ABDC" (expected one of ABCD, CDAB, BADC, DCBA)"#, at: "order: |ABDC"),
+                    message: #"unknown order "ABDC" (expected one of ABCD, CDAB, BADC, DCBA, or an alias: big, big_endian, be, msw, msw_first, none, swap_words, word_swap, word, lsw, lsw_first, little_endian_word_swap, mixed_endian, swap_bytes, byte_swap, byte, little, little_endian, le, swap_all, word_byte)"#, at: "order: |ABDC"),
     ]
 
     @Test(arguments: pointTypes)
@@ -593,7 +593,7 @@ typealias Edit = ConfigFixture.Edit
         let yaml = ConfigFixture.edited([Edit("type: uint64", "type: flaot32")])
         let problem = try #require(ConfigFixture.problems(yaml).first)
         let at = ConfigFixture.location(of: "type: |flaot32", in: yaml)
-        let expected = #"devices[1].points[3].type: unknown value "flaot32" (expected one of bool, int16, uint16, int32, uint32, int64, uint64, float32, float64)"#
+        let expected = #"devices[1].points[3].type: unknown value "flaot32" (expected one of bool, int16, uint16, int32, uint32, int64, uint64, float32, float64, string, raw)"#
         #expect(problem.description == "\(ConfigFixture.file):\(at.line):\(at.column): \(expected)")
     }
 

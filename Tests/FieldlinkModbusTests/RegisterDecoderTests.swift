@@ -149,4 +149,56 @@ struct Sample: Sendable, CustomTestStringConvertible {
     func registerCounts(type: ModbusDataType, count: Int) {
         #expect(type.registerCount == count)
     }
+
+    // MARK: - Strings, raw registers and bits
+
+    @Test(arguments: [
+        ([UInt16(0x5344), 0x4D31, 0x3230, 0x0000], WordOrder.abcd, "SDM120"),
+        ([0x5344, 0x4D31, 0x3230, 0x2020], .abcd, "SDM120"),  // space-padded
+        ([0x5344, 0x4D31, 0x3200, 0x4142], .abcd, "SDM12"),  // ends at the first NUL, whatever follows
+        ([0x4453, 0x314D, 0x3032], .badc, "SDM120"),  // low byte first
+        ([0x4453, 0x314D, 0x3032], .dcba, "SDM120"),  // a byte swap is all a string honours
+        ([0x2041, 0x2042, 0x2020], .abcd, " A B"),  // leading and inner spaces stay
+        ([0x0000, 0x4142], .abcd, ""),
+        ([0xC3A9, 0x7465], .abcd, "éte"),  // UTF-8 passes through
+    ])
+    func stringsAreTrimmedAtNULAndTrailingSpaces(registers: [UInt16], order: WordOrder, expected: String) {
+        let layout = RegisterLayout(type: .string, order: order, length: registers.count)
+        #expect(layout.decode(registers[...]) == .string(expected))
+    }
+
+    @Test func bytesThatAreNotUTF8BecomeReplacementCharacters() {
+        let layout = RegisterLayout(type: .string, length: 1)
+        #expect(layout.decode([0x41FF][...]) == .string("A\u{FFFD}"))
+    }
+
+    @Test func rawShowsEachRegisterAsFourHexDigits() {
+        let layout = RegisterLayout(type: .raw, length: 4)
+        #expect(layout.decode([0x0000, 0x00AB, 0x4366, 0xFFFF][...]) == .string("0000 00AB 4366 FFFF"))
+        #expect(RegisterDecoder.decode([0x0102][...], as: .raw, order: .dcba) == .string("0102"))
+    }
+
+    @Test(arguments: 0..<16)
+    func aBitOfARegisterIsABool(bit: Int) {
+        let register = UInt16(1) << UInt16(bit)
+        for other in 0..<16 {
+            let layout = RegisterLayout(type: .bool, bit: other)
+            #expect(layout.decode([register][...]) == .bool(other == bit), "bit \(other) of \(register)")
+            #expect(layout.decode([~register][...]) == .bool(other != bit), "bit \(other) of \(~register)")
+        }
+    }
+
+    @Test func bitsAreCountedAfterTheByteSwap() {
+        // 0x0001 on the wire with bytes swapped is 0x0100: bit 8.
+        #expect(RegisterLayout(type: .bool, order: .badc, bit: 8).decode([0x0001][...]) == .bool(true))
+        #expect(RegisterLayout(type: .bool, order: .badc, bit: 0).decode([0x0001][...]) == .bool(false))
+    }
+
+    @Test(arguments: [
+        (ModbusDataType.string, true), (.raw, true), (.bool, false), (.uint16, false), (.float64, false),
+    ])
+    func onlyStringAndRawTakeALength(type: ModbusDataType, hasLength: Bool) {
+        #expect(type.hasLength == hasLength)
+        #expect(RegisterLayout(type: type, length: 7).registerCount == (hasLength ? 7 : type.registerCount))
+    }
 }

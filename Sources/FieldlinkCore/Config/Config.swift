@@ -180,11 +180,13 @@ public struct DeviceConfig: Sendable {
     public var options: any DeviceOptions
     public var points: [PointConfig]
     public var location: ConfigLocation
+    /// The device profile its points come from (`profile:`), if any.
+    public var profile: ProfileReference? = nil
 
     /// For tools and benchmarks that describe a device without a config file.
     public init(name: String, bus: String, interval: Duration, topic: String, qos: Int, retain: Bool, format: PayloadFormat = .json,
                 report: ReportPolicy = .everyPoll, batch: BatchPolicy? = nil, options: any DeviceOptions, points: [PointConfig],
-                location: ConfigLocation) {
+                location: ConfigLocation, profile: ProfileReference? = nil) {
         self.name = name
         self.bus = bus
         self.interval = interval
@@ -197,7 +199,24 @@ public struct DeviceConfig: Sendable {
         self.options = options
         self.points = points
         self.location = location
+        self.profile = profile
     }
+}
+
+/// Which profile file a device's points came from, for `check` and for error messages.
+public struct ProfileReference: Sendable, Hashable {
+    public var name: String
+    public var file: String
+    /// The profile's `model:`, e.g. "Eastron SDM120-Modbus".
+    public var model: String
+}
+
+/// Where a point was declared: shown by `check`, so a user sees what a profile contributed.
+public enum PointOrigin: String, Sendable, Hashable {
+    case config
+    case profile
+    /// A profile's point with some keys changed by the device's own entry of the same name.
+    case profileOverridden = "profile, overridden"
 }
 
 /// Where a message goes and how: a device's, or a point's own.
@@ -223,9 +242,16 @@ public struct PointConfig: Sendable {
     public var ownRoute: PublishRoute?
     /// Overrides the device's deadband for this point (on-change reporting).
     public var deadband: Deadband?
+    /// `map:`: raw integers to the labels published instead (status registers).
+    public var labels: [Int64: String]? = nil
+    public var origin: PointOrigin = .config
+
+    /// Raw value to published value, as every family applies it.
+    public var conversion: PointConversion { PointConversion(transform: transform, labels: labels) }
 
     public init(name: String, unit: String? = nil, transform: LinearTransform = .identity, options: any PointOptions,
-                location: ConfigLocation, ownRoute: PublishRoute? = nil, deadband: Deadband? = nil) {
+                location: ConfigLocation, ownRoute: PublishRoute? = nil, deadband: Deadband? = nil,
+                labels: [Int64: String]? = nil, origin: PointOrigin = .config) {
         self.name = name
         self.unit = unit
         self.transform = transform
@@ -233,6 +259,8 @@ public struct PointConfig: Sendable {
         self.location = location
         self.ownRoute = ownRoute
         self.deadband = deadband
+        self.labels = labels
+        self.origin = origin
     }
 }
 
@@ -260,7 +288,7 @@ extension DeviceConfig {
     public func sameSettings(as other: DeviceConfig) -> Bool {
         name == other.name && bus == other.bus && interval == other.interval && topic == other.topic && qos == other.qos
             && retain == other.retain && format == other.format && report == other.report && batch == other.batch
-            && AnyHashable(options) == AnyHashable(other.options)
+            && AnyHashable(options) == AnyHashable(other.options) && profile == other.profile
             && points.count == other.points.count && zip(points, other.points).allSatisfy { $0.sameSettings(as: $1) }
     }
 }
@@ -268,6 +296,6 @@ extension DeviceConfig {
 extension PointConfig {
     public func sameSettings(as other: PointConfig) -> Bool {
         name == other.name && unit == other.unit && transform == other.transform && AnyHashable(options) == AnyHashable(other.options)
-            && ownRoute == other.ownRoute && deadband == other.deadband
+            && ownRoute == other.ownRoute && deadband == other.deadband && labels == other.labels
     }
 }

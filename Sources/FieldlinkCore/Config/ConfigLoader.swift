@@ -4,9 +4,12 @@ import Yams
 /// Reads a YAML config into a `Config`, collecting every problem before giving up.
 public struct ConfigLoader: Sendable {
     public let families: [any DriverFamily]
+    /// Searched for `profile: NAME` after the config file's own `devices/` folder.
+    public let profileDirectories: [String]
 
-    public init(families: [any DriverFamily]) {
+    public init(families: [any DriverFamily], profileDirectories: [String] = ProfileSearchPath.installed) {
         self.families = families
+        self.profileDirectories = profileDirectories
     }
 
     public func load(file: String) throws(ConfigErrors) -> Config {
@@ -35,19 +38,23 @@ public struct ConfigLoader: Sendable {
         guard let root else {
             throw ConfigErrors(problems: [ConfigProblem(location: ConfigLocation(file: file, line: 1, column: 1), path: "", message: "config is empty")])
         }
-        var reader = DocumentReader(families: families, diagnostics: diagnostics)
+        let profiles = ProfileLoader(directories: ProfileSearchPath.directories(configFile: file, then: profileDirectories), diagnostics: diagnostics)
+        var reader = DocumentReader(families: families, diagnostics: diagnostics, profiles: profiles)
         var config = reader.read(ConfigValue(node: root, path: "", diagnostics: diagnostics))
         config?.warnings = diagnostics.warnings
         guard diagnostics.problems.isEmpty, let config else {
-            // In file order, so a user can fix them top to bottom.
-            throw ConfigErrors(problems: diagnostics.problems.enumerated().sorted {
-                ($0.element.location.line, $0.element.location.column, $0.offset) < ($1.element.location.line, $1.element.location.column, $1.offset)
+            // In file order, so a user can fix them top to bottom; a profile's problems once, however
+            // many devices use it.
+            var seen = Set<ConfigProblem>()
+            throw ConfigErrors(problems: diagnostics.problems.filter { seen.insert($0).inserted }.enumerated().sorted {
+                ($0.element.location.file == file ? 0 : 1, $0.element.location.file, $0.element.location.line, $0.element.location.column, $0.offset)
+                    < ($1.element.location.file == file ? 0 : 1, $1.element.location.file, $1.element.location.line, $1.element.location.column, $1.offset)
             }.map(\.element))
         }
         return config
     }
 
-    private static func problem(from error: YamlError, file: String) -> ConfigProblem {
+    static func problem(from error: YamlError, file: String) -> ConfigProblem {
         switch error {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
             return ConfigProblem(location: ConfigLocation(file: file, line: mark.line, column: mark.column), path: "", message: "YAML syntax: \(problem)")
@@ -67,6 +74,7 @@ public struct ConfigLoader: Sendable {
 private struct DocumentReader {
     let families: [any DriverFamily]
     let diagnostics: ConfigDiagnostics
+    let profiles: ProfileLoader
 
 
     static let nameCharacters = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-_."))
@@ -98,8 +106,8 @@ private struct DocumentReader {
         let sparkplugValue = top.optional("sparkplug")
         let sparkplug = sparkplugValue.flatMap { readSparkplug($0, gatewayID: gateway?.id) }
         if sparkplugValue == nil, let first = devices.first(where: { $0.format == .sparkplugb }) {
-            diagnostics.report("sparkplugb needs a top-level sparkplug: section with at least group_id", at: first.location,
-                               path: "devices.\(first.name).format")
+            diagnostics.record(ConfigProblem(location: first.location, path: "devices.\(first.name).format",
+                                             message: "sparkplugb needs a top-level sparkplug: section with at least group_id"))
         }
         top.rejectUnknownKeys()
         guard let gateway, let mqtt else { return nil }
@@ -390,20 +398,44 @@ private struct DocumentReader {
                 template.map { PublishRoute(topic: $0.render(gateway: gatewayID, device: name, bus: bus.name), qos: qos, retain: retain) }
             }
             let context = deviceName.flatMap { name in route.map { (name: name, gateway: gatewayID, route: $0) } }
-            let points = map.required("points").flatMap { readPoints($0, bus: bus, family: family, device: context) }
+            let profileValue = map.optional("profile")
+            let profile = profileValue.flatMap(profiles.profile)
+            let selection = map.optional("profile_points")
+            let pointsValue = profileValue == nil ? map.required("points") : map.optional("points")
+            var points: [PointConfig]?
+            if profileValue == nil || profile != nil, let entries = pointEntries(pointsValue, profile: profile, selection: selection) {
+                if entries.isEmpty {
+                    (pointsValue ?? profileValue)?.report("a device needs at least one point")
+                } else {
+                    points = readPoints(entries, bus: bus, family: family, device: context)
+                }
+            }
+            if let selection, profileValue == nil { selection.report("profile_points picks points of a profile; this device has no profile") }
             map.rejectUnknownKeys()
             if format == .sparkplugb, let points {
                 for point in points where point.ownRoute != nil {
-                    diagnostics.report("a sparkplugb device publishes every point as a metric of its DDATA: a point cannot have its own topic, qos or retain",
-                                       at: point.location, path: "devices.\(deviceName ?? "?").points.\(point.name)")
+                    diagnostics.record(ConfigProblem(location: point.location, path: "devices.\(deviceName ?? "?").points.\(point.name)",
+                                                     message: "a sparkplugb device publishes every point as a metric of its DDATA: a point cannot have its own topic, qos or retain"))
                 }
             }
             guard let deviceName, let interval, let template, let options, let points else { continue }
             let topic = template.render(gateway: gatewayID, device: deviceName, bus: bus.name)
             devices.append(DeviceConfig(name: deviceName, bus: bus.name, interval: interval, topic: topic, qos: qos, retain: retain, format: format, report: report.with(pointDeadbands: points), batch: batch,
-                                        options: options, points: points, location: entry.location))
+                                        options: options, points: points, location: entry.location, profile: profile?.reference))
         }
         return devices
+    }
+
+    /// `map: {0: off, 1: running, 2: fault}`: raw integers (decimal or 0x hex) to the labels published.
+    func readLabels(_ value: ConfigValue) -> [Int64: String]? {
+        guard let entries = value.entries() else { return nil }
+        if entries.isEmpty { return value.fail("a map needs at least one raw value and its label") }
+        var labels: [Int64: String] = [:]
+        for (key, label) in entries {
+            guard let raw = key.int(in: Int.min...Int.max), let text = label.nonEmptyString() else { continue }
+            labels[Int64(raw)] = text
+        }
+        return labels
     }
 
     func readTopic(_ value: ConfigValue?) -> TopicTemplate? {
@@ -413,15 +445,51 @@ private struct DocumentReader {
         return TopicTemplate(text)
     }
 
+    /// A device's point entries: its profile's points in the profile's order (those named in
+    /// `profile_points:` only, when given), each under the device's own entry of the same name if it
+    /// has one, then the device's other points. nil when an entry is not even a mapping (reported).
+    func pointEntries(_ value: ConfigValue?, profile: DeviceProfile?, selection: ConfigValue?) -> [(ConfigMapping, PointOrigin)]? {
+        var own: [ConfigMapping] = []
+        var complete = true
+        if let value {
+            guard let list = value.list() else { return nil }
+            for entry in list {
+                if let map = entry.mapping() { own.append(map) } else { complete = false }
+            }
+        }
+        guard let profile else { return complete ? own.map { ($0, .config) } : nil }
+        let names = profile.points.map { $0.peek("name") }
+        var selected: Set<String>?
+        if let selection, let list = selection.list() {
+            selected = []
+            for item in list {
+                guard let name = item.string() else { continue }
+                if names.contains(name) {
+                    selected?.insert(name)
+                } else {
+                    item.report("no point \"\(name)\" in profile \(profile.name) (points: \(names.compactMap { $0 }.joined(separator: ", ")))")
+                }
+            }
+        }
+        var entries: [(ConfigMapping, PointOrigin)] = []
+        for (point, name) in zip(profile.points, names) {
+            if let index = own.firstIndex(where: { $0.peek("name") == name && name != nil }) {
+                entries.append((own.remove(at: index).layered(over: point), .profileOverridden))
+            } else if selected.map({ name.map($0.contains) ?? true }) ?? true {
+                entries.append((point, .profile))
+            }
+        }
+        entries += own.map { ($0, .config) }
+        return complete ? entries : nil
+    }
+
     /// `device`: the device's own route and names, for a point's `topic`/`qos`/`retain` overrides.
-    func readPoints(_ value: ConfigValue, bus: BusConfig, family: any DriverFamily,
+    func readPoints(_ entries: [(ConfigMapping, PointOrigin)], bus: BusConfig, family: any DriverFamily,
                     device: (name: String, gateway: String, route: PublishRoute)?) -> [PointConfig]? {
-        guard let list = value.list() else { return nil }
-        if list.isEmpty { return value.fail("a device needs at least one point") }
         var points: [PointConfig] = []
         var complete = true
-        for entry in list {
-            guard var map = entry.mapping() else { complete = false; continue }
+        for (entry, origin) in entries {
+            var map = entry
             let nameValue = map.required("name")
             let pointName = name(nameValue)
             if let pointName, let nameValue, points.contains(where: { $0.name == pointName }) {
@@ -432,6 +500,8 @@ private struct DocumentReader {
             let scale = scaleValue.flatMap { $0.double() } ?? 1
             if scale == 0, let scaleValue { scaleValue.report("scale must not be 0") }
             let offset = map.optional("offset").flatMap { $0.double() } ?? 0
+            let precision = map.optional("precision")?.int(in: 0...12)
+            let labels = map.optional("map").flatMap(readLabels)
             let topicValue = map.optional("topic")
             let topic = topicValue.flatMap { value -> TopicTemplate? in
                 guard let text = value.string() else { return nil }
@@ -451,8 +521,9 @@ private struct DocumentReader {
                     ?? "\(device.route.topic)/\(pointName)"
                 ownRoute = PublishRoute(topic: rendered, qos: qos ?? device.route.qos, retain: retain ?? device.route.retain)
             }
-            points.append(PointConfig(name: pointName, unit: unit, transform: LinearTransform(scale: scale, offset: offset),
-                                      options: options, location: entry.location, ownRoute: ownRoute, deadband: deadband))
+            points.append(PointConfig(name: pointName, unit: unit, transform: LinearTransform(scale: scale, offset: offset, precision: precision),
+                                      options: options, location: entry.location, ownRoute: ownRoute, deadband: deadband,
+                                      labels: labels, origin: origin))
         }
         return complete ? points : nil
     }

@@ -50,14 +50,30 @@ public final class ConfigDiagnostics {
     public private(set) var warnings: [ConfigProblem] = []
     /// The process environment, for `${NAME}` in values (injectable for tests).
     public let environment: [String: String]
+    /// Set for a file read on behalf of another (a device profile): its problems are reported there.
+    private let parent: ConfigDiagnostics?
 
     public init(file: String, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.file = file
         self.environment = environment
+        self.parent = nil
+    }
+
+    /// Diagnostics for another file (a profile) whose problems are part of this parse.
+    public init(file: String, reportingTo parent: ConfigDiagnostics) {
+        self.file = file
+        self.environment = parent.environment
+        self.parent = parent
     }
 
     public func warn(_ message: String, at node: Node?, path: String) {
-        warnings.append(ConfigProblem(location: location(of: node), path: path, message: message))
+        let warning = ConfigProblem(location: location(of: node), path: path, message: message)
+        if let parent { parent.warnings.append(warning) } else { warnings.append(warning) }
+    }
+
+    /// A problem found without a node to point at (a file that does not parse).
+    public func record(_ problem: ConfigProblem) {
+        if let parent { parent.record(problem) } else { problems.append(problem) }
     }
 
     public func location(of node: Node?) -> ConfigLocation {
@@ -65,12 +81,7 @@ public final class ConfigDiagnostics {
     }
 
     public func report(_ message: String, at node: Node?, path: String) {
-        report(message, at: location(of: node), path: path)
-    }
-
-    /// For a problem found after the value was read, at the place it was read from.
-    public func report(_ message: String, at location: ConfigLocation, path: String) {
-        problems.append(ConfigProblem(location: location, path: path, message: message))
+        record(ConfigProblem(location: location(of: node), path: path, message: message))
     }
 }
 
@@ -251,6 +262,15 @@ public struct ConfigValue {
         return fail("unknown value \"\(text)\" (expected one of \(expected))")
     }
 
+    /// A mapping's entries in file order, keys and values both locatable (e.g. `map:` of raw values to labels).
+    public func entries() -> [(key: ConfigValue, value: ConfigValue)]? {
+        guard case .mapping(let mapping) = node else { return fail("expected a mapping, found \(kind)") }
+        return mapping.map { key, value in
+            let child = "\(path).\(key.string ?? "?")"
+            return (ConfigValue(node: key, path: child, diagnostics: diagnostics), ConfigValue(node: value, path: child, diagnostics: diagnostics))
+        }
+    }
+
     public func mapping() -> ConfigMapping? {
         guard case .mapping(let mapping) = node else { return fail("expected a mapping, found \(kind)") }
         return ConfigMapping(mapping: mapping, node: node, path: path, diagnostics: diagnostics)
@@ -265,12 +285,23 @@ public struct ConfigValue {
 }
 
 /// A mapping whose keys are read one by one; whatever was not asked for is an unknown key.
+///
+/// It may lie over others (a device's point over a profile's point over the profile's defaults): a
+/// key is taken from the topmost mapping that has it, and reported against that mapping's own file
+/// and key path. An explicit null on top removes a key below.
 public struct ConfigMapping {
     private let mapping: Node.Mapping
     public let node: Node
     public let path: String
     public let diagnostics: ConfigDiagnostics
     private var asked: [String] = []
+    private var below: [Layer] = []
+
+    private struct Layer {
+        var mapping: Node.Mapping
+        var path: String
+        var diagnostics: ConfigDiagnostics
+    }
 
     init(mapping: Node.Mapping, node: Node, path: String, diagnostics: ConfigDiagnostics) {
         self.mapping = mapping
@@ -281,16 +312,30 @@ public struct ConfigMapping {
 
     public var location: ConfigLocation { diagnostics.location(of: node) }
 
-    private func childPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    private var layers: [Layer] { [Layer(mapping: mapping, path: path, diagnostics: diagnostics)] + below }
+
+    private static func childPath(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    /// This mapping on top of `base` (and whatever lies under `base`).
+    public func layered(over base: ConfigMapping) -> ConfigMapping {
+        var top = self
+        top.below = base.layers + below
+        return top
+    }
+
+    /// The plain text under `key` in the topmost mapping, without marking the key (to match entries by name).
+    public func peek(_ key: String) -> String? {
+        layers.lazy.compactMap { $0.mapping[key] }.first?.string
+    }
 
     /// The value under `key`, or nil when absent (or null). Marks the key as known.
     public mutating func optional(_ key: String) -> ConfigValue? {
         if !asked.contains(key) { asked.append(key) }
-        guard let value = mapping[key] else { return nil }
-        if case .scalar(let scalar) = value, scalar.tag == Tag(.null) || (scalar.string.isEmpty && scalar.style == .plain) {
+        guard let layer = layers.first(where: { $0.mapping[key] != nil }), let value = layer.mapping[key] else { return nil }
+        if case .scalar(let scalar) = value, scalar.tag == Tag(.null) || (scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string)) {
             return nil
         }
-        return ConfigValue(node: value, path: childPath(key), diagnostics: diagnostics)
+        return ConfigValue(node: value, path: Self.childPath(layer.path, key), diagnostics: layer.diagnostics)
     }
 
     /// The value under `key`; its absence is a problem reported at the mapping.
@@ -306,10 +351,12 @@ public struct ConfigMapping {
     /// Reports every key nobody asked for: a typo must never be silently ignored.
     public func rejectUnknownKeys() {
         let expected = asked.joined(separator: ", ")
-        for (key, _) in mapping {
-            let name = key.string ?? "\(key)"
-            guard !asked.contains(name) else { continue }
-            diagnostics.report("unknown key \"\(name)\" (expected one of \(expected))", at: key, path: childPath(name))
+        for layer in layers {
+            for (key, _) in layer.mapping {
+                let name = key.string ?? "\(key)"
+                guard !asked.contains(name) else { continue }
+                layer.diagnostics.report("unknown key \"\(name)\" (expected one of \(expected))", at: key, path: Self.childPath(layer.path, name))
+            }
         }
     }
 }

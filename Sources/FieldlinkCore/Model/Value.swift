@@ -31,12 +31,16 @@ public enum ValueKind: Sendable, Hashable {
 public struct LinearTransform: Sendable, Hashable {
     public var scale: Double
     public var offset: Double
+    /// Decimal places kept (`precision:`): a float32 reading of 230.10000610 published as 230.1; 0
+    /// publishes an integer. nil keeps every digit.
+    public var precision: Int?
 
     public static let identity = LinearTransform(scale: 1, offset: 0)
 
-    public init(scale: Double, offset: Double) {
+    public init(scale: Double, offset: Double, precision: Int? = nil) {
         self.scale = scale
         self.offset = offset
+        self.precision = precision
     }
 
     public var isIdentity: Bool { scale == 1 && offset == 0 }
@@ -46,6 +50,23 @@ public struct LinearTransform: Sendable, Hashable {
     /// whole number keeps scaled values exactly the decimals a user reads off the display.
     public func apply(_ value: Value) -> Value {
         if case .bool = value { return value }
+        guard let precision else { return scaled(value) }
+        switch scaled(value) {
+        case .double(let number): return Self.round(number, to: precision)
+        case let other: return other
+        }
+    }
+
+    /// Rounds half away from zero; past 2^53 a double has no fractional digits left to round.
+    static func round(_ number: Double, to places: Int) -> Value {
+        if places == 0, number.isFinite, let integer = Int64(exactly: number.rounded()) { return .int(integer) }
+        var factor = 1.0
+        for _ in 0..<places { factor *= 10 }
+        guard number.isFinite, abs(number * factor) < 9_007_199_254_740_992 else { return .double(number) }
+        return .double((number * factor).rounded() / factor)
+    }
+
+    private func scaled(_ value: Value) -> Value {
         guard !isIdentity, let raw = value.number else { return value }
         let reciprocal = (1 / scale).rounded()
         let scaled: Double
