@@ -85,6 +85,32 @@ public struct JSONPayloadEncoder: PayloadEncoder {
         return out
     }
 
+    /// What a JSON or CBOR device's points are, whose messages carry names and values but not units;
+    /// published retained on `{device topic}/meta` at start and on reload:
+    /// `{"device":"meter1","points":{"voltage":{"unit":"V","type":"float32"},"state":{"type":"uint16"}}}`.
+    /// `type` is what is published: a scaled point is a float64.
+    public func encode(description device: DeviceConfig) -> [UInt8] {
+        var out = [UInt8]()
+        out.append(contentsOf: #"{"device":"#.utf8)
+        Self.appendString(device.name, to: &out)
+        out.append(contentsOf: #","points":{"#.utf8)
+        for (index, point) in device.points.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            Self.appendString(point.name, to: &out)
+            var fields: [String] = []
+            if let unit = point.unit {
+                var text = [UInt8]()
+                Self.appendString(unit, to: &text)
+                fields.append(#""unit":"# + String(decoding: text, as: UTF8.self))
+            }
+            let kind: ValueKind? = point.labels != nil ? .string : point.transform.isIdentity ? point.options.valueKind : .float64
+            if let kind { fields.append(#""type":"\#(kind.typeName)""#) }
+            out.append(contentsOf: (":{" + fields.joined(separator: ",") + "}").utf8)
+        }
+        out.append(contentsOf: "}}".utf8)
+        return out
+    }
+
     static func appendValue(_ value: Value, to out: inout [UInt8]) {
         switch value {
         case .bool(let bool): out.append(contentsOf: (bool ? "true" : "false").utf8)
@@ -116,5 +142,19 @@ public struct JSONPayloadEncoder: PayloadEncoder {
             }
         }
         out.append(UInt8(ascii: "\""))
+    }
+}
+
+extension ValueKind {
+    /// The name a config uses for it (`int16`, `float32`, ...).
+    var typeName: String {
+        switch self {
+        case .bool: "bool"
+        case .int(let bits): "int\(bits)"
+        case .uint(let bits): "uint\(bits)"
+        case .float32: "float32"
+        case .float64: "float64"
+        case .string: "string"
+        }
     }
 }

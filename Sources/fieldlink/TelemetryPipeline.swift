@@ -40,6 +40,16 @@ final class TelemetryPipeline: ReadingSink {
         self.sequences = sequences
         self.ring = ring
         self.logger = logger
+        describe(config.devices)
+    }
+
+    /// Names, units and types of JSON and CBOR devices, retained next to their data (Sparkplug
+    /// devices say it in their births).
+    private func describe(_ devices: [DeviceConfig]) {
+        for device in devices where device.format != .sparkplugb {
+            ring.append(OutboundMessage(topic: device.topic + "/meta", payload: JSONPayloadEncoder().encode(description: device), qos: 1,
+                                        retain: true, contentType: "application/json"))
+        }
     }
 
     private static func routes(for devices: [DeviceConfig], sparkplug: SparkplugEdgeNode?,
@@ -68,6 +78,7 @@ final class TelemetryPipeline: ReadingSink {
         flushAll()
         sparkplug?.configure(devices: config.devices)
         routes.withLock { $0 = Self.routes(for: config.devices, sparkplug: sparkplug, ring: ring) }
+        describe(config.devices)
         statusTopic.withLock { $0 = config.mqtt.statusTopic }
     }
 

@@ -121,9 +121,10 @@ struct Telemetry: CustomStringConvertible {
 
 extension Subscriber {
     /// Every message that parses as telemetry; anything else fails the test. The gateway's
-    /// retained status (`.../status`: online/offline, `.../status/DEVICE`: health) is left out.
+    /// retained status (`.../status`: online/offline, `.../status/DEVICE`: health) and the devices'
+    /// descriptions (`.../DEVICE/meta`) are left out.
     var telemetry: [Telemetry] {
-        messages.filter { !$0.topic.hasSuffix("/status") && !$0.topic.contains("/status/") }.compactMap { message in
+        messages.filter { !$0.topic.hasSuffix("/status") && !$0.topic.contains("/status/") && !$0.topic.hasSuffix("/meta") }.compactMap { message in
             guard let telemetry = Telemetry(message) else {
                 Issue.record("not a telemetry message: \(message.topic) \(message.payload)")
                 return nil

@@ -32,7 +32,7 @@ struct PayloadFormatTests {
         let simulator = try ModbusSimulator(port: pty.deviceSide, image: [1: image], in: workspace.path)
         defer { simulator.process.stop() }
         let points = """
-            [{name: f32, address: 0, type: float32}, {name: i16, address: 2, type: int16}, {name: u64, address: 3, type: uint64},
+            [{name: f32, address: 0, type: float32, unit: V}, {name: i16, address: 2, type: int16}, {name: u64, address: 3, type: uint64},
              {name: f64, address: 7, type: float64}, {name: scaled, address: 11, scale: 0.1}, {name: relay, table: coil, address: 0},
              {name: missing, address: 5000, type: uint16}]
             """
@@ -78,6 +78,10 @@ struct PayloadFormatTests {
             }
             #expect(reference.errors["missing"] != nil && (message["errors"] as? [String: String])?["missing"] == reference.errors["missing"])
         }
+        // Names, units and types, retained beside the data (the messages carry no units).
+        let meta = try #require(try broker.retained("fieldlink/gw-fmt/as-cbor/meta"))
+        #expect(meta == #"{"device":"as-cbor","points":{"f32":{"unit":"V","type":"float32"},"i16":{"type":"int16"},"u64":{"type":"uint64"},"f64":{"type":"float64"},"scaled":{"type":"float64"},"relay":{"type":"bool"},"missing":{"type":"uint16"}}}"#)
+
         // The same poll, smaller: CBOR bytes (hex / 2) against the JSON text.
         let cborBytes = (cbor.stdout.split(separator: "\n").first?.count ?? 0) / 2
         #expect(cborBytes > 0 && cborBytes * 10 < reference.payload.utf8.count * 8, "CBOR \(cborBytes) B vs JSON \(reference.payload.utf8.count) B")
@@ -129,7 +133,7 @@ struct PayloadFormatTests {
         let subscriber = try Subscriber(broker: broker, topic: "batch/#", in: workspace.path)
         defer { subscriber.process.stop() }
         // CBOR is binary: hex, one message per line.
-        let cborSubscriber = try ChildProcess("mosquitto_sub", ["-h", "127.0.0.1", "-p", "\(broker.port)", "-t", "cbor-batch/#", "-q", "1",
+        let cborSubscriber = try ChildProcess("mosquitto_sub", ["-h", "127.0.0.1", "-p", "\(broker.port)", "-t", "cbor-batch/by-delay", "-q", "1",
                                                                 "-F", "%x"], in: workspace.path, name: "sub-cbor")
         defer { cborSubscriber.stop() }
         let pty = try PtyPair(in: workspace.path)
