@@ -46,6 +46,7 @@ let package = Package(
         ),
         // Driver families.
         .target(name: "FieldlinkModbus", dependencies: ["FieldlinkCore", "CModbus"]),
+        .target(name: "FieldlinkSerial", dependencies: ["FieldlinkCore", "CLinuxIO"]),
         // Reading -> bytes.
         .target(name: "FieldlinkPayload", dependencies: ["FieldlinkCore"]),
         // Bytes waiting for the broker's acknowledgement.
@@ -72,6 +73,7 @@ let package = Package(
             name: "fieldlink",
             dependencies: [
                 "FieldlinkCore", "FieldlinkModbus", "FieldlinkPayload", "FieldlinkBuffer", "FieldlinkMQTT", "FieldlinkSystemd",
+                "FieldlinkSerial",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
@@ -82,6 +84,7 @@ let package = Package(
         // The loader is tested with the real Modbus family: it is the one that claims the bus/device/point keys.
         .testTarget(name: "FieldlinkCoreTests", dependencies: ["FieldlinkCore", "FieldlinkModbus"]),
         .testTarget(name: "FieldlinkModbusTests", dependencies: ["FieldlinkModbus"]),
+        .testTarget(name: "FieldlinkSerialTests", dependencies: ["FieldlinkSerial"]),
         .testTarget(name: "FieldlinkPayloadTests", dependencies: ["FieldlinkPayload"]),
         .testTarget(name: "FieldlinkBufferTests", dependencies: ["FieldlinkBuffer"]),
         .testTarget(name: "FieldlinkSystemdTests", dependencies: ["FieldlinkSystemd"]),

@@ -4,6 +4,7 @@ import FieldlinkCore
 import FieldlinkModbus
 import FieldlinkMQTT
 import FieldlinkPayload
+import FieldlinkSerial
 import FieldlinkSystemd
 import Foundation
 import Logging
@@ -19,7 +20,7 @@ let exitConfigError = ExitCode(78)
 let exitCannotCreate = ExitCode(73)
 
 /// Every driver family built into this binary.
-let driverFamilies: [any DriverFamily] = [ModbusFamily()]
+let driverFamilies: [any DriverFamily] = [ModbusFamily(), SerialFamily()]
 
 @main
 struct Fieldlink: AsyncParsableCommand {
