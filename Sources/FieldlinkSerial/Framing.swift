@@ -115,7 +115,7 @@ public struct FrameSplitter: Sendable {
                 if dropped > 0 { return .noise(count: dropped) }
             }
             let event = nextUntil(end)
-            if event != nil { inFrame = false }
+            if case .frame = event { inFrame = false } else if event == .oversized, !discarding { inFrame = false }
             return event
         }
     }
@@ -130,16 +130,20 @@ public struct FrameSplitter: Sendable {
                 head = buffer.count - keep
                 scanned = head
                 if discarding { return nil }
-                // A line resumes after the next delimiter; start/end framing hunts for the next start.
-                if case .line = framing { discarding = true }
+                // Framing resumes after the next delimiter (end marker).
+                discarding = true
                 return .oversized
             }
             let frame = buffer[head..<found]
             head = found + delimiter.count
             scanned = head
             if discarding {
-                // The tail of an over-long line, already reported; the next line starts after it.
+                // The tail of an over-long frame, already reported; the next frame starts after it.
                 discarding = false
+                if case .delimited = framing {
+                    inFrame = false
+                    return next()
+                }
                 continue
             }
             if frame.count > maxLength { return .oversized }

@@ -179,14 +179,15 @@ public struct NMEAParser: Sendable {
         return sign * (value * 1e8).rounded() / 1e8
     }
 
-    /// `hhmmss.ss` + `ddmmyy` → `20yy-mm-ddThh:mm:ss.ssZ`.
+    /// `hhmmss.ss` + `ddmmyy` → `yyyy-mm-ddThh:mm:ss.ssZ`; two-digit years from 80 are 19xx (GPS began in 1980).
     static func isoTime(time: ArraySlice<UInt8>, date: ArraySlice<UInt8>) -> String? {
         guard time.count >= 6, date.count == 6,
               time.prefix(6).allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), date.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
         let t = Array(time), d = Array(date)
         func pair(_ bytes: [UInt8], _ at: Int) -> String { String(decoding: bytes[at..<at + 2], as: UTF8.self) }
         let fraction = time.count > 6 ? String(decoding: t[6...], as: UTF8.self) : ""
-        return "20\(pair(d, 4))-\(pair(d, 2))-\(pair(d, 0))T\(pair(t, 0)):\(pair(t, 2)):\(pair(t, 4))\(fraction)Z"
+        let century = d[4] >= UInt8(ascii: "8") ? "19" : "20"
+        return "\(century)\(pair(d, 4))-\(pair(d, 2))-\(pair(d, 0))T\(pair(t, 0)):\(pair(t, 2)):\(pair(t, 4))\(fraction)Z"
     }
 
     private static func hex(_ byte: UInt8) -> UInt8? {
