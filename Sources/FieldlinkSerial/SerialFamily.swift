@@ -198,7 +198,7 @@ public struct SerialFamily: DriverFamily {
         }
         let timeout = timeoutValue.flatMap { $0.duration() } ?? .seconds(1)
         let aggregate = aggregateValue.flatMap { $0.oneOf(Aggregation.self) } ?? .last
-        if let kind { checkPoints(map.optional("points"), parser: kind, groups: groups) }
+        if let kind { checkPoints(map.optional("points"), parser: kind, groups: kind == .regex && parser == nil ? nil : groups) }
         guard let parser, busOptions.mode == .stream || request != nil else { return nil }
         return SerialDeviceOptions(parser: parser, request: request, timeout: timeout, aggregate: aggregate)
     }
@@ -216,7 +216,7 @@ public struct SerialFamily: DriverFamily {
 
     /// The points' keys depend on the device's parser, which `readPoint` does not see: checked here,
     /// on a quiet copy of the list (the loader reports its shape), reporting only what the parser rules out.
-    private func checkPoints(_ value: ConfigValue?, parser: ParserKind, groups: [String]) {
+    private func checkPoints(_ value: ConfigValue?, parser: ParserKind, groups: [String]?) {
         guard let value else { return }
         let quiet = ConfigValue(node: value.node, path: value.path,
                                 diagnostics: ConfigDiagnostics(file: value.diagnostics.file, environment: value.diagnostics.environment))
@@ -241,7 +241,8 @@ public struct SerialFamily: DriverFamily {
                 if let columnValue { say(columnValue, "column is for parser csv, not nmea") }
                 if let typeValue { say(typeValue, "type is not used by parser nmea (each NMEA field has its own type)") }
             case .regex:
-                if let field, !groups.contains(field) {
+                // An invalid pattern was reported already; its groups are unknown.
+                if let field, let groups, !groups.contains(field) {
                     say(fieldAt, "the pattern has no group named \"\(field)\" (groups: \(groups.joined(separator: ", ")))")
                 }
                 if let columnValue { say(columnValue, "column is for parser csv, not regex") }
