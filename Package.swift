@@ -84,7 +84,7 @@ let package = Package(
         // The loader is tested with the real Modbus family: it is the one that claims the bus/device/point keys.
         .testTarget(name: "FieldlinkCoreTests", dependencies: ["FieldlinkCore", "FieldlinkModbus"]),
         .testTarget(name: "FieldlinkModbusTests", dependencies: ["FieldlinkModbus"]),
-        .testTarget(name: "FieldlinkSerialTests", dependencies: ["FieldlinkSerial"]),
+        .testTarget(name: "FieldlinkSerialTests", dependencies: ["FieldlinkSerial", "TestSupport"]),
         .testTarget(name: "FieldlinkPayloadTests", dependencies: ["FieldlinkPayload"]),
         .testTarget(name: "FieldlinkBufferTests", dependencies: ["FieldlinkBuffer"]),
         .testTarget(name: "FieldlinkSystemdTests", dependencies: ["FieldlinkSystemd"]),

@@ -125,3 +125,9 @@ static int wait_for(int fd, short events, int timeout_ms) {
 int CLinuxIO_serial_wait_readable(int fd, int timeout_ms) { return wait_for(fd, POLLIN, timeout_ms); }
 
 int CLinuxIO_serial_wait_writable(int fd, int timeout_ms) { return wait_for(fd, POLLOUT, timeout_ms); }
+
+int CLinuxIO_serial_is_exclusive(int fd) {
+    int exclusive = 0;
+    if (ioctl(fd, TIOCGEXCL, &exclusive) != 0) return -1;
+    return exclusive != 0;
+}

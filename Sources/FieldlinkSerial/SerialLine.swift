@@ -48,6 +48,11 @@ final class SerialLine {
         }
     }
 
+    /// Why the port is closed, for the readings that could not be taken.
+    private var portUnavailable: String {
+        "port unavailable: \(options.port): \(portProblem.current.flatMap { $0 } ?? "closed")"
+    }
+
     private func lost(_ error: SerialError) {
         port = nil
         nextOpen = clock.now + Self.reopenDelay
@@ -86,7 +91,7 @@ final class SerialLine {
             heartbeat.beat()
             var now = clock.now
             if port == nil, now >= nextOpen, case .failure(let error) = openPort() {
-                for device in devices where now >= device.due { endPeriod(device, failure: "port unavailable: \(error.detail)", sink: sink) }
+                for device in devices where now >= device.due { endPeriod(device, failure: "port unavailable: \(error)", sink: sink) }
             }
             let nextDue = devices.map(\.due).min() ?? now + .seconds(1)
             let wait = min(max(nextDue - now, .milliseconds(1)), .milliseconds(200))
@@ -101,7 +106,7 @@ final class SerialLine {
                     device.drops.endPeriod(device: device.config.name, logger: logger)
                     device.due = now + device.config.interval
                 } else {
-                    endPeriod(device, failure: port == nil ? "port unavailable: \(portProblem.current.flatMap { $0 } ?? "closed")" : nil, sink: sink)
+                    endPeriod(device, failure: port == nil ? portUnavailable : nil, sink: sink)
                 }
             }
         }
@@ -148,12 +153,12 @@ final class SerialLine {
         let device = devices[index]
         guard let request = device.options.request else { return device.failure("no request configured") }
         if port == nil, clock.now < nextOpen {
-            return device.failure("port unavailable: \(portProblem.current.flatMap { $0 } ?? "closed")")
+            return device.failure(portUnavailable)
         }
         let port: SerialPort
         switch openPort() {
         case .success(let open): port = open
-        case .failure(let error): return device.failure("port unavailable: \(error.detail)")
+        case .failure(let error): return device.failure("port unavailable: \(error)")
         }
         port.discardInput()
         splitter.reset()
@@ -161,7 +166,7 @@ final class SerialLine {
             try port.write(request, timeout: device.options.timeout)
         } catch {
             lost(error)
-            return device.failure("port unavailable: \(error.detail)")
+            return device.failure("port unavailable: \(error)")
         }
         let deadline = clock.now + device.options.timeout
         var outcome: ParseOutcome?
@@ -180,7 +185,7 @@ final class SerialLine {
                 case .noise: break
                 }
             }
-            if !open { return device.failure("port unavailable: \(portProblem.current.flatMap { $0 } ?? "closed")") }
+            if !open { return device.failure(portUnavailable) }
         }
         defer { device.drops.endPeriod(device: device.config.name, logger: logger) }
         switch outcome {
@@ -201,13 +206,13 @@ final class SerialLine {
     func probe(_ index: Int) -> Reading {
         guard options.mode == .stream else { return poll(index) }
         let device = devices[index]
-        if case .failure(let error) = openPort() { return device.failure("port unavailable: \(error.detail)") }
+        if case .failure(let error) = openPort() { return device.failure("port unavailable: \(error)") }
         let deadline = clock.now + max(device.config.interval, .seconds(3))
         while clock.now < deadline {
             let open = readFrames(timeout: deadline - clock.now) { event in
                 if case .frame(let frame) = event, device.take(frame) == .parsed { device.accumulate() }
             }
-            if !open { return device.failure("port unavailable: \(portProblem.current.flatMap { $0 } ?? "closed")") }
+            if !open { return device.failure(portUnavailable) }
             if device.hasAllPoints { break }
         }
         return device.hasAccumulated ? device.reading(missing: "not received within \(max(device.config.interval, .seconds(3)).configText)")

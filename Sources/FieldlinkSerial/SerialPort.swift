@@ -20,25 +20,28 @@ public struct SerialError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var code: Code
+    public var path: String
+    /// What happened, without the path (log lines name the port already).
     public var detail: String
 
-    public init(code: Code, detail: String) {
+    public init(code: Code, path: String, detail: String) {
         self.code = code
+        self.path = path
         self.detail = detail
     }
 
-    public var description: String { detail }
+    public var description: String { "\(path): \(detail)" }
 
     /// `errno` after `operation` on `path`, typed.
     static func fromErrno(_ number: Int32, _ operation: String, path: String) -> SerialError {
         let text = String(cString: strerror(number))
         switch number {
-        case ENOENT, ENODEV, ENXIO: return SerialError(code: .missing, detail: "\(path) is not there (\(text))")
-        case EBUSY: return SerialError(code: .busy, detail: "\(path) is in exclusive use by another process (\(text))")
+        case ENOENT, ENODEV, ENXIO: return SerialError(code: .missing, path: path, detail: "not there (\(text))")
+        case EBUSY: return SerialError(code: .busy, path: path, detail: "in exclusive use by another process (\(text))")
         case EACCES, EPERM:
-            return SerialError(code: .busy, detail: "\(operation) \(path): \(text) (is the user in the dialout group?)")
-        case EIO, EBADF, EPIPE: return SerialError(code: .disconnected, detail: "\(path) went away (\(text))")
-        default: return SerialError(code: .io, detail: "\(operation) \(path): \(text)")
+            return SerialError(code: .busy, path: path, detail: "\(operation): \(text) (is the user in the dialout group?)")
+        case EIO, EBADF, EPIPE: return SerialError(code: .disconnected, path: path, detail: "went away (\(text))")
+        default: return SerialError(code: .io, path: path, detail: "\(operation): \(text)")
         }
     }
 }
@@ -99,7 +102,7 @@ public final class SerialPort {
         guard CLinuxIO_serial_configure(fd, Int32(settings.baud), parity, Int32(settings.dataBits), Int32(settings.stopBits), flow) == 0 else {
             let number = errno
             throw number == EINVAL || number == ENOTTY
-                ? SerialError(code: .refused, detail: "\(path) refuses \(settings.baud) baud, \(settings.dataBits) data bits, parity \(settings.parity), \(settings.stopBits) stop bit(s), flow \(settings.flow) (\(String(cString: strerror(number))))")
+                ? SerialError(code: .refused, path: path, detail: "refuses \(settings.baud) baud, \(settings.dataBits) data bits, parity \(settings.parity), \(settings.stopBits) stop bit(s), flow \(settings.flow) (\(String(cString: strerror(number))))")
                 : SerialError.fromErrno(number, "configure", path: path)
         }
         if settings.exclusive, CLinuxIO_serial_set_exclusive(fd) != 0 {
@@ -109,7 +112,7 @@ public final class SerialPort {
             guard CLinuxIO_serial_set_rs485(fd, rs485.rtsOnSend ? 1 : 0, UInt32(rs485.delayBeforeSend.milliseconds),
                                             UInt32(rs485.delayAfterSend.milliseconds)) == 0 else {
                 let number = errno
-                throw SerialError(code: .refused, detail: "\(path) refuses the kernel's RS-485 mode (TIOCSRS485: \(String(cString: strerror(number)))): its driver does not support it; set rs485: false and let the adapter switch direction itself")
+                throw SerialError(code: .refused, path: path, detail: "refuses the kernel's RS-485 mode (TIOCSRS485: \(String(cString: strerror(number)))): its driver does not support it; set rs485: false and let the adapter switch direction itself")
             }
         }
     }
@@ -126,7 +129,7 @@ public final class SerialPort {
         if count > 0 { return count }
         if count < 0, errno == EAGAIN || errno == EINTR { return 0 }
         // Readable yet nothing to read: the other end has hung up.
-        throw count == 0 ? SerialError(code: .disconnected, detail: "\(path) went away (end of file)")
+        throw count == 0 ? SerialError(code: .disconnected, path: path, detail: "went away (end of file)")
             : SerialError.fromErrno(errno, "read", path: path)
     }
 
@@ -136,7 +139,7 @@ public final class SerialPort {
         while offset < bytes.count {
             let ready = CLinuxIO_serial_wait_writable(fd, Int32(clamping: timeout.milliseconds))
             guard ready >= 0 else { throw SerialError.fromErrno(errno, "poll", path: path) }
-            guard ready > 0 else { throw SerialError(code: .io, detail: "\(path): write stalled for \(timeout) (flow control holding it?)") }
+            guard ready > 0 else { throw SerialError(code: .io, path: path, detail: "write stalled for \(timeout) (flow control holding it?)") }
             let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
             if written < 0 {
                 if errno == EAGAIN || errno == EINTR { continue }
@@ -145,6 +148,9 @@ public final class SerialPort {
             offset += written
         }
     }
+
+    /// True when other openers are locked out (`CLinuxIO_serial_is_exclusive`, TIOCGEXCL).
+    public var isExclusive: Bool { CLinuxIO_serial_is_exclusive(fd) == 1 }
 
     /// Drops whatever arrived but was not read, so a late answer is not taken for the next one (tcflush).
     public func discardInput() {

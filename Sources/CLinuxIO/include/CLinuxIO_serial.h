@@ -40,3 +40,6 @@ int CLinuxIO_serial_wait_readable(int fd, int timeout_ms);
 
 /// Waits up to timeout_ms until the descriptor takes output; as CLinuxIO_serial_wait_readable.
 int CLinuxIO_serial_wait_writable(int fd, int timeout_ms);
+
+/// 1 when the tty is in exclusive mode, 0 when not (ioctl TIOCGEXCL, Linux 3.8+).
+int CLinuxIO_serial_is_exclusive(int fd);
