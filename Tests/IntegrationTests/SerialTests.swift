@@ -302,3 +302,50 @@ struct SerialTests {
         subscriber.messages.compactMap(Telemetry.init).filter { $0.device == device }.count
     }
 }
+
+@Suite("fieldlink probe on serial devices", .serialized)
+struct SerialProbeTests {
+    @Test("probe reads one stream period and one poll reply; RS-485 on a pty is refused with a clear error",
+          .timeLimit(.minutes(2)))
+    func probe() throws {
+        let workspace = try Workspace("serial-probe")
+        defer { workspace.remove() }
+        let gpsPty = try PtyPair(in: workspace.path, name: "gps")
+        defer { gpsPty.process.stop() }
+        let receiver = try TextSensor.stream(gnssBurst, port: gpsPty.deviceSide, in: workspace.path, name: "gps")
+        defer { receiver.stop() }
+        let adcPty = try PtyPair(in: workspace.path, name: "adc")
+        defer { adcPty.process.stop() }
+        let adc = try TextSensor.respond(["#01\r": ">+021.50\r"], port: adcPty.deviceSide, in: workspace.path, name: "adc")
+        defer { adc.stop() }
+        let config = try workspace.write("""
+            gateway: {id: gw, state_dir: \(workspace.path)/state}
+            mqtt: {url: "mqtt://127.0.0.1:1"}
+            buses:
+              - {name: gps, type: serial, port: \(gpsPty.gatewaySide)}
+              - {name: adc, type: serial, port: \(adcPty.gatewaySide), mode: poll, delimiter: "\\r"}
+              - {name: rs485, type: serial, port: \(adcPty.gatewaySide), mode: poll, rs485: true}
+            devices:
+              - name: gnss
+                bus: gps
+                interval: 1s
+            \(gnssPoints)
+              - {name: adc1, bus: adc, interval: 1s, parser: regex, pattern: '>(?<v>[-+]\\d+\\.\\d+)', request: "#01\\r", points: [{name: v, unit: V}]}
+              - {name: meter, bus: rs485, interval: 1s, parser: keyvalue, request: "?", points: [{name: T}]}
+
+            """, to: "fieldlink.yaml")
+
+        let gnss = try runFieldlink(["probe", "--config", config, "--device", "gnss"], in: workspace.path, name: "probe-gnss")
+        #expect(gnss.status == 0, "\(gnss.stdout)\(gnss.stderr)")
+        #expect(gnss.stdout.contains("7 of 7 point(s) read"), "\(gnss.stdout)")
+        #expect(gnss.stdout.split(separator: "\n").contains { $0.hasPrefix("latitude") && $0.contains("47.2852395") }, "\(gnss.stdout)")
+
+        let polled = try runFieldlink(["probe", "--config", config, "--device", "adc1"], in: workspace.path, name: "probe-adc")
+        #expect(polled.status == 0, "\(polled.stdout)\(polled.stderr)")
+        #expect(polled.stdout.split(separator: "\n").contains { $0.hasPrefix("v ") && $0.contains("21.5") && $0.contains("V") }, "\(polled.stdout)")
+
+        let refused = try runFieldlink(["probe", "--config", config, "--device", "meter"], in: workspace.path, name: "probe-rs485")
+        #expect(refused.status == 1)
+        #expect(refused.stdout.contains("refuses the kernel's RS-485 mode") && refused.stdout.contains("set rs485: false"), "\(refused.stdout)")
+    }
+}
