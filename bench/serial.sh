@@ -65,14 +65,14 @@ PY
 device_yaml() {
     case "$1" in
     nmea) echo "parser: nmea
-        points: [{name: latitude}, {name: longitude}, {name: altitude}, {name: satellites}, {name: speed}]" ;;
+    points: [{name: latitude}, {name: longitude}, {name: altitude}, {name: satellites}, {name: speed}]" ;;
     regex) echo "parser: regex
-        pattern: 'T:\\s*(?<temperature>-?\\d+\\.\\d+)\\s*C\\s+RH:\\s*(?<rh>\\d+)%'
-        points: [{name: temperature}, {name: rh, type: int}]" ;;
+    pattern: 'T:\\s*(?<temperature>-?\\d+\\.\\d+)\\s*C\\s+RH:\\s*(?<rh>\\d+)%'
+    points: [{name: temperature}, {name: rh, type: int}]" ;;
     keyvalue) echo "parser: keyvalue
-        points: [{name: T}, {name: H, type: int}, {name: P}]" ;;
+    points: [{name: T}, {name: H, type: int}, {name: P}]" ;;
     csv) echo "parser: csv
-        points: [{name: count, column: 1, type: int}, {name: pm25, column: 2}]" ;;
+    points: [{name: count, column: 1, type: int}, {name: pm25, column: 2}]" ;;
     esac
 }
 
@@ -85,7 +85,8 @@ feed() {
         --count "$BLOCKS" 2>"$WORK/feed-$1.log"
 }
 
-# run_baseline PARSER: prints the bare loop's CPU seconds for FRAMES frames.
+# run_baseline PARSER: the bare loop's CPU seconds for FRAMES frames, in BASE_CPU. (Not called in $(...):
+# the processes it starts would hold the substitution's pipe open.)
 run_baseline() {
     local name="base-$1"
     start_pty "$name"
@@ -95,10 +96,10 @@ run_baseline() {
     wait_for 5 "serial_baseline" grep -q ready "$WORK/$name.err"
     feed "$name" "$WORK/$1.txt"
     wait_for 10 "the baseline to count $FRAMES frames" test -s "$WORK/$name.out"
-    sed -E 's/.*cpu=([0-9.]+).*/\1/' "$WORK/$name.out"
+    BASE_CPU=$(sed -E 's/.*cpu=([0-9.]+).*/\1/' "$WORK/$name.out")
 }
 
-# run_fieldlink PARSER: prints fieldlink's CPU seconds over the feed, less its idle CPU for as long.
+# run_fieldlink PARSER: fieldlink's CPU seconds over the feed, less its idle CPU for as long, in FL_CPU.
 run_fieldlink() {
     local name="fl-$1"
     start_pty "$name"
@@ -130,7 +131,7 @@ YAML
     ended=$(date +%s.%N)
     kill "$pid"; wait "$pid" 2>/dev/null || true
     grep -q "dropping frames" "$WORK/$name.log" && log "warning: fieldlink dropped $1 frames: $(grep -m1 'dropping frames' "$WORK/$name.log")"
-    python3 -c "print(max(0.0, ($busy1 - $busy0) / $TICKS - ($idle1 - $idle0) / $TICKS / 2 * ($ended - $started)))"
+    FL_CPU=$(python3 -c "print(max(0.0, ($busy1 - $busy0) / $TICKS - ($idle1 - $idle0) / $TICKS / 2 * ($ended - $started)))")
 }
 
 printf '\nCPU per frame at %d frames/s for %d s (%d frames), fieldlink (stream mode, 1 reading/s to MQTT) vs a bare read loop\n' \
@@ -138,8 +139,9 @@ printf '\nCPU per frame at %d frames/s for %d s (%d frames), fieldlink (stream m
 printf '%-10s %14s %14s %8s %16s\n' parser "base µs/frame" "fl µs/frame" ratio "fl - base µs"
 for parser in $PARSERS; do
     make_block "$parser"
-    base=$(run_baseline "$parser")
-    fl=$(run_fieldlink "$parser")
+    run_baseline "$parser"
+    run_fieldlink "$parser"
+    base=$BASE_CPU fl=$FL_CPU
     python3 -c "
 base, fl, frames = $base, $fl, $FRAMES
 b, f = base / frames * 1e6, fl / frames * 1e6

@@ -102,12 +102,7 @@ final class SerialLine {
             }
             now = clock.now
             for device in devices where now >= device.due {
-                if device.options.aggregate == .none {
-                    device.drops.endPeriod(device: device.config.name, logger: logger)
-                    device.due = now + device.config.interval
-                } else {
-                    endPeriod(device, failure: port == nil ? portUnavailable : nil, sink: sink)
-                }
+                endPeriod(device, failure: port == nil ? portUnavailable : nil, sink: sink)
             }
         }
     }
@@ -118,9 +113,9 @@ final class SerialLine {
             for device in devices where device.take(frame) == .parsed {
                 if device.options.aggregate == .none {
                     publish(device.reading(fromFrame: true, missing: "not in this frame"), of: device, to: sink)
-                } else {
-                    device.accumulate()
                 }
+                // With `aggregate: none` too: the period's end then knows whether anything came.
+                device.accumulate()
             }
         case .oversized:
             for device in devices { device.drops.drop("a frame longer than max_frame (\(options.maxFrame) bytes)") }
@@ -129,6 +124,8 @@ final class SerialLine {
         }
     }
 
+    /// A stream device's period is over: its aggregated reading (or, with `aggregate: none`, whose
+    /// frames went out as they came, only its health when nothing came) goes to the sink.
     private func endPeriod(_ device: SerialDevice, failure: String?, sink: any ReadingSink) {
         let interval = device.config.interval
         let reading: Reading
@@ -136,7 +133,13 @@ final class SerialLine {
             _ = device.reading(missing: failure)
             reading = device.failure(failure)
         } else if device.hasAccumulated {
-            reading = device.reading(missing: "not received in the last \(interval.configText)")
+            let aggregated = device.reading(missing: "not received in the last \(interval.configText)")
+            if device.options.aggregate == .none {
+                device.drops.endPeriod(device: device.config.name, logger: logger)
+                device.due = max(device.due + interval, clock.now)
+                return
+            }
+            reading = aggregated
         } else {
             reading = device.failure(device.drops.periodSummary.map { "nothing readable in the last \(interval.configText): \($0)" }
                                      ?? "nothing received in the last \(interval.configText)")

@@ -156,6 +156,7 @@ struct SerialTests {
               - name: thermo
                 bus: b1
                 interval: 500ms
+                aggregate: none
                 parser: regex
                 pattern: 'T:\\s*(?<temperature>-?\\d+\\.\\d+)\\s*C\\s+RH:\\s*(?<rh>\\d+)%\\s+(?<status>\\w+)'
                 points:
@@ -193,10 +194,14 @@ struct SerialTests {
         }
         try #require(arrived, "gateway log:\n\(gateway.stderr)")
 
-        for message in subscriber.telemetry(device: "thermo") {
+        let thermo = subscriber.telemetry(device: "thermo")
+        for message in thermo {
             #expect(message.valueText("temperature_f") == "70.7" && message.valueText("rh") == "40"
                     && message.valueText("status") == "\"OK\"", "\(message)")
         }
+        // aggregate: none: every frame (five a second) is a reading, not one per 500 ms interval.
+        let gaps = zip(thermo, thermo.dropFirst()).map { $1.ts - $0.ts }.sorted()
+        #expect(gaps.isEmpty || gaps[gaps.count / 2] < 400, "gaps between thermo readings: \(gaps)")
         for message in subscriber.telemetry(device: "climate_avg").dropFirst() {
             #expect(message.valueText("T") == "21.0" && message.valueText("humidity") == "42.0", "\(message)")
         }
