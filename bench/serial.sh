@@ -32,7 +32,6 @@ python3 -c 'import serial' 2>/dev/null || die "python3 has no pyserial (run make
 BLOCKS_PER_SECOND=$((RATE / 100))
 BLOCKS=$((BLOCKS_PER_SECOND * SECONDS_PER_RUN))
 FRAMES=$((BLOCKS * 100))
-TICKS="$(getconf CLK_TCK)"
 
 build_release
 log "compiling bench/serial_baseline.c ..."
@@ -76,8 +75,9 @@ device_yaml() {
     esac
 }
 
-# cpu_ticks PID: utime+stime of the whole process (all threads), in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# cpu_seconds PID: time on CPU of every thread of the process, from /proc/PID/task/*/schedstat (ns;
+# /proc/PID/stat counts 10 ms ticks, too coarse for a few seconds at a few µs per frame).
+cpu_seconds() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ total += $1 } END { printf "%.6f\n", total / 1e9 }'; }
 
 # feed NAME FILE: the block file, BLOCKS_PER_SECOND times a second, BLOCKS times, into the device side.
 feed() {
@@ -90,6 +90,7 @@ feed() {
 run_baseline() {
     local name="base-$1"
     start_pty "$name"
+    : >"$WORK/$name.err"
     "$WORK/serial_baseline" "$WORK/$name-gateway" "$FRAMES" >"$WORK/$name.out" 2>"$WORK/$name.err" &
     local pid=$!
     PIDS+=("$pid")
@@ -115,6 +116,7 @@ devices:
     aggregate: last
     $(device_yaml "$1")
 YAML
+    : >"$WORK/$name.log"
     "$FIELDLINK" run --config "$WORK/$name.yaml" --log-target stderr 2>"$WORK/$name.log" &
     local pid=$!
     PIDS+=("$pid")
@@ -122,16 +124,16 @@ YAML
     sleep 1
     # Idle: the same daemon with nothing arriving (timers, MQTT keepalive), over 2 s.
     local idle0 idle1 busy0 busy1 started ended
-    idle0=$(cpu_ticks "$pid"); sleep 2; idle1=$(cpu_ticks "$pid")
+    idle0=$(cpu_seconds "$pid"); sleep 2; idle1=$(cpu_seconds "$pid")
     started=$(date +%s.%N)
-    busy0=$(cpu_ticks "$pid")
+    busy0=$(cpu_seconds "$pid")
     feed "$name" "$WORK/$1.txt"
     sleep 0.5
-    busy1=$(cpu_ticks "$pid")
+    busy1=$(cpu_seconds "$pid")
     ended=$(date +%s.%N)
     kill "$pid"; wait "$pid" 2>/dev/null || true
     grep -q "dropping frames" "$WORK/$name.log" && log "warning: fieldlink dropped $1 frames: $(grep -m1 'dropping frames' "$WORK/$name.log")"
-    FL_CPU=$(python3 -c "print(max(0.0, ($busy1 - $busy0) / $TICKS - ($idle1 - $idle0) / $TICKS / 2 * ($ended - $started)))")
+    FL_CPU=$(python3 -c "print(max(0.0, ($busy1 - $busy0) - ($idle1 - $idle0) / 2 * ($ended - $started)))")
 }
 
 printf '\nCPU per frame at %d frames/s for %d s (%d frames), fieldlink (stream mode, 1 reading/s to MQTT) vs a bare read loop\n' \
@@ -163,6 +165,7 @@ buses:
 devices:
   - {name: sensor, bus: uart, interval: 1s, parser: keyvalue, points: [{name: T}]}
 YAML
+: >"$WORK/flood.log"
 "$FIELDLINK" run --config "$WORK/flood.yaml" --log-target stderr 2>"$WORK/flood.log" &
 FLOOD_PID=$!
 PIDS+=("$FLOOD_PID")
@@ -186,6 +189,6 @@ before, after, peak, fed = $before, $after, $peak, $FLOOD_MB * 1024
 print(f'\nendless line: {fed / 1024:.0f} MiB fed with max_frame 4 KiB: RSS {before / 1024:.1f} MiB before, {after / 1024:.1f} MiB after (peak {peak / 1024:.1f} MiB)')
 print(f'RSS growth / bytes fed: {(after - before) / fed:.4f} (0 = bounded; 1 = every byte kept)')"
 grep -c "dropping frames" "$WORK/flood.log" | xargs -I{} echo "'dropping frames' warnings logged: {} (once per change, not per frame)"
-printf '\nnotes:\n- CPU is the whole process (all threads) from /proc/PID/stat (10 ms ticks) for fieldlink, getrusage for the baseline;\n'
+printf '\nnotes:\n- CPU is the whole process (all threads, /proc/PID/task/*/schedstat) for fieldlink, getrusage for the baseline;\n'
 printf '  fieldlink'"'"'s idle CPU (timers, MQTT) over the same time is subtracted; the feeder (python) is not counted.\n'
 printf -- '- the machine may be shared and noisy: compare the ratio within a run, not absolute figures between runs.\n'
