@@ -71,6 +71,8 @@ public struct SerialFamily: DriverFamily {
     public var busTypes: [String] { ["serial"] }
 
     public static let defaultMaxFrame = 4_096
+    /// The bound on `max_frame`, so a typo (`max_frame: 4GiB`) cannot undo the memory bound.
+    public static let largestMaxFrame = 1 << 20
 
     public func readBus(type: String, _ map: inout ConfigMapping) -> (any BusOptions)? {
         let port = map.required("port")?.filePath()
@@ -98,7 +100,12 @@ public struct SerialFamily: DriverFamily {
             }
         }
         let mode = map.optional("mode").flatMap { $0.oneOf(SerialMode.self) } ?? .stream
-        let maxFrame = map.optional("max_frame").flatMap { $0.byteSize(minimum: 1) } ?? Self.defaultMaxFrame
+        let maxFrameValue = map.optional("max_frame")
+        var maxFrame = maxFrameValue.flatMap { $0.byteSize(minimum: 1) } ?? Self.defaultMaxFrame
+        if maxFrame > Self.largestMaxFrame, let maxFrameValue {
+            maxFrameValue.report("\(maxFrame) bytes is more than a serial frame needs (at most \(Self.largestMaxFrame / 1_024)KiB)")
+            maxFrame = Self.defaultMaxFrame
+        }
         let framing = readFraming(&map, maxFrame: maxFrame)
         guard let port, let framing else { return nil }
         return SerialBusOptions(port: port, settings: settings, mode: mode, framing: framing, maxFrame: maxFrame)

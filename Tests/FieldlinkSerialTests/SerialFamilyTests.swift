@@ -68,7 +68,7 @@ private func line(of marker: String, in yaml: String) -> Int {
 
     @Test(.timeLimit(.minutes(1))) func mistakesAreReportedWhereTheyAre() {
         let yaml = config(buses: """
-              - {name: a, type: serial, port: /dev/ttyS0, baud: 12345, flow: dtr, framing: fixed, delimiter: ";"}
+              - {name: a, type: serial, port: /dev/ttyS0, baud: 12345, flow: dtr, framing: fixed, delimiter: ";", max_frame: 2MiB}
               - {name: b, type: serial, port: /dev/ttyS1, mode: poll}
               - {name: c, type: serial, port: /dev/ttyS2}
             """, devices: """
@@ -102,6 +102,7 @@ private func line(of marker: String, in yaml: String) -> Int {
             ("baud: 12345", "flow: unknown value \"dtr\" (expected one of none, rtscts, xonxoff)"),
             ("baud: 12345", "missing required key \"length\""),
             ("baud: 12345", "delimiter belongs to framing: line, not fixed"),
+            ("baud: 12345", "max_frame: 2097152 bytes is more than a serial frame needs (at most 1024KiB)"),
             ("request: \"x\"", "request is for mode: poll buses"),
             ("{name: lattitude}", "no NMEA field \"lattitude\""),
             ("{name: lattitude}", "type is not used by parser nmea"),
