@@ -4,8 +4,9 @@ import Logging
 /// lasted) and says when to publish a new `DeviceHealth`, so a silent device costs two log lines,
 /// not one per poll.
 ///
-/// Family-neutral (it sees only `Reading`s); the serial family uses it, and a family that keeps
-/// its own equivalent (ModbusLine.report) can move onto it.
+/// Family-neutral (it sees only `Reading`s). It is ModbusLine's `report` and `PollHealth` lifted
+/// into the core so the serial family need not copy them; ModbusLine can move onto it unchanged in
+/// wording (`noun: "poll"`).
 public struct DeviceHealthTracker: Sendable {
     /// What a reading said about the device, compared reading to reading.
     enum Condition: Equatable, Sendable {
@@ -33,14 +34,17 @@ public struct DeviceHealthTracker: Sendable {
     private let pointCount: Int
     /// How often a failing device is tried again, for the log line.
     private let retry: Duration
+    /// What one reading is called in the log ("poll", "reading").
+    private let noun: String
     private var condition = StateChangeFilter<Condition>()
     private var lastSuccess: Int64?
     private var failedReadings: UInt64 = 0
 
-    public init(device: String, pointCount: Int, retry: Duration) {
+    public init(device: String, pointCount: Int, retry: Duration, noun: String = "reading") {
         self.device = device
         self.pointCount = pointCount
         self.retry = retry
+        self.noun = noun
     }
 
     /// Takes one reading; returns the health to publish when it changed, nil otherwise.
@@ -55,7 +59,7 @@ public struct DeviceHealthTracker: Sendable {
         case (.ok, nil):
             logger.info("reading all \(pointCount) point(s)", metadata: metadata)
         case (.ok, .some):
-            logger.notice("reading all points again after \(change.repeats) failed reading(s)", metadata: metadata)
+            logger.notice("reading all points again after \(change.repeats) failed \(noun)(s)", metadata: metadata)
         case (.failing(let summary, let total), _):
             let consequence = total ? "nothing published" : "published without them"
             logger.warning("\(summary) (\(consequence); retrying every \(retry.configText))", metadata: metadata)
