@@ -14,6 +14,10 @@ final class SerialLine {
     private var buffer = [UInt8](repeating: 0, count: 4_096)
     /// nil while the port is open; the reason while it is not. Logged once per change.
     private var portProblem = StateChangeFilter<String?>()
+    /// The open port has shown it works (bytes came in, a request went out). Until then a port that
+    /// opens and at once hangs up again (a stale pty) is still the old problem, not a recovery, so
+    /// it costs no log lines.
+    private var portProven = false
     private var nextOpen: ContinuousClock.Instant
 
     /// How long a missing port waits before it is tried again.
@@ -34,10 +38,8 @@ final class SerialLine {
         do {
             let port = try SerialPort(path: options.port, settings: options.settings)
             self.port = port
+            portProven = false
             splitter.reset()
-            if let change = portProblem.update(nil), change.previous != nil {
-                logger.notice("\(options.port) is back after \(change.repeats) failed attempt(s)")
-            }
             return .success(port)
         } catch {
             nextOpen = clock.now + Self.reopenDelay
@@ -45,6 +47,15 @@ final class SerialLine {
                 logger.warning("cannot use \(options.port): \(error.detail) (trying again every \(Self.reopenDelay.configText))")
             }
             return .failure(error)
+        }
+    }
+
+    /// Bytes moved: the port works; logged once if it had not.
+    private func proven() {
+        guard !portProven else { return }
+        portProven = true
+        if let change = portProblem.update(nil), change.previous != nil {
+            logger.notice("\(options.port) is back after \(change.repeats) failed attempt(s)")
         }
     }
 
@@ -73,6 +84,7 @@ final class SerialLine {
         do {
             let count = try port.read(into: &buffer, timeout: timeout)
             guard count > 0 else { return true }
+            proven()
             splitter.append(buffer[0..<count])
             while let event = splitter.next() { handle(event) }
             return true
@@ -167,6 +179,7 @@ final class SerialLine {
         splitter.reset()
         do {
             try port.write(request, timeout: device.options.timeout)
+            proven()
         } catch {
             lost(error)
             return device.failure("port unavailable: \(error)")
