@@ -102,9 +102,7 @@ final class SerialLine {
         while !stopping() {
             heartbeat.beat()
             var now = clock.now
-            if port == nil, now >= nextOpen, case .failure(let error) = openPort() {
-                for device in devices where now >= device.due { endPeriod(device, failure: "port unavailable: \(error)", sink: sink) }
-            }
+            if port == nil, now >= nextOpen { _ = openPort() }
             let nextDue = devices.map(\.due).min() ?? now + .seconds(1)
             let wait = min(max(nextDue - now, .milliseconds(1)), .milliseconds(200))
             if port == nil {
@@ -223,7 +221,8 @@ final class SerialLine {
         guard options.mode == .stream else { return poll(index) }
         let device = devices[index]
         if case .failure(let error) = openPort() { return device.failure("port unavailable: \(error)") }
-        let deadline = clock.now + max(device.config.interval, .seconds(3))
+        let period = max(device.config.interval, .seconds(3))
+        let deadline = clock.now + period
         while clock.now < deadline {
             let open = readFrames(timeout: deadline - clock.now) { event in
                 if case .frame(let frame) = event, device.take(frame) == .parsed { device.accumulate() }
@@ -231,7 +230,7 @@ final class SerialLine {
             if !open { return device.failure(portUnavailable) }
             if device.hasAllPoints { break }
         }
-        return device.hasAccumulated ? device.reading(missing: "not received within \(max(device.config.interval, .seconds(3)).configText)")
-            : device.failure(device.drops.periodSummary ?? "nothing received within \(max(device.config.interval, .seconds(3)).configText)")
+        return device.hasAccumulated ? device.reading(missing: "not received within \(period.configText)")
+            : device.failure(device.drops.periodSummary ?? "nothing received within \(period.configText)")
     }
 }
