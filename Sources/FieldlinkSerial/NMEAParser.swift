@@ -32,6 +32,9 @@ public struct NMEAParser: Sendable {
     private let wantsTime: Bool
     /// Field start offsets of the sentence being parsed; reused, never reallocated.
     private var commas: [Int] = []
+    /// What the last GGA or RMC said: a fix, none, or nothing yet. Lets a missing position read
+    /// "no fix" instead of "not received".
+    private(set) var hasFix: Bool?
 
     init(points: [ParserPoint]) {
         var slots = Array(repeating: [Int](), count: NMEAField.allCases.count)
@@ -100,7 +103,7 @@ public struct NMEAParser: Sendable {
     }
 
     /// GGA: time, lat, N/S, lon, E/W, quality, satellites, HDOP, altitude, M, separation, M, age, station.
-    private func gga(_ body: ArraySlice<UInt8>, into values: inout [Value?]) -> ParseOutcome {
+    private mutating func gga(_ body: ArraySlice<UInt8>, into values: inout [Value?]) -> ParseOutcome {
         guard commas.count >= 9 else { return .failed("GGA with \(commas.count) field(s), at least 9 expected: \(body.quoted)") }
         let qualityText = field(6, of: body)
         var quality: Int64 = 0
@@ -114,6 +117,7 @@ public struct NMEAParser: Sendable {
             guard let satellites = DecimalText.integer(satellitesText) else { return .failed("GGA satellites \(satellitesText.quoted)") }
             set(.satellites, .int(satellites), into: &values)
         }
+        hasFix = quality > 0
         guard quality > 0 else { return .parsed }
         guard let latitude = Self.coordinate(field(2, of: body), hemisphere: field(3, of: body), degreeDigits: 2),
               let longitude = Self.coordinate(field(4, of: body), hemisphere: field(5, of: body), degreeDigits: 3) else {
@@ -135,9 +139,10 @@ public struct NMEAParser: Sendable {
     }
 
     /// RMC: time, status (A valid, V void), lat, N/S, lon, E/W, speed (knots), course, date (ddmmyy), ...
-    private func rmc(_ body: ArraySlice<UInt8>, into values: inout [Value?]) -> ParseOutcome {
+    private mutating func rmc(_ body: ArraySlice<UInt8>, into values: inout [Value?]) -> ParseOutcome {
         guard commas.count >= 9 else { return .failed("RMC with \(commas.count) field(s), at least 9 expected: \(body.quoted)") }
-        guard field(2, of: body).elementsEqual([UInt8(ascii: "A")]) else { return .parsed }
+        hasFix = field(2, of: body).elementsEqual([UInt8(ascii: "A")])
+        guard hasFix == true else { return .parsed }
         guard let latitude = Self.coordinate(field(3, of: body), hemisphere: field(4, of: body), degreeDigits: 2),
               let longitude = Self.coordinate(field(5, of: body), hemisphere: field(6, of: body), degreeDigits: 3) else {
             return .failed("RMC position unreadable: \(body.quoted)")

@@ -146,6 +146,13 @@ public enum FrameParser {
         }
     }
 
+    /// Why a point the device reports is missing, when the parser knows better than "not received":
+    /// a GNSS receiver that says it has no fix.
+    public var missingReason: String? {
+        if case .nmea(let parser) = self, parser.hasFix == false { return "no fix (the receiver reports none)" }
+        return nil
+    }
+
     public mutating func parse(_ frame: ArraySlice<UInt8>, into values: inout [Value?]) -> ParseOutcome {
         switch self {
         case .nmea(var parser):

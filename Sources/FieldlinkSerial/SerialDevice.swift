@@ -143,7 +143,7 @@ final class SerialDevice {
                     reading.values.append((point.name, value))
                 }
             } else {
-                reading.errors.append((point.name, missing))
+                reading.errors.append((point.name, parser.missingReason ?? missing))
             }
         }
         if !fromFrame { accumulators = Array(repeating: PointAccumulator(), count: accumulators.count) }

@@ -62,6 +62,16 @@ let ubloxFix = """
         #expect(values == [.fixQuality: .int(0), .satellites: .int(0)])
     }
 
+    @Test(.timeLimit(.minutes(1))) func theParserRemembersWhetherThereIsAFix() {
+        var parser = FrameParser(.nmea, points: [ParserPoint(field: "latitude", column: nil, type: .float)])
+        var values: [Value?] = [nil]
+        #expect(parser.missingReason == nil)
+        _ = parser.parse(Array("$GNGGA,,,,,,0,00,99.99,,,,,,*56".utf8)[...], into: &values)
+        #expect(parser.missingReason == "no fix (the receiver reports none)")
+        _ = parser.parse(Array("$GNRMC,083559.00,A,4717.11437,N,00833.91522,E,0.004,77.52,091202,,,A,V*33".utf8)[...], into: &values)
+        #expect(parser.missingReason == nil && values == [.double(47.2852395)])
+    }
+
     @Test(.timeLimit(.minutes(1)), arguments: [Int.max, 1, 5, 64])
     func fixGivesPositionAltitudeSpeedAndTime(chunk: Int) {
         let (outcomes, values) = parse(ubloxFix, chunk: chunk)
