@@ -133,6 +133,7 @@ YAML
     ended=$(date +%s.%N)
     kill "$pid"; wait "$pid" 2>/dev/null || true
     grep -q "dropping frames" "$WORK/$name.log" && log "warning: fieldlink dropped $1 frames: $(grep -m1 'dropping frames' "$WORK/$name.log")"
+    grep -q "reading all" "$WORK/$name.log" || log "warning: fieldlink never read every point of the $1 device (see $name.log with BENCH_KEEP=1)"
     FL_CPU=$(python3 -c "print(max(0.0, ($busy1 - $busy0) - ($idle1 - $idle0) / 2 * ($ended - $started)))")
 }
 
