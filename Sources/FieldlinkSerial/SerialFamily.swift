@@ -11,6 +11,8 @@ public enum SerialMode: String, Sendable, CaseIterable {
     case poll
 }
 
+/// A serial bus: the port and its line settings, and how its byte stream is cut into frames (one
+/// stream, one framing, whatever devices share it).
 public struct SerialBusOptions: BusOptions {
     public var port: String
     public var settings: SerialSettings
@@ -34,6 +36,7 @@ public enum Aggregation: String, Sendable, CaseIterable {
     case last, avg, min, max
 }
 
+/// A device on a serial bus: how its frames are read, and in poll mode how it is asked.
 public struct SerialDeviceOptions: DeviceOptions {
     public var parser: ParserSettings
     /// Poll mode: the bytes sent every interval.
@@ -49,6 +52,8 @@ public struct SerialDeviceOptions: DeviceOptions {
     }
 }
 
+/// Where a point's value sits in a frame; the point's name is the default, so a plain list of names
+/// picks fields, and `name` + `field` renames one.
 public struct SerialPointOptions: PointOptions {
     /// The NMEA field, regex group or key; nil means the point's name.
     public var field: String?
