@@ -49,6 +49,7 @@ let package = Package(
         // Driver families.
         .target(name: "FieldlinkModbus", dependencies: ["FieldlinkCore", "CModbus"]),
         .target(name: "FieldlinkI2C", dependencies: ["FieldlinkCore", "CLinuxIO", .product(name: "Yams", package: "Yams")]),
+        .target(name: "FieldlinkSerial", dependencies: ["FieldlinkCore", "CLinuxIO"]),
         // Reading -> bytes.
         .target(
             name: "FieldlinkPayload",
@@ -80,6 +81,7 @@ let package = Package(
             dependencies: [
                 "FieldlinkCore", "FieldlinkModbus", "FieldlinkPayload", "FieldlinkBuffer", "FieldlinkMQTT", "FieldlinkSystemd",
                 "FieldlinkI2C",
+                "FieldlinkSerial",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
@@ -91,6 +93,7 @@ let package = Package(
         .testTarget(name: "FieldlinkCoreTests", dependencies: ["FieldlinkCore", "FieldlinkModbus"]),
         .testTarget(name: "FieldlinkModbusTests", dependencies: ["FieldlinkModbus"]),
         .testTarget(name: "FieldlinkI2CTests", dependencies: ["FieldlinkI2C"]),
+        .testTarget(name: "FieldlinkSerialTests", dependencies: ["FieldlinkSerial", "TestSupport"]),
         .testTarget(name: "FieldlinkPayloadTests", dependencies: ["FieldlinkPayload"]),
         .testTarget(name: "FieldlinkBufferTests", dependencies: ["FieldlinkBuffer"]),
         .testTarget(name: "FieldlinkSystemdTests", dependencies: ["FieldlinkSystemd"]),

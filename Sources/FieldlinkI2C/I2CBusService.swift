@@ -34,12 +34,6 @@ struct I2CBusService: Service {
     }
 }
 
-/// A device's state as last logged: polls compare it to log changes only.
-enum Health: Equatable, Sendable {
-    case ok
-    case failing(String)
-}
-
 /// The adapter's state on its own thread: the opened adapter (reopened after it failed), each
 /// device's driver with what it learned (calibration), and each device's health as last logged.
 final class I2CLine {
@@ -49,9 +43,7 @@ final class I2CLine {
     private let openBus: (String) throws(I2CError) -> any I2CBus
     private var bus: (any I2CBus)?
     private var sensors: [(any I2CSensor)?]
-    private var health: [StateChangeFilter<Health>]
-    private var lastSuccess: [Int64?]
-    private var failedPolls: [UInt64]
+    private var health: [DeviceHealthTracker]
 
     /// `openBus` is the seam for tests: the fake bus instead of /dev/i2c-N.
     init(device path: String, devices: [DeviceConfig], logger: Logger,
@@ -61,9 +53,7 @@ final class I2CLine {
         self.logger = logger
         self.openBus = openBus
         self.sensors = Array(repeating: nil, count: devices.count)
-        self.health = Array(repeating: StateChangeFilter(), count: devices.count)
-        self.lastSuccess = Array(repeating: nil, count: devices.count)
-        self.failedPolls = Array(repeating: 0, count: devices.count)
+        self.health = devices.map { DeviceHealthTracker(device: $0.name, pointCount: $0.points.count, retry: $0.interval, noun: "poll") }
     }
 
     /// Reads every point of device `index`. A device's failure (NACK, wrong chip, CRC) fails its
@@ -130,23 +120,6 @@ final class I2CLine {
     /// Logs once per change of a device's health and returns the new health to publish; nil when
     /// nothing changed.
     func report(_ reading: Reading, of index: Int) -> DeviceHealth? {
-        let config = devices[index]
-        let problem: String? = reading.errors.isEmpty ? nil
-            : Set(reading.errors.map(\.reason)).count == 1 ? reading.errors[0].reason
-            : reading.errors.map { "\($0.name): \($0.reason)" }.joined(separator: "; ")
-        if !reading.values.isEmpty { lastSuccess[index] = reading.timestamp }
-        if problem != nil { failedPolls[index] += 1 }
-        guard let change = health[index].update(problem.map(Health.failing) ?? .ok) else { return nil }
-        HealthBoard.shared.setDevice(config.name, ok: problem == nil)
-        let metadata: Logger.Metadata = ["device": "\(config.name)"]
-        if let problem {
-            logger.warning("\(problem) (retrying every \(config.interval.configText))", metadata: metadata)
-        } else if change.previous == nil {
-            logger.info("reading all \(config.points.count) point(s)", metadata: metadata)
-        } else {
-            logger.notice("reading all points again after \(change.repeats) failed poll(s)", metadata: metadata)
-        }
-        return DeviceHealth(device: config.name, ok: problem == nil, since: reading.timestamp, lastSuccess: lastSuccess[index],
-                            failedPolls: failedPolls[index], error: problem)
+        health[index].record(reading, logger: logger)
     }
 }

@@ -5,6 +5,7 @@ import FieldlinkI2C
 import FieldlinkModbus
 import FieldlinkMQTT
 import FieldlinkPayload
+import FieldlinkSerial
 import FieldlinkSystemd
 import Foundation
 import Logging
@@ -20,7 +21,7 @@ let exitConfigError = ExitCode(78)
 let exitCannotCreate = ExitCode(73)
 
 /// Every driver family built into this binary.
-let driverFamilies: [any DriverFamily] = [ModbusFamily(), I2CFamily()]
+let driverFamilies: [any DriverFamily] = [ModbusFamily(), SerialFamily(), I2CFamily()]
 
 @main
 struct Fieldlink: AsyncParsableCommand {

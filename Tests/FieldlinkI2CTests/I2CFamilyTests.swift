@@ -87,7 +87,7 @@ import Testing
         #expect(gone.values.isEmpty)
         #expect(gone.errors.map(\.reason) == ["no device at 0x44 (no acknowledge)", "no device at 0x44 (no acknowledge)"])
         let health = try #require(line.report(gone, of: 0))
-        #expect(!health.ok && health.error == "no device at 0x44 (no acknowledge)")
+        #expect(!health.ok && health.error == "all 2 point(s) failed: no device at 0x44 (no acknowledge)")
         #expect(line.report(line.poll(0), of: 0) == nil)  // logged once per change
 
         let here = line.poll(1)

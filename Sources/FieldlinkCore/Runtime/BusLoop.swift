@@ -4,6 +4,32 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
+/// A bus owner's thread, seen from its service: started once, stopped from any thread, awaited.
+public protocol BusThread: Sendable {
+    func start()
+    /// The transaction in progress finishes; no new one starts. Safe from any thread, more than once.
+    func stop()
+    /// Returns once the thread has ended.
+    func waitUntilStopped() async
+}
+
+extension BusThread {
+    /// A bus service's whole `run()`: starts the thread and returns once it has stopped, after a
+    /// graceful shutdown or a cancellation.
+    public func runUntilShutdown() async {
+        start()
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await waitUntilStopped()
+            } onGracefulShutdown: {
+                self.stop()
+            }
+        } onCancel: {
+            self.stop()
+        }
+    }
+}
+
 /// The single owner of one physical bus: a dedicated thread that polls the bus's devices, one
 /// transaction at a time, on a fixed-rate `PollSchedule`.
 ///
@@ -11,7 +37,7 @@ import Synchronization
 /// they would starve every other task; and the schedule lives on the same thread, so a poll costs
 /// no hop between threads. The resource (a serial line, an adapter) is created on the thread and
 /// never leaves it, so it need not be `Sendable`.
-public final class BusLoop<Resource>: Sendable {
+public final class BusLoop<Resource>: BusThread {
     public struct Device: Sendable {
         public var name: String
         public var interval: Duration
@@ -77,21 +103,6 @@ public final class BusLoop<Resource>: Sendable {
                 return state.ended
             }
             if ended { continuation.resume() }
-        }
-    }
-
-    /// A bus service's whole `run()`: starts the loop and returns once it has stopped, after a
-    /// graceful shutdown (the poll in progress finishes) or a cancellation.
-    public func runUntilShutdown() async {
-        start()
-        await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                await waitUntilStopped()
-            } onGracefulShutdown: {
-                self.stop()
-            }
-        } onCancel: {
-            self.stop()
         }
     }
 

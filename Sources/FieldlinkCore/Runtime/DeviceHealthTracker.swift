@@ -1,0 +1,71 @@
+import Logging
+
+/// One device's health from reading to reading: logs once per change (with how long the old state
+/// lasted) and says when to publish a new `DeviceHealth`, so a silent device costs two log lines,
+/// not one per poll.
+///
+/// Family-neutral (it sees only `Reading`s). It is ModbusLine's `report` and `PollHealth` lifted
+/// into the core so the serial family need not copy them; ModbusLine can move onto it unchanged in
+/// wording (`noun: "poll"`).
+public struct DeviceHealthTracker: Sendable {
+    /// What a reading said about the device, compared reading to reading.
+    enum Condition: Equatable, Sendable {
+        case ok
+        case failing(summary: String, total: Bool)
+
+        init(_ reading: Reading, pointCount: Int) {
+            guard !reading.errors.isEmpty else {
+                self = .ok
+                return
+            }
+            let reasons = Set(reading.errors.map(\.reason))
+            let total = reading.values.isEmpty
+            if reasons.count == 1, let reason = reasons.first {
+                let which = total ? "all \(pointCount) point(s)" : reading.errors.map(\.name).joined(separator: ", ")
+                self = .failing(summary: "\(which) failed: \(reason)", total: total)
+            } else {
+                let list = reading.errors.map { "\($0.name): \($0.reason)" }.joined(separator: "; ")
+                self = .failing(summary: "\(reading.errors.count) of \(pointCount) point(s) failed: \(list)", total: total)
+            }
+        }
+    }
+
+    public let device: String
+    private let pointCount: Int
+    /// How often a failing device is tried again, for the log line.
+    private let retry: Duration
+    /// What one reading is called in the log ("poll", "reading").
+    private let noun: String
+    private var condition = StateChangeFilter<Condition>()
+    private var lastSuccess: Int64?
+    private var failedReadings: UInt64 = 0
+
+    public init(device: String, pointCount: Int, retry: Duration, noun: String = "reading") {
+        self.device = device
+        self.pointCount = pointCount
+        self.retry = retry
+        self.noun = noun
+    }
+
+    /// Takes one reading; returns the health to publish when it changed, nil otherwise.
+    public mutating func record(_ reading: Reading, logger: Logger) -> DeviceHealth? {
+        let state = Condition(reading, pointCount: pointCount)
+        if !reading.values.isEmpty { lastSuccess = reading.timestamp }
+        if !reading.errors.isEmpty { failedReadings += 1 }
+        guard let change = condition.update(state) else { return nil }
+        HealthBoard.shared.setDevice(device, ok: state == .ok)
+        let metadata: Logger.Metadata = ["device": "\(device)"]
+        switch (state, change.previous) {
+        case (.ok, nil):
+            logger.info("reading all \(pointCount) point(s)", metadata: metadata)
+        case (.ok, .some):
+            logger.notice("reading all points again after \(change.repeats) failed \(noun)(s)", metadata: metadata)
+        case (.failing(let summary, let total), _):
+            let consequence = total ? "nothing published" : "published without them"
+            logger.warning("\(summary) (\(consequence); retrying every \(retry.configText))", metadata: metadata)
+        }
+        let error: String? = if case .failing(let summary, _) = state { summary } else { nil }
+        return DeviceHealth(device: device, ok: state == .ok, since: reading.timestamp, lastSuccess: lastSuccess,
+                            failedPolls: failedReadings, error: error)
+    }
+}

@@ -1,0 +1,295 @@
+import FieldlinkCore
+import Logging
+import ServiceLifecycle
+
+/// Who speaks first on a serial bus.
+public enum SerialMode: String, Sendable, CaseIterable {
+    /// The device talks on its own (a GPS, a particle counter in continuous mode); every device on
+    /// the bus sees every frame and keeps what its parser understands.
+    case stream
+    /// The gateway sends each device's `request` every `interval` and waits for one reply frame.
+    case poll
+}
+
+/// A serial bus: the port and its line settings, and how its byte stream is cut into frames (one
+/// stream, one framing, whatever devices share it).
+public struct SerialBusOptions: BusOptions {
+    public var port: String
+    public var settings: SerialSettings
+    public var mode: SerialMode
+    public var framing: Framing
+    /// The longest frame kept; longer ones are dropped, so memory stays bounded whatever arrives.
+    public var maxFrame: Int
+
+    public var description: String {
+        var text = "\(port) \(settings.baud) \(settings.dataBits)\(settings.parity.rawValue.prefix(1).uppercased())\(settings.stopBits)"
+        if settings.flow != .none { text += " \(settings.flow)" }
+        if settings.rs485 != nil { text += " rs485" }
+        return text + ", \(mode), \(framing), max \(maxFrame) bytes"
+    }
+}
+
+/// How a stream device's frames are thinned to one reading per `interval`.
+public enum Aggregation: String, Sendable, CaseIterable {
+    /// Every frame is a reading of its own (`interval` unused).
+    case none
+    case last, avg, min, max
+}
+
+/// A device on a serial bus: how its frames are read, and in poll mode how it is asked.
+public struct SerialDeviceOptions: DeviceOptions {
+    public var parser: ParserSettings
+    /// Poll mode: the bytes sent every interval.
+    public var request: [UInt8]?
+    /// Poll mode: how long to wait for the reply frame.
+    public var timeout: Duration
+    /// Stream mode.
+    public var aggregate: Aggregation
+
+    public var description: String {
+        if let request { return "\(parser), request \(Framing.escaped(request)), timeout \(timeout.configText)" }
+        return "\(parser), \(aggregate)"
+    }
+}
+
+/// Where a point's value sits in a frame; the point's name is the default, so a plain list of names
+/// picks fields, and `name` + `field` renames one.
+public struct SerialPointOptions: PointOptions {
+    /// The NMEA field, regex group or key; nil means the point's name.
+    public var field: String?
+    /// CSV column, 0-based.
+    public var column: Int?
+    /// nil: a number (`float`).
+    public var type: SerialValueType?
+
+    public var description: String {
+        if let column { return "column \(column)\(type.map { " \($0)" } ?? "")" }
+        return "\(field.map { "field \($0)" } ?? "by name")\(type.map { " \($0)" } ?? "")"
+    }
+}
+
+/// Text sensors on a UART or USB serial adapter (`type: serial`): termios settings, framing,
+/// stream or request–response, and the nmea / regex / keyvalue / csv parsers.
+public struct SerialFamily: DriverFamily {
+    public init() {}
+
+    public var busTypes: [String] { ["serial"] }
+
+    public static let defaultMaxFrame = 4_096
+    /// The bound on `max_frame`, so a typo (`max_frame: 4GiB`) cannot undo the memory bound.
+    public static let largestMaxFrame = 1 << 20
+
+    public func readBus(type: String, _ map: inout ConfigMapping) -> (any BusOptions)? {
+        let port = map.required("port")?.filePath()
+        var settings = SerialSettings()
+        if let value = map.optional("baud"), let baud = value.int(in: 50...4_000_000) {
+            if SerialSettings.supports(baud: baud) { settings.baud = baud } else {
+                value.report("unsupported baud rate \(baud) (termios has e.g. 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)")
+            }
+        }
+        settings.parity = map.optional("parity").flatMap { $0.oneOf(SerialSettings.Parity.self) } ?? .none
+        settings.dataBits = map.optional("data_bits").flatMap { $0.int(in: 5...8) } ?? 8
+        settings.stopBits = map.optional("stop_bits").flatMap { $0.int(in: 1...2) } ?? 1
+        settings.flow = map.optional("flow").flatMap { $0.oneOf(SerialSettings.Flow.self) } ?? .none
+        settings.exclusive = map.optional("exclusive").flatMap { $0.bool() } ?? true
+        if let value = map.optional("rs485") {
+            if case .mapping = value.node, var rs485Map = value.mapping() {
+                var rs485 = SerialSettings.RS485()
+                rs485.rtsOnSend = rs485Map.optional("rts_on_send").flatMap { $0.bool() } ?? true
+                rs485.delayBeforeSend = rs485Map.optional("delay_before_send").flatMap { $0.duration(minimum: .zero) } ?? .zero
+                rs485.delayAfterSend = rs485Map.optional("delay_after_send").flatMap { $0.duration(minimum: .zero) } ?? .zero
+                rs485Map.rejectUnknownKeys()
+                settings.rs485 = rs485
+            } else if value.bool() == true {
+                settings.rs485 = SerialSettings.RS485()
+            }
+        }
+        let mode = map.optional("mode").flatMap { $0.oneOf(SerialMode.self) } ?? .stream
+        let maxFrameValue = map.optional("max_frame")
+        var maxFrame = maxFrameValue.flatMap { $0.byteSize(minimum: 1) } ?? Self.defaultMaxFrame
+        if maxFrame > Self.largestMaxFrame, let maxFrameValue {
+            maxFrameValue.report("\(maxFrame) bytes is more than a serial frame needs (at most \(Self.largestMaxFrame / 1_024)KiB)")
+            maxFrame = Self.defaultMaxFrame
+        }
+        let framing = readFraming(&map, maxFrame: maxFrame)
+        guard let port, let framing else { return nil }
+        return SerialBusOptions(port: port, settings: settings, mode: mode, framing: framing, maxFrame: maxFrame)
+    }
+
+    private enum FramingKind: String, CaseIterable {
+        case line, fixed
+        case startEnd = "start-end"
+    }
+
+    private func readFraming(_ map: inout ConfigMapping, maxFrame: Int) -> Framing? {
+        let kindValue = map.optional("framing")
+        let kind = kindValue.flatMap { $0.oneOf(FramingKind.self) } ?? (kindValue == nil ? .line : nil)
+        let delimiterValue = map.optional("delimiter")
+        let lengthValue = map.optional("length")
+        let startValue = map.optional("start")
+        let endValue = map.optional("end")
+        let owners: [(ConfigValue?, String, FramingKind)] = [(delimiterValue, "delimiter", .line), (lengthValue, "length", .fixed),
+                                                            (startValue, "start", .startEnd), (endValue, "end", .startEnd)]
+        for (value, key, owner) in owners where kind != nil && kind != owner {
+            value?.report("\(key) belongs to framing: \(owner.rawValue), not \(kind!.rawValue)")
+        }
+        switch kind {
+        case .line:
+            let delimiter = delimiterValue.map { $0.byteString() } ?? [0x0A]
+            return delimiter.map { .line(delimiter: $0) }
+        case .fixed:
+            guard let length = map.required("length")?.int(in: 1...65_536) else { return nil }
+            if length > maxFrame, let lengthValue { lengthValue.report("length \(length) is longer than max_frame \(maxFrame)") }
+            return .fixed(length: length)
+        case .startEnd:
+            let start = map.required("start")?.byteString()
+            let end = map.required("end")?.byteString()
+            guard let start, let end else { return nil }
+            return .delimited(start: start, end: end)
+        case nil:
+            return nil
+        }
+    }
+
+    public func readDevice(_ map: inout ConfigMapping, on bus: BusConfig) -> (any DeviceOptions)? {
+        let busOptions = bus.options as! SerialBusOptions
+        let parserValue = map.required("parser")
+        let kind = parserValue.flatMap { $0.oneOf(ParserKind.self) }
+        let patternValue = map.optional("pattern")
+        let separatorValue = map.optional("separator")
+        let assignValue = map.optional("assign")
+        for (value, key, owners) in [(patternValue, "pattern", [ParserKind.regex]), (separatorValue, "separator", [.keyvalue, .csv]),
+                                     (assignValue, "assign", [.keyvalue])] {
+            if let value, let kind, !owners.contains(kind) {
+                value.report("\(key) is for parser \(owners.map(\.rawValue).joined(separator: " or ")), not \(kind.rawValue)")
+            }
+        }
+        var parser: ParserSettings?
+        var groups: [String] = []
+        switch kind {
+        case .nmea: parser = .nmea
+        case .regex:
+            if let patternValue = map.required("pattern"), let pattern = patternValue.nonEmptyString() {
+                do {
+                    _ = try Regex(pattern)
+                    groups = RegexParser.groupNames(in: pattern)
+                    if groups.isEmpty {
+                        patternValue.report("the pattern has no named group; name each value, e.g. (?<temperature>-?\\d+\\.\\d+)")
+                    } else {
+                        parser = .regex(pattern: pattern)
+                    }
+                } catch {
+                    patternValue.report("not a valid regular expression: \(error)")
+                }
+            }
+        case .keyvalue:
+            let separator = separatorValue.flatMap { value -> [UInt8]? in
+                guard let bytes = value.byteString() else { return nil }
+                return bytes.allSatisfy({ $0 == 0x20 }) ? nil : bytes
+            }
+            if let assign = assignValue.map({ $0.byteString() }) ?? [UInt8(ascii: "=")] {
+                parser = .keyValue(separator: separator, assign: assign)
+            }
+        case .csv:
+            if let separator = separatorValue.map({ $0.byteString() }) ?? [UInt8(ascii: ",")] { parser = .csv(separator: separator) }
+        case nil: break
+        }
+
+        let requestValue = map.optional("request")
+        let timeoutValue = map.optional("timeout")
+        let aggregateValue = map.optional("aggregate")
+        var request: [UInt8]?
+        switch busOptions.mode {
+        case .poll:
+            request = map.required("request")?.byteString()
+            aggregateValue?.report("aggregate is for mode: stream buses; bus \(bus.name) polls (one reading per reply)")
+        case .stream:
+            for (value, key) in [(requestValue, "request"), (timeoutValue, "timeout")] {
+                value?.report("\(key) is for mode: poll buses; bus \(bus.name) is mode: stream (set mode: poll on the bus to send requests)")
+            }
+        }
+        let timeout = timeoutValue.flatMap { $0.duration() } ?? .seconds(1)
+        let aggregate = aggregateValue.flatMap { $0.oneOf(Aggregation.self) } ?? .last
+        if let kind { checkPoints(map.optional("points"), parser: kind, groups: kind == .regex && parser == nil ? nil : groups) }
+        guard let parser, busOptions.mode == .stream || request != nil else { return nil }
+        return SerialDeviceOptions(parser: parser, request: request, timeout: timeout, aggregate: aggregate)
+    }
+
+    public func readPoint(_ map: inout ConfigMapping, on bus: BusConfig) -> (any PointOptions)? {
+        let field = map.optional("field").flatMap { $0.nonEmptyString() }
+        let column = map.optional("column").flatMap { $0.int(in: 0...1_023) }
+        let type = map.optional("type").flatMap { $0.oneOf(SerialValueType.self) }
+        return SerialPointOptions(field: field, column: column, type: type)
+    }
+
+    enum ParserKind: String, CaseIterable {
+        case nmea, regex, keyvalue, csv
+    }
+
+    /// The points' keys depend on the device's parser, which `readPoint` does not see: checked here,
+    /// on a quiet copy of the list (the loader reports its shape), reporting only what the parser rules out.
+    private func checkPoints(_ value: ConfigValue?, parser: ParserKind, groups: [String]?) {
+        guard let value else { return }
+        let quiet = ConfigValue(node: value.node, path: value.path,
+                                diagnostics: ConfigDiagnostics(file: value.diagnostics.file, environment: value.diagnostics.environment))
+        for entry in quiet.list() ?? [] {
+            guard var point = entry.mapping() else { continue }
+            let nameValue = point.optional("name")
+            let fieldValue = point.optional("field")
+            let columnValue = point.optional("column")
+            let typeValue = point.optional("type")
+            let field = (fieldValue ?? nameValue).flatMap { $0.string() }
+            let fieldAt = fieldValue ?? nameValue
+            let real = value.diagnostics
+            func say(_ at: ConfigValue?, _ message: String) {
+                let at = at ?? entry
+                real.report(message, at: at.node, path: at.path)
+            }
+            switch parser {
+            case .nmea:
+                if let field, NMEAField(rawValue: field) == nil {
+                    say(fieldAt, "no NMEA field \"\(field)\" (expected one of \(NMEAField.allCases.map(\.rawValue).joined(separator: ", ")); rename with name: and field:)")
+                }
+                if let columnValue { say(columnValue, "column is for parser csv, not nmea") }
+                if let typeValue { say(typeValue, "type is not used by parser nmea (each NMEA field has its own type)") }
+            case .regex:
+                // An invalid pattern was reported already; its groups are unknown.
+                if let field, let groups, !groups.contains(field) {
+                    say(fieldAt, "the pattern has no group named \"\(field)\" (groups: \(groups.joined(separator: ", ")))")
+                }
+                if let columnValue { say(columnValue, "column is for parser csv, not regex") }
+            case .keyvalue:
+                if let columnValue { say(columnValue, "column is for parser csv, not keyvalue") }
+            case .csv:
+                if columnValue == nil { say(nameValue, "parser csv needs column: (the 0-based column index) for each point") }
+                if let fieldValue { say(fieldValue, "field is for parsers nmea, regex and keyvalue; csv points take column:") }
+            }
+        }
+    }
+
+    public func makeBusService(bus: BusConfig, devices: [DeviceConfig], sink: any ReadingSink, logger: Logger) -> any Service {
+        SerialBusService(bus: bus, devices: devices, sink: sink, logger: logger)
+    }
+
+    public func pollOnce(bus: BusConfig, device: DeviceConfig, logger: Logger) -> Reading {
+        let line = SerialLine(options: bus.options as! SerialBusOptions, devices: [device], logger: logger)
+        return line.probe(0)
+    }
+}
+
+extension ConfigValue {
+    /// A string as bytes: each character is one byte (0–255), so `"\r\n"` and `"\x02"` in double
+    /// quotes give exactly those bytes.
+    func byteString() -> [UInt8]? {
+        guard let text = string() else { return nil }
+        guard !text.isEmpty else { return fail("must not be empty") }
+        var bytes: [UInt8] = []
+        for scalar in text.unicodeScalars {
+            guard scalar.value <= 0xFF else {
+                return fail("character U+\(String(scalar.value, radix: 16, uppercase: true)) is not a byte; write bytes as \"\\xHH\" in double quotes")
+            }
+            bytes.append(UInt8(scalar.value))
+        }
+        return bytes
+    }
+}
