@@ -4,6 +4,7 @@ import ServiceLifecycle
 
 public struct ModbusRTUBusOptions: BusOptions {
     public var port: String
+    public var physicalResource: String? { port }
     public var baud: Int
     public var parity: Parity
     public var dataBits: Int

@@ -15,6 +15,7 @@ public enum SerialMode: String, Sendable, CaseIterable {
 /// stream, one framing, whatever devices share it).
 public struct SerialBusOptions: BusOptions {
     public var port: String
+    public var physicalResource: String? { port }
     public var settings: SerialSettings
     public var mode: SerialMode
     public var framing: Framing

@@ -262,6 +262,14 @@ typealias Edit = ConfigFixture.Edit
         #expect(problem.location.line == ConfigFixture.location(of: "|      - {name: alarm", in: yaml).line)
     }
 
+    @Test func twoBusesCannotOwnOnePort() {
+        let yaml = ConfigFixture.edited([Edit("    port: /dev/ttyUSB9\n", "    port: /dev/ttyUSB0\n")])
+        let problems = ConfigFixture.problems(yaml)
+        #expect(problems.count == 1)
+        #expect(problems.first?.path == "buses[2].type")
+        #expect(problems.first?.message == #"/dev/ttyUSB0 is already bus "rs485"'s: one bus per line, so put these devices on that bus"#)
+    }
+
     @Test func sparkplugDevicesNeedTheSparkplugSection() {
         let yaml = ConfigFixture.edited([Edit("    retain: true\n", "    retain: true\n    format: sparkplugb\n")])
         let problems = ConfigFixture.problems(yaml)

@@ -141,7 +141,16 @@ public struct BufferConfig: Sendable {
 }
 
 /// What a driver family reads from a bus entry beyond name and type.
-public protocol BusOptions: Sendable, Hashable, CustomStringConvertible {}
+public protocol BusOptions: Sendable, Hashable, CustomStringConvertible {
+    /// The physical thing the bus owns (a serial port, an I2C adapter), so the loader can refuse
+    /// two buses on one line: each has its own owner thread, and their transactions would collide.
+    /// nil when nothing local is owned (a TCP connection).
+    var physicalResource: String? { get }
+}
+
+extension BusOptions {
+    public var physicalResource: String? { nil }
+}
 /// What a driver family reads from a device entry beyond the common keys.
 public protocol DeviceOptions: Sendable, Hashable, CustomStringConvertible {}
 /// What a driver family reads from a point entry beyond the common keys.

@@ -311,6 +311,13 @@ private struct DocumentReader {
     }
 
     /// `broken` collects the names of buses that were declared but are invalid (already reported).
+    /// The same port by another name (`/dev/serial/by-id/...` is a link to `/dev/ttyUSB0`).
+    static func canonicalPath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     func readBuses(_ value: ConfigValue, broken: inout Set<String>) -> [BusConfig]? {
         guard let list = value.list() else { return nil }
         var buses: [BusConfig] = []
@@ -334,6 +341,10 @@ private struct DocumentReader {
             }
             let options = family.readBus(type: type, &map)
             map.rejectUnknownKeys()
+            if let resource = options?.physicalResource.map(Self.canonicalPath),
+               let owner = buses.first(where: { $0.options.physicalResource.map(Self.canonicalPath) == resource }) {
+                typeValue.report("\(resource) is already bus \"\(owner.name)\"'s: one bus per line, so put these devices on that bus")
+            }
             if let busName, let options {
                 buses.append(BusConfig(name: busName, type: type, options: options, location: entry.location))
             } else if let busName {
