@@ -43,6 +43,15 @@ public struct DeviceHealth: Sendable, Equatable {
     public var failedPolls: UInt64
     /// The current problem, when failing.
     public var error: String?
+    /// Polls in a row without an answer (drivers that can tell); nil where not counted.
+    public var consecutiveFailures: UInt64?
+    /// Requests that got no answer in time, and answers that failed their CRC, since the start.
+    public var timeouts: UInt64?
+    public var crcErrors: UInt64?
+    /// The protocol's error code in the last error answer (a Modbus exception code), if any.
+    public var exceptionCode: Int?
+    /// Set while the device is backed off (no answer for several polls): when it is probed next, Unix milliseconds.
+    public var backedOffUntil: Int64?
 
     public init(device: String, ok: Bool, since: Int64, lastSuccess: Int64?, failedPolls: UInt64, error: String?) {
         self.device = device
