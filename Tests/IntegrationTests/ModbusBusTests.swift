@@ -171,12 +171,13 @@ struct ModbusBusTests {
                                        muteFile: mute)
         defer { dead.process.stop() }
         let interval: Int64 = 500
-        // The dead device comes first, so without backoff each of its timeouts would push both others back.
+        // The dead device comes first and on a grid of its own, so without backoff its timeouts would push
+        // the others' polls back now and then.
         let config = try workspace.write(configHead(gateway: "gw-backoff", stateDirectory: "\(workspace.path)/state", broker: broker) + """
             buses:
               - {name: rs485, type: modbus-rtu, port: \(line.gatewayPort), parity: none, timeout: 200ms, backoff_after: 3, backoff_max: 2s}
             devices:
-              - {name: dead, bus: rs485, unit: 3, interval: \(interval)ms, points: [\(Self.pointList(1))]}
+              - {name: dead, bus: rs485, unit: 3, interval: 700ms, points: [\(Self.pointList(1))]}
               - {name: a, bus: rs485, unit: 1, interval: \(interval)ms, points: [\(Self.pointList(4))]}
               - {name: b, bus: rs485, unit: 2, interval: \(interval)ms, points: [\(Self.pointList(2))]}
 
@@ -184,7 +185,7 @@ struct ModbusBusTests {
         let gateway = try startGateway(config: config, in: workspace.path)
         defer { gateway.stop() }
         try #require(subscriber.waitFor(device: "a", count: 2, timeout: .seconds(15)), "no telemetry; log:\n\(gateway.stderr)")
-        // Three silent polls (1 s), then backed off.
+        // Three silent polls (1.4 s), then backed off.
         #expect(eventually(timeout: .seconds(5)) { !gateway.logLines(level: "NOTICE", containing: "backed off").isEmpty },
                 "not backed off; log:\n\(gateway.stderr)")
         let start = nowMilliseconds()
@@ -192,7 +193,7 @@ struct ModbusBusTests {
         pause(.seconds(8))
         let end = nowMilliseconds()
         let probes = dead.requests.filter { $0.unit == 3 }.count - requestsBefore
-        // Unbacked, 16 polls in 8 s; backed off (1 s, then 2 s apart) about 4.
+        // Unbacked, 11 polls in 8 s; backed off (1.4 s, then 2 s apart) about 4.
         #expect(probes >= 2 && probes <= 6, "\(probes) requests to the dead slave in 8 s")
         for name in ["a", "b"] {
             let stamps = subscriber.telemetry(device: name).map(\.ts).filter { $0 >= start && $0 <= end }
