@@ -250,14 +250,7 @@ final class ModbusLine {
 
     private func open() throws(ModbusError) -> ModbusConnection {
         if let connection { return connection }
-        let connection = try options.makeConnection()
-        do {
-            try connection.connect()
-        } catch {
-            let verb = options is ModbusTCPBusOptions ? "connect to" : "open"
-            throw ModbusError(code: .port, detail: "cannot \(verb) \(options.endpoint): \(error.detail.replacingOccurrences(of: "open: ", with: ""))")
-        }
-        try options.configure(connection)
+        let connection = try options.openConnection()
         self.connection = connection
         return connection
     }

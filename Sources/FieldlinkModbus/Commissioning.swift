@@ -1,0 +1,239 @@
+import FieldlinkCore
+import Foundation
+
+extension ModbusBusOptions {
+    /// A connected context: the port opened (or the TCP connection made) and RS-485/RTS applied.
+    public func openConnection() throws(ModbusError) -> ModbusConnection {
+        let connection = try makeConnection()
+        do {
+            try connection.connect()
+        } catch {
+            let verb = self is ModbusTCPBusOptions ? "connect to" : "open"
+            throw ModbusError(code: .port, detail: "cannot \(verb) \(endpoint): \(error.detail.replacingOccurrences(of: "open: ", with: ""))")
+        }
+        try configure(connection)
+        return connection
+    }
+}
+
+/// One-off reads for commissioning (`fieldlink probe` raw, `fieldlink scan`): blocking, on the
+/// caller's thread, never while a gateway owns the bus.
+public final class ModbusCommissioning {
+    public let options: any ModbusBusOptions
+    private let connection: ModbusConnection
+
+    public init(options: any ModbusBusOptions) throws(ModbusError) {
+        self.options = options
+        connection = try options.openConnection()
+    }
+
+    /// What one read brought back: registers, or bits for coils and discrete inputs.
+    public enum Answer: Sendable, Equatable {
+        case registers([UInt16])
+        case bits([Bool])
+    }
+
+    public func read(unit: Int, table: ModbusTable, address: Int, count: Int, timeout: Duration) throws(ModbusError) -> Answer {
+        try connection.setUnit(unit)
+        connection.setResponseTimeout(timeout)
+        defer { Thread.sleep(forTimeInterval: options.interFrameSilence.seconds) }
+        do {
+            switch table {
+            case .holding, .input:
+                return .registers(try connection.readRegisters(input: table == .input, address: address, count: count))
+            case .coil, .discrete:
+                return .bits(try connection.readBits(discrete: table == .discrete, address: address, count: count))
+            }
+        } catch {
+            if error.code != .port, error.code != .invalidArgument, !error.isException { connection.flush() }
+            throw error
+        }
+    }
+
+    /// The units among `units` that answer a one-register (or one-bit) read at `address`, with what
+    /// they answered; an exception is an answer too (someone is there).
+    public func scan(units: [Int], table: ModbusTable, address: Int, timeout: Duration,
+                     found: (_ unit: Int, _ answer: Result<Answer, ModbusError>) -> Void) throws(ModbusError) {
+        for unit in units {
+            do {
+                found(unit, .success(try read(unit: unit, table: table, address: address, count: 1, timeout: timeout)))
+            } catch {
+                switch error.code {
+                case .exception: found(unit, .failure(error))
+                case .port: throw error
+                default: continue
+                }
+            }
+        }
+    }
+}
+
+extension ModbusTable {
+    /// `holding 5` or `holding 0-3`, for messages.
+    public func range(_ address: Int, count: Int) -> String {
+        count == 1 ? "\(self) \(address)" : "\(self) \(address)-\(address + count - 1)"
+    }
+}
+
+extension ModbusError {
+    var isException: Bool {
+        if case .exception = code { return true }
+        return false
+    }
+}
+
+/// Registers shown every way they could be meant, side by side, so the plausible reading stands out.
+public enum RegisterInterpretations {
+    public static let multiRegisterTypes: [ModbusDataType] = [.int32, .uint32, .float32, .int64, .uint64, .float64]
+
+    public static func table(_ registers: [UInt16], from address: Int) -> String {
+        var lines = ["address  hex     uint16  int16   ascii"]
+        for (offset, register) in registers.enumerated() {
+            let ascii = [UInt8(register >> 8), UInt8(register & 0xFF)].map { (0x20..<0x7F).contains($0) ? String(UnicodeScalar($0)) : "." }.joined()
+            lines.append([pad("\(address + offset)", 9), pad("0x" + hex(register), 8), pad("\(register)", 8), pad("\(Int16(bitPattern: register))", 8),
+                          ascii].joined())
+        }
+        let orders = WordOrder.allCases
+        let fitting = multiRegisterTypes.filter { $0.registerCount <= registers.count }
+        guard !fitting.isEmpty else { return lines.joined(separator: "\n") + "\n" }
+        lines.append("")
+        lines.append("from address \(address):")
+        lines.append(pad("type", 9) + orders.map { pad($0.rawValue, 24) }.joined())
+        for type in fitting {
+            let slice = registers[0..<type.registerCount]
+            lines.append(pad("\(type)", 9) + orders.map { pad(text(RegisterDecoder.decode(slice, as: type, order: $0)), 24) }.joined())
+        }
+        return lines.map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: "\n") + "\n"
+    }
+
+    static func text(_ value: Value) -> String {
+        switch value {
+        case .bool(let bool): "\(bool)"
+        case .int(let int): "\(int)"
+        case .uint(let uint): "\(uint)"
+        case .double(let double): double.isNaN ? "NaN" : "\(double)"
+        case .string(let string): "\"\(string)\""
+        }
+    }
+
+    static func hex(_ register: UInt16) -> String {
+        let digits = String(register, radix: 16, uppercase: true)
+        return String(repeating: "0", count: 4 - digits.count) + digits
+    }
+
+    static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text + " " : text.padding(toLength: width, withPad: " ", startingAt: 0)
+    }
+}
+
+/// What a bus costs per cycle, from its read plans and its line rate (`fieldlink plan`).
+///
+/// RTU frames are counted in 11-bit characters: a read request is 8 bytes; its answer 5 + 2N bytes
+/// for N registers, 5 + ceil(N/8) for N bits. Each transaction also needs the 3.5-character silence
+/// before the request (or `delay_before_request`, if longer) and before the answer. The slave's own
+/// turnaround is not known, so the figures are a lower bound.
+public struct ModbusBusPlan: Sendable {
+    public struct Transaction: Sendable {
+        public var request: ReadPlan.Request
+        public var requestBytes: Int { 8 }
+        public var responseBytes: Int {
+            request.table.holdsBits ? 5 + (request.count + 7) / 8 : 5 + 2 * request.count
+        }
+        /// On the wire and in the silences; nil on TCP.
+        public var lineTime: Duration?
+    }
+
+    public struct Device: Sendable {
+        public var name: String
+        public var unit: Int
+        public var interval: Duration
+        public var transactions: [Transaction]
+        public var lineTime: Duration? {
+            transactions.reduce(Duration.zero as Duration?) { sum, transaction in
+                guard let sum, let time = transaction.lineTime else { return nil }
+                return sum + time
+            }
+        }
+        /// Naive reading: one request per point.
+        public var pointCount: Int
+    }
+
+    public let bus: BusConfig
+    public let devices: [Device]
+
+    public init(bus: BusConfig, devices: [DeviceConfig]) {
+        let options = bus.options as! any ModbusBusOptions
+        self.bus = bus
+        self.devices = devices.map { config in
+            let polled = PolledDevice(config: config, bus: options)
+            let transactions = polled.plan.requests.map { request in
+                var transaction = Transaction(request: request)
+                if let wire = options.wireTime(characters: transaction.requestBytes + transaction.responseBytes) {
+                    transaction.lineTime = wire + max(options.interFrameSilence, polled.delayBeforeRequest) + options.interFrameSilence
+                }
+                return transaction
+            }
+            return Device(name: config.name, unit: polled.unit, interval: config.interval, transactions: transactions,
+                          pointCount: config.points.count)
+        }
+    }
+
+    /// The share of the line's time the devices need, 1.0 being all of it; nil on TCP.
+    public var load: Double? {
+        devices.reduce(0.0 as Double?) { sum, device in
+            guard let sum, let time = device.lineTime else { return nil }
+            return sum + time.seconds / device.interval.seconds
+        }
+    }
+
+    public var warnings: [String] {
+        var warnings: [String] = []
+        for device in devices {
+            if let time = device.lineTime, time > device.interval {
+                warnings.append("device \(device.name): one poll takes at least \(Self.milliseconds(time)), longer than its \(device.interval.configText) interval")
+            }
+        }
+        if let load, load > 1 {
+            warnings.append("bus \(bus.name): the devices need \(Self.percent(load)) of the line; polls will be skipped (lengthen intervals, raise the baud rate or split the line)")
+        }
+        return warnings
+    }
+
+    public var text: String {
+        let options = bus.options as! any ModbusBusOptions
+        var lines = ["bus \(bus.name) (\(bus.type), \(options))"]
+        if options.wireTime(characters: 1) != nil {
+            lines[0] += ": 11 bits per character, inter-frame silence \(Self.milliseconds(options.interFrameSilence))"
+        }
+        for device in devices {
+            let requests = device.transactions.count
+            var line = "  device \(device.name) (unit \(device.unit)) every \(device.interval.configText): \(requests) request(s) per poll (\(device.pointCount) one per point)"
+            if let time = device.lineTime {
+                line += ", \(Self.milliseconds(time)) of line time (\(Self.percent(time.seconds / device.interval.seconds)) of its interval)"
+            }
+            lines.append(line)
+            for transaction in device.transactions {
+                let request = transaction.request
+                let unit = request.table.holdsBits ? "bit" : "register"
+                var line = "    \(request.table) \(request.address)-\(request.address + request.count - 1) (\(request.count) \(unit)\(request.count == 1 ? "" : "s"), \(request.members.count) point(s)): \(transaction.requestBytes) + \(transaction.responseBytes) bytes"
+                if let time = transaction.lineTime { line += ", \(Self.milliseconds(time))" }
+                lines.append(line)
+            }
+        }
+        if let load {
+            lines.append("  line busy \(Self.percent(load)) of the time (lower bound: the slaves' turnaround is not counted)")
+        } else {
+            lines.append("  TCP: no line time estimate (no shared serial line)")
+        }
+        lines += warnings.map { "  WARNING: \($0)" }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func milliseconds(_ duration: Duration) -> String {
+        String(format: "%.2f ms", duration.seconds * 1_000)
+    }
+
+    static func percent(_ share: Double) -> String {
+        String(format: "%.1f%%", share * 100)
+    }
+}
