@@ -40,6 +40,19 @@ struct ModbusCommissioningTests {
         #expect(scan.stdout.contains("unit 4: answers with Modbus exception 2 (illegal data address)"), "\(scan.stdout)")
         #expect(scan.stdout.contains("2 of 6 unit(s) answered: 1, 4"), "\(scan.stdout)")
         #expect(Set(simulator.requests.map(\.unit)).isSuperset(of: [1, 2, 3, 4, 5, 6]))
+
+        // A pty has no RS-485 mode: a clear refusal, not a silent fallback.
+        let config = try workspace.write("""
+            gateway: {id: gw-probe, state_dir: \(workspace.path)/state}
+            mqtt: {url: "mqtt://127.0.0.1:1883"}
+            buses:
+              - {name: line, type: modbus-rtu, port: \(pty.gatewaySide), parity: none, rs485: true}
+            devices: []
+
+            """, to: "rs485.yaml")
+        let refused = try runFieldlink(["probe", "--config", config, "--bus", "line", "--unit", "1"], in: workspace.path, name: "probe-rs485")
+        #expect(refused.status == 1)
+        #expect(refused.stdout.contains("\(pty.gatewaySide) refuses RS-485 mode (TIOCSRS485: Inappropriate ioctl for device)"), "\(refused.stdout)")
     }
 
     @Test("plan prints the merged requests and line times per bus, and warns when the devices do not fit",
