@@ -15,7 +15,7 @@ address), as real meters with holes in their register map do.
 --demo serves a built-in energy meter (unit 1) and climate sensor (unit 2) whose values drift.
 --tcp PORT serves Modbus-TCP on 127.0.0.1:PORT instead of RTU on --port.
 --mute-file PATH: while PATH exists the simulator hears (and logs) requests but answers none.
---log-requests FILE appends one line per request: "unit function_code address count".
+--log-requests FILE appends one line per request: "unit function_code address count monotonic_us".
 """
 import argparse
 import asyncio
@@ -153,7 +153,7 @@ async def main():
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--image", help="JSON register image")
     source.add_argument("--demo", action="store_true", help="built-in drifting demo devices")
-    parser.add_argument("--log-requests", help="append 'unit function_code address count' per request to this file")
+    parser.add_argument("--log-requests", help="append 'unit function_code address count monotonic_us' per request to this file")
     parser.add_argument("--mute-file", help="while this file exists, answer nothing (a dead slave that still hears)")
     args = parser.parse_args()
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
@@ -174,7 +174,8 @@ async def main():
 
     def trace_pdu(sending, pdu):
         if not sending and request_log:
-            request_log.write(f"{pdu.dev_id} {pdu.function_code} {getattr(pdu, 'address', -1)} {getattr(pdu, 'count', -1)}\n")
+            request_log.write(f"{pdu.dev_id} {pdu.function_code} {getattr(pdu, 'address', -1)} {getattr(pdu, 'count', -1)}"
+                              f" {time.monotonic_ns() // 1000}\n")
         return pdu
 
     served = {unit_id for unit_id in image}

@@ -182,7 +182,10 @@ struct ModbusBusTests {
               - {name: b, bus: rs485, unit: 2, interval: \(interval)ms, points: [\(Self.pointList(2))]}
 
             """, to: "fieldlink.yaml")
-        let gateway = try startGateway(config: config, in: workspace.path)
+        let notify = try NotifyListener(path: "\(workspace.path)/notify.sock")
+        defer { notify.stop() }
+        let gateway = try ChildProcess(try fieldlinkBinary(), ["run", "--config", config, "--log-target", "stderr"], in: workspace.path,
+                                       name: "fieldlink", environment: ["NOTIFY_SOCKET": notify.path])
         defer { gateway.stop() }
         try #require(subscriber.waitFor(device: "a", count: 2, timeout: .seconds(15)), "no telemetry; log:\n\(gateway.stderr)")
         // Three silent polls (1.4 s), then backed off.
@@ -204,6 +207,7 @@ struct ModbusBusTests {
         let health = try #require(try broker.retained("fieldlink/gw-backoff/status/dead"), "no health for dead")
         #expect(health.contains(#""state":"failing""#) && health.contains(#""backed_off_until":"#) && health.contains(#""timeouts":"#),
                 "\(health)")
+        #expect(notify.statuses.contains { $0.contains("1 failing (dead backed off)") }, "\(notify.statuses)")
 
         // It answers again: found by a probe, then polled on its schedule.
         try FileManager.default.removeItem(atPath: mute)
@@ -215,5 +219,41 @@ struct ModbusBusTests {
         #expect(gateway.logLines(level: "NOTICE", containing: "device=dead").contains { $0.contains("again") })
         #expect(gateway.logLines(level: "WARNING", containing: "device=dead").count == 1, "log:\n\(gateway.stderr)")
         #expect(gateway.stop() == 0)
+    }
+
+    @Test("retries resend a request that got no answer; delay_before_request keeps the line quiet before each request",
+          .timeLimit(.minutes(2)))
+    func retriesAndDelayBeforeRequest() throws {
+        let workspace = try Workspace("modbus-retries")
+        defer { workspace.remove() }
+        let broker = try Broker(in: workspace.path)
+        defer { broker.stop() }
+        let pty = try PtyPair(in: workspace.path)
+        defer { pty.process.stop() }
+        // Unit 2 is not served: the simulator hears (and logs) its requests but never answers.
+        let simulator = try ModbusSimulator(port: pty.deviceSide, image: [1: Self.contiguous(1)], in: workspace.path)
+        defer { simulator.process.stop() }
+        let config = try workspace.write(configHead(gateway: "gw-retries", stateDirectory: "\(workspace.path)/state", broker: broker) + """
+            buses:
+              - {name: rs485, type: modbus-rtu, port: \(pty.gatewaySide), parity: none, timeout: 100ms, backoff_after: 1000}
+            devices:
+              - {name: ghost, bus: rs485, unit: 2, interval: 1s, retries: 2, points: [{name: x, address: 0}]}
+              - {name: slow, bus: rs485, unit: 1, interval: 1s, delay_before_request: 80ms, points: [{name: x, address: 0}]}
+
+            """, to: "fieldlink.yaml")
+        let gateway = try startGateway(config: config, in: workspace.path)
+        defer { gateway.stop() }
+        pause(.milliseconds(3_500))
+        gateway.stop()
+
+        let arrivals = simulator.requestArrivals
+        let ghost = arrivals.filter { $0.unit == 2 }.count
+        let slow = arrivals.filter { $0.unit == 1 }.count
+        // Each poll of ghost: the request and two retries.
+        #expect(slow >= 3 && (ghost == 3 * slow || ghost == 3 * slow + 3), "\(ghost) requests to ghost for \(slow) polls")
+        // slow follows ghost's third timeout (100 ms) after its own 80 ms of quiet.
+        let gaps = zip(arrivals, arrivals.dropFirst()).filter { $0.unit == 2 && $1.unit == 1 }.map { ($1.microseconds - $0.microseconds) / 1_000 }
+        #expect(!gaps.isEmpty && gaps.allSatisfy { $0 >= 175 }, "ms between ghost's last attempt and slow's request: \(gaps)")
+        #expect(gateway.logLines(level: "WARNING", containing: "device=ghost").count == 1, "log:\n\(gateway.stderr)")
     }
 }

@@ -184,6 +184,15 @@ public final class ModbusSimulator: @unchecked Sendable {
         requestDetails.map { ($0.unit, $0.function) }
     }
 
+    /// When each request arrived (the simulator's monotonic clock, microseconds), by unit.
+    public var requestArrivals: [(unit: Int, microseconds: Int)] {
+        ((try? String(contentsOfFile: requestLog, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: " ").compactMap { Int($0) }
+            guard parts.count >= 5 else { return nil }
+            return (parts[0], parts[4])
+        }
+    }
+
     /// Requests seen so far, with the first address and the count they asked for.
     public var requestDetails: [(unit: Int, function: Int, address: Int, count: Int)] {
         ((try? String(contentsOfFile: requestLog, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { line in
