@@ -80,6 +80,15 @@ extension ModbusError {
         if case .exception = code { return true }
         return false
     }
+
+    /// Nothing usable came from the device: silence, a damaged answer, or a gateway saying its target
+    /// did not respond (exceptions 10 and 11). What backoff counts.
+    var meansNoAnswer: Bool {
+        switch code {
+        case .timeout, .badCRC, .badResponse, .exception(.gatewayPathUnavailable), .exception(.gatewayTargetFailedToRespond): true
+        case .exception, .port, .invalidArgument: false
+        }
+    }
 }
 
 /// Registers shown every way they could be meant, side by side, so the plausible reading stands out.

@@ -287,7 +287,7 @@ final class ModbusLine {
                     position += 1
                     // A device that does not answer its first request is not there: the rest of the poll
                     // would only cost the line one timeout each.
-                    if !answered, error.code == .timeout || error.code == .badCRC || error.code == .badResponse {
+                    if !answered, error.meansNoAnswer {
                         for member in states[index].plan.requests[position...].flatMap(\.members) {
                             failures[member.point] = error.description
                         }
@@ -301,7 +301,12 @@ final class ModbusLine {
                 failures[point] = error.description
             }
         }
-        if !lineFailed { book(index, answered: answered) }
+        if !lineFailed {
+            book(index, answered: answered)
+        } else if let wait = states[index].backoff.wait {
+            // The line itself failed: the device is not judged, but its probe is not retried at every idle moment either.
+            states[index].nextProbe = clock.now + wait
+        }
         var reading = Reading(device: device.config.name, timestamp: timestamp, values: [], errors: [])
         for (point, polled) in device.points.enumerated() {
             if let value = values[point] {
@@ -346,7 +351,8 @@ final class ModbusLine {
             } catch {
                 switch error.code {
                 case .exception(let exception):
-                    answered = true
+                    // A gateway saying its target is silent is no answer from the device.
+                    answered = answered || !error.meansNoAnswer
                     states[index].exceptionCode = exception.rawValue
                     throw error
                 case .timeout:

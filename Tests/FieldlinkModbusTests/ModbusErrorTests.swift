@@ -64,3 +64,14 @@ import Glibc
         #expect(Int(cmodbus_max_read_bits()) == ModbusLimits.maxBitsPerRead)
     }
 }
+
+@Suite struct NoAnswerTests {
+    @Test(arguments: [
+        (ModbusError.Code.timeout, true), (.badCRC, true), (.badResponse, true),
+        (.exception(.gatewayPathUnavailable), true), (.exception(.gatewayTargetFailedToRespond), true),
+        (.exception(.illegalDataAddress), false), (.exception(.serverDeviceBusy), false), (.port, false), (.invalidArgument, false),
+    ])
+    func whatCountsAsNoAnswerForBackoff(code: ModbusError.Code, silent: Bool) {
+        #expect(ModbusError(code: code, detail: "").meansNoAnswer == silent)
+    }
+}
