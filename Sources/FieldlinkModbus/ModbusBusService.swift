@@ -172,6 +172,8 @@ final class ModbusLine {
         var crcErrors: UInt64 = 0
         var exceptionCode: Int?
         var publishedBackoff = false
+        /// When the current health state began (Unix ms).
+        var since: Int64 = 0
     }
 
     /// Set by `pollNow`: whether the device answered anything (data or an exception).
@@ -221,6 +223,7 @@ final class ModbusLine {
         let change = states[index].health.update(state)
         guard change != nil || backedOff != states[index].publishedBackoff else { return nil }
         states[index].publishedBackoff = backedOff
+        if change != nil { states[index].since = reading.timestamp }
         HealthBoard.shared.setDevice(device.config.name, ok: state == .ok)
         HealthBoard.shared.setDevice(device.config.name, backedOff: backedOff)
         let metadata: Logger.Metadata = ["device": "\(device.config.name)"]
@@ -236,7 +239,7 @@ final class ModbusLine {
             logger.warning("\(summary) (\(consequence); retrying every \(device.config.interval.configText))", metadata: metadata)
         }
         let error: String? = if case .failing(let summary, _) = state { summary } else { nil }
-        var health = DeviceHealth(device: device.config.name, ok: state == .ok, since: reading.timestamp,
+        var health = DeviceHealth(device: device.config.name, ok: state == .ok, since: states[index].since,
                                   lastSuccess: states[index].lastSuccess, failedPolls: states[index].failedPolls, error: error)
         health.consecutiveFailures = UInt64(states[index].backoff.silentPolls)
         health.timeouts = states[index].timeouts

@@ -41,6 +41,25 @@ struct ModbusCommissioningTests {
         #expect(scan.stdout.contains("2 of 6 unit(s) answered: 1, 4"), "\(scan.stdout)")
         #expect(Set(simulator.requests.map(\.unit)).isSuperset(of: [1, 2, 3, 4, 5, 6]))
 
+        // A configured device, polled once: its points decoded, the failing one with the exception's name.
+        let device = try workspace.write("""
+            gateway: {id: gw-probe, state_dir: \(workspace.path)/state}
+            mqtt: {url: "mqtt://127.0.0.1:1883"}
+            buses:
+              - {name: line, type: modbus-rtu, port: \(pty.gatewaySide), parity: none}
+            devices:
+              - {name: meter, bus: line, unit: 1, interval: 1s, points: [{name: v, address: 10, type: float32, order: CDAB, unit: V}]}
+              - {name: holey, bus: line, unit: 4, interval: 1s, points: [{name: a, address: 0}, {name: b, address: 3}]}
+
+            """, to: "device.yaml")
+        let meter = try runFieldlink(["probe", "--config", device, "--device", "meter"], in: workspace.path, name: "probe-meter")
+        #expect(meter.status == 0 && meter.stdout.contains("1 of 1 point(s) read"), "\(meter.stdout)\(meter.stderr)")
+        #expect(meter.stdout.split(separator: "\n").contains { $0.split(separator: " ") == ["v", "230.1", "V", "holding", "10", "float32", "CDAB"] },
+                "\(meter.stdout)")
+        let holey = try runFieldlink(["probe", "--config", device, "--device", "holey"], in: workspace.path, name: "probe-holey")
+        #expect(holey.stdout.contains("1 of 2 point(s) read"), "\(holey.stdout)")
+        #expect(holey.stdout.contains("ERROR: Modbus exception 2 (illegal data address)"), "\(holey.stdout)")
+
         // A pty has no RS-485 mode: a clear refusal, not a silent fallback.
         let config = try workspace.write("""
             gateway: {id: gw-probe, state_dir: \(workspace.path)/state}
