@@ -48,6 +48,14 @@ struct ModbusBusTests {
         // The default unit on TCP is 1.
         #expect(simulator.requests.contains { $0.unit == 1 } && simulator.requests.allSatisfy { [1, 9].contains($0.unit) })
 
+        // The commissioning commands speak TCP too (a second connection beside the gateway's).
+        let probe = try runFieldlink(["probe", "--host", "127.0.0.1", "--port", "\(port)", "--unit", "1", "--count", "2"],
+                                     in: workspace.path, name: "probe-tcp")
+        #expect(probe.stdout.split(separator: "\n").contains { $0.split(separator: " ").first == "float32" && $0.contains(" 230.5 ") },
+                "\(probe.stdout)\(probe.stderr)")
+        let scan = try runFieldlink(["scan", "--host", "127.0.0.1", "--port", "\(port)", "--units", "1-10"], in: workspace.path, name: "scan-tcp")
+        #expect(scan.stdout.contains("2 of 10 unit(s) answered: 1, 9"), "\(scan.stdout)\(scan.stderr)")
+
         simulator.process.stop()
         #expect(eventually(timeout: .seconds(10)) { !gateway.logLines(level: "WARNING", containing: "device=meter").isEmpty },
                 "lost connection not reported; log:\n\(gateway.stderr)")
