@@ -259,9 +259,10 @@ struct ModbusBusTests {
         let slow = arrivals.filter { $0.unit == 1 }.count
         // Each poll of ghost: the request and two retries.
         #expect(slow >= 3 && (ghost == 3 * slow || ghost == 3 * slow + 3), "\(ghost) requests to ghost for \(slow) polls")
-        // slow follows ghost's third timeout (100 ms) after its own 80 ms of quiet.
+        // slow follows ghost's third timeout (100 ms) after its own 80 ms of quiet: about 180 ms at the slave (its
+        // own arrival times jitter by a few ms), against about 100 without the delay.
         let gaps = zip(arrivals, arrivals.dropFirst()).filter { $0.unit == 2 && $1.unit == 1 }.map { ($1.microseconds - $0.microseconds) / 1_000 }
-        #expect(!gaps.isEmpty && gaps.allSatisfy { $0 >= 175 }, "ms between ghost's last attempt and slow's request: \(gaps)")
+        #expect(!gaps.isEmpty && gaps.allSatisfy { $0 >= 150 }, "ms between ghost's last attempt and slow's request: \(gaps)")
         #expect(gateway.logLines(level: "WARNING", containing: "device=ghost").count == 1, "log:\n\(gateway.stderr)")
     }
 }
