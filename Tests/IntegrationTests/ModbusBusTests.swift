@@ -265,4 +265,44 @@ struct ModbusBusTests {
         #expect(!gaps.isEmpty && gaps.allSatisfy { $0 >= 150 }, "ms between ghost's last attempt and slow's request: \(gaps)")
         #expect(gateway.logLines(level: "WARNING", containing: "device=ghost").count == 1, "log:\n\(gateway.stderr)")
     }
+
+    @Test("answers that fail their CRC are counted per device, named in errors, and the device recovers when the noise stops",
+          .timeLimit(.minutes(2)))
+    func crcErrorsAreCounted() throws {
+        let workspace = try Workspace("modbus-crc")
+        defer { workspace.remove() }
+        let broker = try Broker(in: workspace.path)
+        defer { broker.stop() }
+        let subscriber = try Subscriber(broker: broker, topic: "fieldlink/#", in: workspace.path)
+        defer { subscriber.process.stop() }
+        let line = try SerialLine(in: workspace.path, drops: 1)
+        defer { line.stop() }
+        let simulator = try ModbusSimulator(port: line.dropPorts[0], image: [1: Self.contiguous(2)], in: workspace.path)
+        defer { simulator.process.stop() }
+        let config = try workspace.write(configHead(gateway: "gw-crc", stateDirectory: "\(workspace.path)/state", broker: broker) + """
+            buses:
+              - {name: rs485, type: modbus-rtu, port: \(line.gatewayPort), parity: none, timeout: 200ms, backoff_after: 1000}
+            devices:
+              - {name: noisy, bus: rs485, unit: 1, interval: 300ms, points: [\(Self.pointList(2))]}
+
+            """, to: "fieldlink.yaml")
+        let gateway = try startGateway(config: config, in: workspace.path)
+        defer { gateway.stop() }
+        try #require(subscriber.waitFor(device: "noisy", count: 2, timeout: .seconds(15)), "no telemetry; log:\n\(gateway.stderr)")
+
+        line.corrupt(drop: 0)
+        #expect(eventually(timeout: .seconds(5)) { !gateway.logLines(level: "WARNING", containing: "device=noisy").isEmpty })
+        let warning = gateway.logLines(level: "WARNING", containing: "device=noisy").first ?? ""
+        #expect(warning.contains("Invalid CRC"), "\(warning)")
+        let health = try #require(try broker.retained("fieldlink/gw-crc/status/noisy"))
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(health.utf8)) as? [String: Any], "\(health)")
+        #expect(json["state"] as? String == "failing" && (json["crc_errors"] as? Int ?? 0) >= 1 && json["timeouts"] as? Int == 0, "\(health)")
+
+        line.corrupt(drop: 0, false)
+        let clean = nowMilliseconds()
+        #expect(subscriber.waitFor(timeout: .seconds(10)) { messages in
+            messages.compactMap(Telemetry.init).contains { $0.device == "noisy" && $0.ts > clean && $0.errors.isEmpty }
+        }, "no clean reading after the noise; log:\n\(gateway.stderr)")
+        #expect(gateway.stop() == 0)
+    }
 }
