@@ -275,7 +275,7 @@ final class ModbusLine {
             while position < states[index].plan.requests.count {
                 let request = states[index].plan.requests[position]
                 do {
-                    try read(request, of: device, index: index, on: connection, into: &values)
+                    try readWithRetries(request, of: device, index: index, on: connection, into: &values)
                     position += 1
                 } catch {
                     if error.code == .exception(.illegalDataAddress), states[index].plan.canSplit(position) {
@@ -311,15 +311,15 @@ final class ModbusLine {
             states[index].nextProbe = clock.now + wait
         }
         var reading = Reading(device: device.config.name, timestamp: timestamp, values: [], errors: [])
-        for (point, polled) in device.points.enumerated() {
-            if let value = values[point] {
+        for (index, point) in device.points.enumerated() {
+            if let value = values[index] {
                 if case .double(let number) = value, !number.isFinite {
-                    reading.errors.append((polled.name, "not a finite number (\(number))"))
+                    reading.errors.append((point.name, "not a finite number (\(number))"))
                 } else {
-                    reading.values.append((polled.name, value))
+                    reading.values.append((point.name, value))
                 }
             } else {
-                reading.errors.append((polled.name, failures[point] ?? "not read"))
+                reading.errors.append((point.name, failures[index] ?? "not read"))
             }
         }
         return reading
@@ -335,20 +335,20 @@ final class ModbusLine {
         }
         states[index].nextProbe = clock.now + wait
         if started {
-            logger.notice("no answer to \(states[index].backoff.after) poll(s) in a row: backed off, probed every \(device.config.interval.configText) doubling up to \(max(options.defaults.backoffMax, device.config.interval).configText) until it answers",
+            logger.notice("no answer to \(states[index].backoff.after) poll(s) in a row: backed off, probed after \(wait.configText), then twice as long each time (at most \(max(options.defaults.backoffMax, device.config.interval).configText) apart) until it answers",
                           metadata: ["device": "\(device.config.name)"])
         }
     }
 
     /// One request with its retries, after the quiet time the line needs.
-    private func read(_ request: ReadPlan.Request, of device: PolledDevice, index: Int, on connection: ModbusConnection,
+    private func readWithRetries(_ request: ReadPlan.Request, of device: PolledDevice, index: Int, on connection: ModbusConnection,
                       into values: inout [Value?]) throws(ModbusError) {
         var attempt = 0
         while true {
             waitForQuietLine(device)
             defer { lastTransactionEnd = clock.now }
             do {
-                try transact(request, of: device, on: connection, into: &values)
+                try read(request, of: device, on: connection, into: &values)
                 answered = true
                 return
             } catch {
@@ -387,8 +387,8 @@ final class ModbusLine {
         if remaining > .zero { Thread.sleep(forTimeInterval: remaining.seconds) }
     }
 
-    private func transact(_ request: ReadPlan.Request, of device: PolledDevice, on connection: ModbusConnection,
-                          into values: inout [Value?]) throws(ModbusError) {
+    private func read(_ request: ReadPlan.Request, of device: PolledDevice, on connection: ModbusConnection,
+                      into values: inout [Value?]) throws(ModbusError) {
         switch request.table {
         case .coil, .discrete:
             let bits = try connection.readBits(discrete: request.table == .discrete, address: request.address, count: request.count)
