@@ -2,6 +2,31 @@ import Foundation
 import Testing
 import TestSupport
 
+/// A test's folder, a broker and a subscriber to everything the gateway publishes; `stop()` (in a
+/// `defer`) ends them in reverse order.
+private struct Peers {
+    let workspace: Workspace
+    let broker: Broker
+    let subscriber: Subscriber
+
+    init(_ name: String) throws {
+        workspace = try Workspace(name)
+        do {
+            broker = try Broker(in: workspace.path)
+            subscriber = try Subscriber(broker: broker, topic: "fieldlink/#", in: workspace.path)
+        } catch {
+            workspace.remove()
+            throw error
+        }
+    }
+
+    func stop() {
+        subscriber.process.stop()
+        broker.stop()
+        workspace.remove()
+    }
+}
+
 /// The bus side of Modbus against real pymodbus slaves: TCP, merged reads counted at the slave, the
 /// fallback for a slave that rejects them, and a dead slave that must not cost its neighbours.
 @Suite("Modbus bus behaviour")
@@ -18,12 +43,9 @@ struct ModbusBusTests {
     @Test("modbus-tcp: values published from a TCP slave; a lost connection is reported and re-established",
           .timeLimit(.minutes(2)))
     func tcpBus() throws {
-        let workspace = try Workspace("modbus-tcp")
-        defer { workspace.remove() }
-        let broker = try Broker(in: workspace.path)
-        defer { broker.stop() }
-        let subscriber = try Subscriber(broker: broker, topic: "fieldlink/#", in: workspace.path)
-        defer { subscriber.process.stop() }
+        let peers = try Peers("modbus-tcp")
+        defer { peers.stop() }
+        let (workspace, broker, subscriber) = (peers.workspace, peers.broker, peers.subscriber)
         let image: [Int: [[String: Any]]] = [1: [
             ["table": "holding", "address": 0, "type": "float32", "order": "CDAB", "value": 230.5],
             ["table": "input", "address": 4, "type": "int32", "value": -7],
@@ -72,12 +94,9 @@ struct ModbusBusTests {
     @Test("merged reads: 20 contiguous points cost one request per poll; merge: false costs one per point",
           .timeLimit(.minutes(2)))
     func mergedReadsCountedAtTheSlave() throws {
-        let workspace = try Workspace("modbus-merge")
-        defer { workspace.remove() }
-        let broker = try Broker(in: workspace.path)
-        defer { broker.stop() }
-        let subscriber = try Subscriber(broker: broker, topic: "fieldlink/#", in: workspace.path)
-        defer { subscriber.process.stop() }
+        let peers = try Peers("modbus-merge")
+        defer { peers.stop() }
+        let (workspace, broker, subscriber) = (peers.workspace, peers.broker, peers.subscriber)
         let pty = try PtyPair(in: workspace.path)
         defer { pty.process.stop() }
         let simulator = try ModbusSimulator(port: pty.deviceSide, image: [1: Self.contiguous(20), 2: Self.contiguous(5)], in: workspace.path)
@@ -112,12 +131,9 @@ struct ModbusBusTests {
     @Test("a slave that rejects a merged read (illegal data address) is read point by point from then on; exceptions are named",
           .timeLimit(.minutes(2)))
     func rejectedMergedReadFallsBack() throws {
-        let workspace = try Workspace("modbus-sparse")
-        defer { workspace.remove() }
-        let broker = try Broker(in: workspace.path)
-        defer { broker.stop() }
-        let subscriber = try Subscriber(broker: broker, topic: "fieldlink/#", in: workspace.path)
-        defer { subscriber.process.stop() }
+        let peers = try Peers("modbus-sparse")
+        defer { peers.stop() }
+        let (workspace, broker, subscriber) = (peers.workspace, peers.broker, peers.subscriber)
         let pty = try PtyPair(in: workspace.path)
         defer { pty.process.stop() }
         // Registers 0, 2 and 10-11 exist; 1 and 3-9 do not, nor does 50.
@@ -163,12 +179,9 @@ struct ModbusBusTests {
     @Test("a dead slave is backed off: probed rarely, in idle line time; its neighbours keep their interval within 10%; it comes back by itself",
           .timeLimit(.minutes(2)))
     func deadSlaveBackoff() throws {
-        let workspace = try Workspace("modbus-backoff")
-        defer { workspace.remove() }
-        let broker = try Broker(in: workspace.path)
-        defer { broker.stop() }
-        let subscriber = try Subscriber(broker: broker, topic: "fieldlink/#", in: workspace.path)
-        defer { subscriber.process.stop() }
+        let peers = try Peers("modbus-backoff")
+        defer { peers.stop() }
+        let (workspace, broker, subscriber) = (peers.workspace, peers.broker, peers.subscriber)
         let line = try SerialLine(in: workspace.path, drops: 2)
         defer { line.stop() }
         let alive = try ModbusSimulator(port: line.dropPorts[0], image: [1: Self.contiguous(4), 2: Self.contiguous(2)],
@@ -269,12 +282,9 @@ struct ModbusBusTests {
     @Test("answers that fail their CRC are counted per device, named in errors, and the device recovers when the noise stops",
           .timeLimit(.minutes(2)))
     func crcErrorsAreCounted() throws {
-        let workspace = try Workspace("modbus-crc")
-        defer { workspace.remove() }
-        let broker = try Broker(in: workspace.path)
-        defer { broker.stop() }
-        let subscriber = try Subscriber(broker: broker, topic: "fieldlink/#", in: workspace.path)
-        defer { subscriber.process.stop() }
+        let peers = try Peers("modbus-crc")
+        defer { peers.stop() }
+        let (workspace, broker, subscriber) = (peers.workspace, peers.broker, peers.subscriber)
         let line = try SerialLine(in: workspace.path, drops: 1)
         defer { line.stop() }
         let simulator = try ModbusSimulator(port: line.dropPorts[0], image: [1: Self.contiguous(2)], in: workspace.path)
