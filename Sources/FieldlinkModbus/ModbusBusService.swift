@@ -174,6 +174,8 @@ final class ModbusLine {
         var publishedBackoff = false
         /// When the current health state began (Unix ms).
         var since: Int64 = 0
+        /// When the current backoff began (Unix ms); nil while the device is polled normally.
+        var backedOffSince: Int64?
     }
 
     /// Set by `pollNow`: whether the device answered anything (data or an exception).
@@ -223,6 +225,7 @@ final class ModbusLine {
         let change = states[index].health.update(state)
         guard change != nil || backedOff != states[index].publishedBackoff else { return nil }
         states[index].publishedBackoff = backedOff
+        states[index].backedOffSince = backedOff ? states[index].backedOffSince ?? reading.timestamp : nil
         if change != nil { states[index].since = reading.timestamp }
         HealthBoard.shared.setDevice(device.config.name, ok: state == .ok)
         HealthBoard.shared.setDevice(device.config.name, backedOff: backedOff)
@@ -245,9 +248,7 @@ final class ModbusLine {
         health.timeouts = states[index].timeouts
         health.crcErrors = states[index].crcErrors
         health.exceptionCode = states[index].exceptionCode
-        if let probe = states[index].nextProbe {
-            health.backedOffUntil = reading.timestamp + clock.now.duration(to: probe).milliseconds
-        }
+        health.backedOffSince = states[index].backedOffSince
         return health
     }
 

@@ -61,7 +61,7 @@ public struct JSONPayloadEncoder: PayloadEncoder {
     }
 
     /// `{"device":"meter1","state":"failing","since":…,"last_success":…,"failed_polls":3,"error":"no response (timeout)"}`,
-    /// plus the counters a driver keeps (`consecutive_failures`, `timeouts`, `crc_errors`, `exception`, `backed_off_until`).
+    /// plus the counters a driver keeps (`consecutive_failures`, `timeouts`, `crc_errors`, `exception`, `backed_off_since`).
     public func encode(health: DeviceHealth) -> [UInt8] {
         var out = [UInt8]()
         out.append(contentsOf: #"{"device":"#.utf8)
@@ -78,7 +78,7 @@ public struct JSONPayloadEncoder: PayloadEncoder {
         let counters: [(String, Int64?)] = [
             ("consecutive_failures", health.consecutiveFailures.map { Int64($0) }), ("timeouts", health.timeouts.map { Int64($0) }),
             ("crc_errors", health.crcErrors.map { Int64($0) }), ("exception", health.exceptionCode.map { Int64($0) }),
-            ("backed_off_until", health.backedOffUntil),
+            ("backed_off_since", health.backedOffSince),
         ]
         for case let (key, value?) in counters {
             out.append(contentsOf: ",\"\(key)\":\(value)".utf8)

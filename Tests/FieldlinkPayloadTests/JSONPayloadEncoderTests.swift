@@ -134,8 +134,8 @@ import Testing
         health.timeouts = 7
         health.crcErrors = 1
         health.exceptionCode = 2
-        health.backedOffUntil = 9_000
+        health.backedOffSince = 9_000
         #expect(String(decoding: JSONPayloadEncoder().encode(health: health), as: UTF8.self)
-            == #"{"device":"m","state":"failing","since":5,"last_success":4,"failed_polls":3,"error":"no response (timeout)","consecutive_failures":3,"timeouts":7,"crc_errors":1,"exception":2,"backed_off_until":9000}"#)
+            == #"{"device":"m","state":"failing","since":5,"last_success":4,"failed_polls":3,"error":"no response (timeout)","consecutive_failures":3,"timeouts":7,"crc_errors":1,"exception":2,"backed_off_since":9000}"#)
     }
 }

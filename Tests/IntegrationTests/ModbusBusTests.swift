@@ -226,7 +226,7 @@ struct ModbusBusTests {
             #expect(gaps.allSatisfy { abs($0 - interval) <= interval / 10 }, "\(name) gaps \(gaps)")
         }
         let health = try #require(try broker.retained("fieldlink/gw-backoff/status/dead"), "no health for dead")
-        #expect(health.contains(#""state":"failing""#) && health.contains(#""backed_off_until":"#) && health.contains(#""timeouts":"#),
+        #expect(health.contains(#""state":"failing""#) && health.contains(#""backed_off_since":"#) && health.contains(#""timeouts":"#),
                 "\(health)")
         #expect(notify.statuses.contains { $0.contains("1 failing (dead backed off)") }, "\(notify.statuses)")
 

@@ -50,8 +50,9 @@ public struct DeviceHealth: Sendable, Equatable {
     public var crcErrors: UInt64?
     /// The protocol's error code in the last error answer (a Modbus exception code), if any.
     public var exceptionCode: Int?
-    /// Set while the device is backed off (no answer for several polls): when it is probed next, Unix milliseconds.
-    public var backedOffUntil: Int64?
+    /// Set while the device is backed off (no answer for several polls, probed only now and then):
+    /// since when, Unix milliseconds.
+    public var backedOffSince: Int64?
 
     public init(device: String, ok: Bool, since: Int64, lastSuccess: Int64?, failedPolls: UInt64, error: String?) {
         self.device = device
