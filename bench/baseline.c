@@ -4,12 +4,14 @@
  * modbus_set_slave + modbus_read_registers (one merged holding-register read per device),
  * round-robin over the units, for a fixed time.
  *
- *   baseline PORT UNITS ADDRESS COUNT SECONDS
+ *   baseline PORT UNITS ADDRESS COUNT SECONDS [SILENCE_US]
  *     PORT     serial device (a socat pty), opened RTU 19200 8N1, response timeout 500 ms
  *     UNITS    comma-separated slave ids, e.g. 1,2,3,4
  *     ADDRESS  first holding register (zero-based protocol address)
  *     COUNT    registers per read
  *     SECONDS  how long to run
+ *     SILENCE_US  optional: quiet time kept between the end of one transaction and the next request,
+ *              the RTU 3.5-character rule fieldlink keeps (2005 at 19200 baud); default 0, back to back
  *
  * Prints one machine-readable line:
  *   reads=N errors=N seconds=S cpu=S utime=S stime=S maxrss_kb=N
@@ -23,6 +25,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 static double now_seconds(void) {
     struct timespec ts;
@@ -33,8 +36,8 @@ static double now_seconds(void) {
 static double tv_seconds(struct timeval tv) { return (double)tv.tv_sec + (double)tv.tv_usec / 1e6; }
 
 int main(int argc, char **argv) {
-    if (argc != 6) {
-        fprintf(stderr, "usage: %s PORT UNITS ADDRESS COUNT SECONDS\n", argv[0]);
+    if (argc != 6 && argc != 7) {
+        fprintf(stderr, "usage: %s PORT UNITS ADDRESS COUNT SECONDS [SILENCE_US]\n", argv[0]);
         return 2;
     }
     const char *port = argv[1];
@@ -48,6 +51,7 @@ int main(int argc, char **argv) {
     int address = atoi(argv[3]);
     int count = atoi(argv[4]);
     double seconds = atof(argv[5]);
+    double silence = argc == 7 ? atof(argv[6]) / 1e6 : 0;
     if (unit_count == 0 || count < 1 || count > MODBUS_MAX_READ_REGISTERS || seconds <= 0) {
         fprintf(stderr, "baseline: bad arguments\n");
         return 2;
@@ -73,7 +77,10 @@ int main(int argc, char **argv) {
     double start = now_seconds();
     double elapsed = 0;
     int next = 0;
+    double last_end = 0;
     while ((elapsed = now_seconds() - start) < seconds) {
+        double quiet = silence - (now_seconds() - last_end);
+        if (last_end > 0 && quiet > 0) usleep((useconds_t)(quiet * 1e6));
         modbus_set_slave(ctx, units[next]);
         if (modbus_read_registers(ctx, address, count, registers) == count) {
             reads++;
@@ -81,6 +88,7 @@ int main(int argc, char **argv) {
             errors++;
             modbus_flush(ctx);  /* a late reply must not be taken for the next one */
         }
+        last_end = now_seconds();
         next = (next + 1) % unit_count;
     }
     getrusage(RUSAGE_SELF, &after);

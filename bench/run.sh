@@ -16,6 +16,9 @@ WARMUP=3          # seconds of polling before each measured window (sim and cach
 INTERVAL_MS=10    # the smallest poll interval the config accepts
 TARGET_RSS_MB=12
 TARGET_OVERHEAD_PCT=25
+# fieldlink keeps the RTU inter-frame silence (3.5 characters of 11 bits: 2005 us at 19200 baud)
+# between transactions; the baseline keeps it too, or it would not be the same protocol.
+SILENCE_US=2005
 
 [[ "$DEVICES" == auto ]] || { [[ "$DEVICES" =~ ^[0-9]+$ ]] && (( DEVICES >= 1 && DEVICES <= 247 )); } || { echo "BENCH_DEVICES must be auto or 1..247" >&2; exit 2; }
 [[ "$SECONDS_RUN" =~ ^[0-9]+$ ]] && (( SECONDS_RUN >= 2 )) || { echo "BENCH_SECONDS must be a whole number >= 2" >&2; exit 2; }
@@ -81,8 +84,8 @@ field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 # probes the bus with the baseline and sizes N to 1.5x what the bus can carry.
 if [[ "$DEVICES" == auto ]]; then
     start_sim 4
-    "$WORK/baseline" "$WORK/tty-gateway" 1,2,3,4 "$REG_ADDRESS" "$REG_COUNT" 2 >/dev/null
-    PROBE="$("$WORK/baseline" "$WORK/tty-gateway" 1,2,3,4 "$REG_ADDRESS" "$REG_COUNT" 3)"
+    "$WORK/baseline" "$WORK/tty-gateway" 1,2,3,4 "$REG_ADDRESS" "$REG_COUNT" 2 "$SILENCE_US" >/dev/null
+    PROBE="$("$WORK/baseline" "$WORK/tty-gateway" 1,2,3,4 "$REG_ADDRESS" "$REG_COUNT" 3 "$SILENCE_US")"
     DEVICES="$(python3 -c "import math; r = $(field reads "$PROBE") / $(field seconds "$PROBE"); print(min(247, max(4, math.ceil(1.5 * r * $INTERVAL_MS / 1000))))")"
     log "probe: the bus carries ~$(( $(field reads "$PROBE") / 3 )) reads/s; using $DEVICES device(s) (BENCH_DEVICES=auto)"
 fi
@@ -92,8 +95,8 @@ UNITS="$(seq -s, 1 "$DEVICES")"
 
 # --- 1. baseline -------------------------------------------------------------------------------
 log "baseline: warming up ${WARMUP}s, then $DEVICES unit(s) as fast as possible for ${SECONDS_RUN}s ..."
-"$WORK/baseline" "$WORK/tty-gateway" "$UNITS" "$REG_ADDRESS" "$REG_COUNT" "$WARMUP" >/dev/null
-BASELINE_LINE="$("$WORK/baseline" "$WORK/tty-gateway" "$UNITS" "$REG_ADDRESS" "$REG_COUNT" "$SECONDS_RUN")"
+"$WORK/baseline" "$WORK/tty-gateway" "$UNITS" "$REG_ADDRESS" "$REG_COUNT" "$WARMUP" "$SILENCE_US" >/dev/null
+BASELINE_LINE="$("$WORK/baseline" "$WORK/tty-gateway" "$UNITS" "$REG_ADDRESS" "$REG_COUNT" "$SECONDS_RUN" "$SILENCE_US")"
 B_READS="$(field reads "$BASELINE_LINE")"
 B_ERRORS="$(field errors "$BASELINE_LINE")"
 B_SECONDS="$(field seconds "$BASELINE_LINE")"

@@ -9,8 +9,14 @@ Image file (JSON):
 Units not in the image get no reply at all: a dead slave on a live line.
 A point may give "words": [16-bit register values] instead of type and value (strings, raw images).
 
+An optional "sparse_units": [2, ...] in the image makes those units define only the registers their
+points occupy: a read that touches any other register is answered with exception 2 (illegal data
+address), as real meters with holes in their register map do.
+
 --demo serves a built-in energy meter (unit 1) and climate sensor (unit 2) whose values drift.
---log-requests FILE appends one line per request: "unit function_code".
+--tcp PORT serves Modbus-TCP on 127.0.0.1:PORT instead of RTU on --port.
+--mute-file PATH: while PATH exists the simulator hears (and logs) requests but answers none.
+--log-requests FILE appends one line per request: "unit function_code address count monotonic_us".
 """
 import argparse
 import asyncio
@@ -22,7 +28,9 @@ import sys
 import time
 
 from pymodbus import FramerType
-from pymodbus.server import StartAsyncSerialServer
+import os
+
+from pymodbus.server import StartAsyncSerialServer, StartAsyncTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 TABLE_SIZE = 2000
@@ -59,6 +67,37 @@ def image_arrays(points):
             regs = encode(point.get("type", "uint16"), point.get("order"), point["value"])
             arrays[table][address:address + len(regs)] = regs
     return arrays
+
+
+def runs(addresses):
+    """Contiguous runs of addresses as (start, length)."""
+    result = []
+    for address in sorted(set(addresses)):
+        if result and result[-1][0] + result[-1][1] == address:
+            result[-1][1] += 1
+        else:
+            result.append([address, 1])
+    return result
+
+
+def sparse_device(unit_id, points):
+    """A SimDevice whose blocks cover only the points' own registers and bits."""
+    arrays = image_arrays(points)
+    used = {t: [] for t in TABLES}
+    for point in points:
+        table, address = point.get("table", "holding"), point["address"]
+        size = 1 if table in ("coil", "discrete") else len(encode(point.get("type", "uint16"), point.get("order"), point["value"]))
+        used[table].extend(range(address, address + size))
+    blocks = []
+    for t in TABLES:
+        bits = t in ("coil", "discrete")
+        table_blocks = [SimData(start, values=[bool(v) if bits else v for v in arrays[t][start:start + length]],
+                                datatype=DataType.BITS if bits else DataType.REGISTERS)
+                        for start, length in runs(used[t])]
+        # A table nobody reads still needs a block; put it far away.
+        blocks.append(table_blocks or [SimData(TABLE_SIZE, values=[False] if bits else [0],
+                                               datatype=DataType.BITS if bits else DataType.REGISTERS)])
+    return SimDevice(unit_id, simdata=tuple(blocks))
 
 
 def sim_device(unit_id, points, refresh=None):
@@ -109,29 +148,37 @@ def demo_points(t):
 
 async def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--port", required=True, help="serial device (e.g. the slave end of a socat pty pair)")
+    endpoint = parser.add_mutually_exclusive_group(required=True)
+    endpoint.add_argument("--port", help="serial device (e.g. the slave end of a socat pty pair)")
+    endpoint.add_argument("--tcp", type=int, help="serve Modbus-TCP on 127.0.0.1:TCP instead")
     parser.add_argument("--baud", type=int, default=19200)
     parser.add_argument("--parity", default="E", choices=["N", "E", "O"])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--image", help="JSON register image")
     source.add_argument("--demo", action="store_true", help="built-in drifting demo devices")
-    parser.add_argument("--log-requests", help="append 'unit function_code' per request to this file")
+    parser.add_argument("--log-requests", help="append 'unit function_code address count monotonic_us' per request to this file")
+    parser.add_argument("--mute-file", help="while this file exists, answer nothing (a dead slave that still hears)")
     args = parser.parse_args()
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
+    sparse = set()
     if args.demo:
         image = demo_points(time.time())
     else:
         with open(args.image) as f:
-            image = {int(k): v for k, v in json.load(f)["units"].items()}
-    devices = [sim_device(unit_id, points, (lambda u=unit_id: demo_points(time.time())[u]) if args.demo else None)
+            document = json.load(f)
+        image = {int(k): v for k, v in document["units"].items()}
+        sparse = {int(u) for u in document.get("sparse_units", [])}
+    devices = [sparse_device(unit_id, points) if unit_id in sparse
+               else sim_device(unit_id, points, (lambda u=unit_id: demo_points(time.time())[u]) if args.demo else None)
                for unit_id, points in image.items()]
 
     request_log = open(args.log_requests, "a", buffering=1) if args.log_requests else None
 
     def trace_pdu(sending, pdu):
         if not sending and request_log:
-            request_log.write(f"{pdu.dev_id} {pdu.function_code}\n")
+            request_log.write(f"{pdu.dev_id} {pdu.function_code} {getattr(pdu, 'address', -1)} {getattr(pdu, 'count', -1)}"
+                              f" {time.monotonic_ns() // 1000}\n")
         return pdu
 
     served = {unit_id for unit_id in image}
@@ -139,10 +186,17 @@ async def main():
     def trace_packet(sending, packet):
         # pymodbus 3.16 answers a unit it does not serve with exception 4 (its SimDevice lookup falls
         # back to unit 0); a dead slave must stay silent, so such an answer is never sent.
-        if sending and packet and packet[0] not in served:
+        # The unit id is the first byte of an RTU frame, the seventh of a TCP (MBAP) one.
+        unit = packet[6] if args.tcp and len(packet) > 6 else packet[0] if packet else None
+        if sending and packet and (unit not in served or (args.mute_file and os.path.exists(args.mute_file))):
             return b""
         return packet
 
+    if args.tcp:
+        print(f"modbus_sim: serving units {sorted(image)} on 127.0.0.1:{args.tcp}", file=sys.stderr, flush=True)
+        await StartAsyncTcpServer(context=devices, address=("127.0.0.1", args.tcp), trace_pdu=trace_pdu,
+                                  trace_packet=trace_packet)
+        return
     print(f"modbus_sim: serving units {sorted(image)} on {args.port}", file=sys.stderr, flush=True)
     await StartAsyncSerialServer(context=devices, framer=FramerType.RTU, port=args.port, baudrate=args.baud,
                                  parity=args.parity, trace_pdu=trace_pdu,

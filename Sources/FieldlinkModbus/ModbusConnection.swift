@@ -40,7 +40,9 @@ public struct ModbusError: Error, Sendable, Equatable, CustomStringConvertible {
         case exception(ModbusException)
         /// No (complete) answer within the response timeout.
         case timeout
-        /// An answer arrived but was damaged (CRC, wrong slave, wrong length).
+        /// An answer arrived but failed its CRC check (noise on the line, or two slaves talking at once).
+        case badCRC
+        /// An answer arrived but was damaged otherwise (wrong slave, wrong length, wrong transaction).
         case badResponse
         /// The port itself failed (missing, unplugged, permission).
         case port
@@ -72,7 +74,8 @@ public struct ModbusError: Error, Sendable, Equatable, CustomStringConvertible {
         }
         switch number {
         case ETIMEDOUT: return ModbusError(code: .timeout, detail: "\(operation): no response (timeout)")
-        case cmodbus_errno_bad_crc(), cmodbus_errno_bad_data(), cmodbus_errno_bad_exception(), cmodbus_errno_bad_slave(),
+        case cmodbus_errno_bad_crc(): return ModbusError(code: .badCRC, detail: "\(operation): \(text)")
+        case cmodbus_errno_bad_data(), cmodbus_errno_bad_exception(), cmodbus_errno_bad_slave(),
              cmodbus_errno_message_too_long(), cmodbus_errno_unknown_exception():
             return ModbusError(code: .badResponse, detail: "\(operation): \(text)")
         case EINVAL: return ModbusError(code: .invalidArgument, detail: "\(operation): \(text)")
@@ -109,6 +112,15 @@ public final class ModbusConnection {
         modbus_free(context)
     }
 
+    /// A Modbus-TCP context (`modbus_new_tcp_pi`, which also takes host names and IPv6, unlike `modbus_new_tcp`).
+    public init(tcpHost host: String, port: Int) throws(ModbusError) {
+        guard let context = modbus_new_tcp_pi(host, String(port)) else {
+            throw ModbusError.fromErrno(cmodbus_errno(), operation: "modbus_new_tcp_pi(\(host), \(port))")
+        }
+        self.context = context
+        modbus_set_error_recovery(context, MODBUS_ERROR_RECOVERY_NONE)
+    }
+
     /// Opens the port (`modbus_connect`).
     public func connect() throws(ModbusError) {
         guard !isConnected else { return }
@@ -129,6 +141,29 @@ public final class ModbusConnection {
     public func setResponseTimeout(_ timeout: Duration) {
         let microseconds = max(1_000, timeout.milliseconds * 1_000)
         modbus_set_response_timeout(context, UInt32(microseconds / 1_000_000), UInt32(microseconds % 1_000_000))
+    }
+
+    /// Lets the kernel switch the RS-485 driver (`modbus_rtu_set_serial_mode(MODBUS_RTU_RS485)`, i.e. TIOCSRS485).
+    /// Only after `connect`; a port whose driver has no RS-485 mode (a pty, most USB-serial chips) refuses.
+    public func enableRS485() throws(ModbusError) {
+        guard modbus_rtu_set_serial_mode(context, MODBUS_RTU_RS485) == 0 else {
+            throw ModbusError.fromErrno(cmodbus_errno(), operation: "RS-485 mode (TIOCSRS485)")
+        }
+    }
+
+    /// Direction switching in software through RTS (`modbus_rtu_set_rts`, `modbus_rtu_set_rts_delay`).
+    public func setRTS(_ rts: RTSMode, delay: Duration?) throws(ModbusError) {
+        let mode: Int32 = switch rts {
+        case .none: MODBUS_RTU_RTS_NONE
+        case .up: MODBUS_RTU_RTS_UP
+        case .down: MODBUS_RTU_RTS_DOWN
+        }
+        guard modbus_rtu_set_rts(context, mode) == 0 else {
+            throw ModbusError.fromErrno(cmodbus_errno(), operation: "RTS \(rts.rawValue)")
+        }
+        if let delay, modbus_rtu_set_rts_delay(context, Int32(delay.microseconds)) != 0 {
+            throw ModbusError.fromErrno(cmodbus_errno(), operation: "RTS delay")
+        }
     }
 
     /// `modbus_set_slave`.
@@ -174,4 +209,16 @@ public final class ModbusConnection {
 
 public enum Parity: String, Sendable, CaseIterable {
     case none, even, odd
+}
+
+/// Who drives the RS-485 transmitter: the adapter itself (`none`), or RTS high (`up`) or low (`down`) while sending.
+public enum RTSMode: String, Sendable, CaseIterable {
+    case none, up, down
+}
+
+extension Duration {
+    /// Whole microseconds, rounded down.
+    var microseconds: Int64 {
+        components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000
+    }
 }

@@ -50,7 +50,7 @@ public struct RegisterImage: Sendable {
     /// What a poll of `device` would publish. An address the image lacks fails its request, as an
     /// illegal data address would on a real device.
     public func reading(of device: DeviceConfig, timestamp: Int64 = 0) -> Reading {
-        let polled = PolledDevice(config: device, busTimeout: .seconds(1))
+        let polled = PolledDevice(config: device, bus: ModbusRTUBusOptions(port: "register-image", baud: 19_200, parity: .even, dataBits: 8, stopBits: 1, timeout: .seconds(1)))
         var results: [Result<Value, ConversionError>?] = Array(repeating: nil, count: polled.points.count)
         for request in polled.plan.requests {
             let addresses = request.address..<request.address + request.count

@@ -1,7 +1,8 @@
 /// Points of one device grouped into as few read requests as the protocol allows.
 ///
 /// Points are sorted per table and merged while the span stays within the per-request limit and the
-/// unused registers between two points stay within `maxGap`.
+/// unused registers between two points stay within `maxGap`. Without merging (`merge: false`, or a
+/// merged request the device rejected) each point is its own request.
 public struct ReadPlan: Sendable, Equatable {
     public struct Request: Sendable, Equatable {
         public var table: ModbusTable
@@ -30,7 +31,12 @@ public struct ReadPlan: Sendable, Equatable {
 
     public var requests: [Request]
 
-    public init(spans: [Span], maxGap: Int) {
+    /// One request per point, in table and address order.
+    public static func unmerged(_ spans: [Span]) -> ReadPlan {
+        ReadPlan(spans: spans, maxGap: 0, merge: false)
+    }
+
+    public init(spans: [Span], maxGap: Int, merge: Bool = true) {
         var requests: [Request] = []
         for table in ModbusTable.allCases {
             let limit = table.holdsBits ? ModbusLimits.maxBitsPerRead : ModbusLimits.maxRegistersPerRead
@@ -42,7 +48,7 @@ public struct ReadPlan: Sendable, Equatable {
                 if var request = current {
                     let end = request.address + request.count
                     let newEnd = max(end, span.address + span.count)
-                    if span.address - end <= maxGap, newEnd - request.address <= limit {
+                    if merge, span.address - end <= maxGap, newEnd - request.address <= limit {
                         request.count = newEnd - request.address
                         request.members.append(Member(point: index, offset: span.address - request.address))
                         current = request
@@ -56,5 +62,23 @@ public struct ReadPlan: Sendable, Equatable {
             if let current { requests.append(current) }
         }
         self.requests = requests
+    }
+
+    /// The same reads with request `index` replaced by one request per point it covered: the fallback
+    /// for a device that answers a merged read with "illegal data address".
+    public func splitting(_ index: Int, spans: [Span]) -> ReadPlan {
+        let pieces = ReadPlan.unmerged(requests[index].members.map { spans[$0.point] }).requests.map { piece in
+            var piece = piece
+            piece.members = piece.members.map { Member(point: requests[index].members[$0.point].point, offset: $0.offset) }
+            return piece
+        }
+        var plan = self
+        plan.requests.replaceSubrange(index...index, with: pieces)
+        return plan
+    }
+
+    /// Whether request `index` could be split further (it reads more than one point, or more than its points).
+    public func canSplit(_ index: Int) -> Bool {
+        requests[index].members.count > 1
     }
 }

@@ -67,7 +67,8 @@ public struct JSONPayloadEncoder: PayloadEncoder {
         return out
     }
 
-    /// `{"device":"meter1","state":"failing","since":…,"last_success":…,"failed_polls":3,"error":"no response (timeout)"}`
+    /// `{"device":"meter1","state":"failing","since":…,"last_success":…,"failed_polls":3,"error":"no response (timeout)"}`,
+    /// plus the counters a driver keeps (`consecutive_failures`, `timeouts`, `crc_errors`, `exception`, `backed_off_since`).
     public func encode(health: DeviceHealth) -> [UInt8] {
         var out = [UInt8]()
         out.append(contentsOf: #"{"device":"#.utf8)
@@ -80,6 +81,14 @@ public struct JSONPayloadEncoder: PayloadEncoder {
         if let error = health.error {
             out.append(contentsOf: #","error":"#.utf8)
             Self.appendString(error, to: &out)
+        }
+        let counters: [(String, Int64?)] = [
+            ("consecutive_failures", health.consecutiveFailures.map { Int64($0) }), ("timeouts", health.timeouts.map { Int64($0) }),
+            ("crc_errors", health.crcErrors.map { Int64($0) }), ("exception", health.exceptionCode.map { Int64($0) }),
+            ("backed_off_since", health.backedOffSince),
+        ]
+        for case let (key, value?) in counters {
+            out.append(contentsOf: ",\"\(key)\":\(value)".utf8)
         }
         out.append(UInt8(ascii: "}"))
         return out

@@ -29,7 +29,7 @@ struct Fieldlink: AsyncParsableCommand {
         commandName: "fieldlink",
         abstract: "Polls field devices (Modbus, serial, I2C) and publishes their readings to an MQTT broker.",
         version: FieldlinkVersion.current,
-        subcommands: [Run.self, Check.self, Probe.self, Buffer.self]
+        subcommands: [Run.self, Check.self, Probe.self, Plan.self, Scan.self, Buffer.self]
     )
 }
 
@@ -40,6 +40,10 @@ struct ConfigOption: ParsableArguments {
     /// Loads and validates the config, printing every problem and exiting 78 when it is invalid;
     /// warnings go to stderr too, but do not stop it.
     func load() throws -> Config {
+        try Self.load(file: config)
+    }
+
+    static func load(file config: String) throws -> Config {
         do {
             let loaded = try ConfigLoader(families: driverFamilies).load(file: config)
             for warning in loaded.warnings {

@@ -14,7 +14,8 @@ struct ServiceStatus {
         let pending = devices.count - ok - failing.count
         var parts = ["\(ok) ok"]
         if !failing.isEmpty {
-            let names = failing.prefix(3).joined(separator: ", ") + (failing.count > 3 ? ", …" : "")
+            let names = failing.prefix(3).map { health.backedOff.contains($0) ? "\($0) backed off" : $0 }.joined(separator: ", ")
+                + (failing.count > 3 ? ", …" : "")
             parts.append("\(failing.count) failing (\(names))")
         }
         if pending > 0 { parts.append("\(pending) not polled yet") }

@@ -119,3 +119,32 @@ private final class Handle {
         #expect(trace.polls.withLock { $0.count } == 1)
     }
 }
+
+@Suite struct BusLoopIdleTests {
+    @Test("idle work runs on the bus thread, is told the time left before the next poll, and fits in it", .timeLimit(.minutes(1)))
+    func idleGetsTheTimeBeforeTheNextPoll() async {
+        let offers = Mutex<[(available: Duration, thread: UInt)]>([])
+        let polls = Mutex<[(thread: UInt, at: ContinuousClock.Instant)]>([])
+        let loop = BusLoop<Int>(name: "fl-idle", devices: [.init(name: "d", interval: .milliseconds(200))], logger: Logger(label: "test"),
+                                makeResource: { 0 },
+                                idle: { available, _ in
+                                    offers.withLock { $0.append((available, threadID())) }
+                                    // Idle work that takes half of what it was offered.
+                                    usleep(UInt32(available.milliseconds * 500))
+                                }) { _, _ in
+            polls.withLock { $0.append((threadID(), .now)) }
+        }
+        loop.start()
+        let deadline = ContinuousClock.now + .seconds(20)
+        while polls.withLock({ $0.count }) < 6, ContinuousClock.now < deadline { usleep(5_000) }
+        loop.stop()
+        await loop.waitUntilStopped()
+        let seen = offers.withLock { $0 }
+        let times = polls.withLock { $0 }
+        #expect(!seen.isEmpty)
+        #expect(seen.allSatisfy { $0.available > .zero && $0.available <= .milliseconds(200) }, "\(seen.map(\.available))")
+        #expect(Set(seen.map(\.thread) + times.map(\.thread)).count == 1, "idle work and polls on one thread")
+        let gaps = zip(times, times.dropFirst()).map { $0.at.duration(to: $1.at) }
+        #expect(gaps.allSatisfy { $0 >= .milliseconds(180) && $0 <= .milliseconds(260) }, "poll gaps \(gaps)")
+    }
+}

@@ -313,10 +313,10 @@ typealias Edit = ConfigFixture.Edit
                         + "replay_rate, memory_messages)",
                     at: "  |disk_messages"),
         ProblemCase("    timeout: 250ms\n", "    timeout: 250ms\n    flow_control: rts\n", path: "buses[0].flow_control",
-                    message: #"unknown key "flow_control" (expected one of name, type, port, baud, parity, data_bits, stop_bits, timeout)"#,
+                    message: #"unknown key "flow_control" (expected one of name, type, port, baud, parity, data_bits, stop_bits, timeout, retries, delay_before_request, backoff_after, backoff_max, rs485, rts, rts_delay)"#,
                     at: "    |flow_control"),
         ProblemCase("    retain: true\n", "    retain: true\n    poll: 5s\n", path: "devices[0].poll",
-                    message: #"unknown key "poll" (expected one of name, bus, interval, topic, qos, retain, format, report, deadband, heartbeat, batch, unit, timeout, profile, profile_points, points)"#,
+                    message: #"unknown key "poll" (expected one of name, bus, interval, topic, qos, retain, format, report, deadband, heartbeat, batch, unit, timeout, retries, delay_before_request, max_gap, merge, profile, profile_points, points)"#,
                     at: "    |poll: 5s"),
         ProblemCase("{name: voltage, address: 0,", "{name: voltage, scal: 2, address: 0,", path: "devices[0].points[0].scal",
                     message: #"unknown key "scal" (expected one of name, unit, scale, offset, precision, map, topic, qos, retain, deadband, table, address, bit, type, order, length)"#,
@@ -496,9 +496,9 @@ typealias Edit = ConfigFixture.Edit
     static let references: [ProblemCase] = [
         ProblemCase("    bus: line2\n", "    bus: line3\n", path: "devices[1].bus",
                     message: #"no bus named "line3" (buses: rs485, line2, spare)"#, at: "bus: |line3"),
-        ProblemCase("    type: modbus-rtu\n    port: /dev/ttyUSB9\n", "    type: modbus-tcp\n    port: /dev/ttyUSB9\n",
-                    path: "buses[2].type", message: #"unknown bus type "modbus-tcp" (expected one of modbus-rtu)"#,
-                    at: "type: |modbus-tcp"),
+        ProblemCase("    type: modbus-rtu\n    port: /dev/ttyUSB9\n", "    type: modbus-ascii\n    port: /dev/ttyUSB9\n",
+                    path: "buses[2].type", message: #"unknown bus type "modbus-ascii" (expected one of modbus-rtu, modbus-tcp)"#,
+                    at: "type: |modbus-ascii"),
     ]
 
     @Test(arguments: references)
@@ -507,9 +507,9 @@ typealias Edit = ConfigFixture.Edit
     /// A broken bus is reported once, at the bus: its devices must not add "no bus named" or
     /// "unknown key" problems for keys that only the bus's family would know.
     @Test(arguments: [
-        ProblemCase("    type: modbus-rtu\n    port: /dev/ttyUSB1\n", "    type: modbus-tcp\n    port: /dev/ttyUSB1\n",
-                    path: "buses[1].type", message: #"unknown bus type "modbus-tcp" (expected one of modbus-rtu)"#,
-                    at: "type: |modbus-tcp"),
+        ProblemCase("    type: modbus-rtu\n    port: /dev/ttyUSB1\n", "    type: modbus-ascii\n    port: /dev/ttyUSB1\n",
+                    path: "buses[1].type", message: #"unknown bus type "modbus-ascii" (expected one of modbus-rtu, modbus-tcp)"#,
+                    at: "type: |modbus-ascii"),
         ProblemCase("    port: /dev/ttyUSB1\n", "", path: "buses[1]", message: #"missing required key "port""#,
                     at: "  - |name: line2"),
         ProblemCase("    type: modbus-rtu\n    port: /dev/ttyUSB1\n", "    port: /dev/ttyUSB1\n", path: "buses[1]",

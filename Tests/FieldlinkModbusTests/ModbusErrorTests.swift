@@ -51,8 +51,9 @@ import Glibc
             == .exception(.gatewayTargetFailedToRespond))
     }
 
-    @Test func damagedAnswersAreBadResponses() {
-        for number in [cmodbus_errno_bad_crc(), cmodbus_errno_bad_data(), cmodbus_errno_bad_exception(), cmodbus_errno_bad_slave(),
+    @Test func damagedAnswersAreBadResponsesAndCRCErrorsAreToldApart() {
+        #expect(ModbusError.fromErrno(cmodbus_errno_bad_crc(), operation: "read").code == .badCRC)
+        for number in [cmodbus_errno_bad_data(), cmodbus_errno_bad_exception(), cmodbus_errno_bad_slave(),
                        cmodbus_errno_message_too_long(), cmodbus_errno_unknown_exception()] {
             #expect(ModbusError.fromErrno(number, operation: "read").code == .badResponse)
         }
@@ -61,5 +62,16 @@ import Glibc
     @Test func ourLimitsAreLibmodbusLimits() {
         #expect(Int(cmodbus_max_read_registers()) == ModbusLimits.maxRegistersPerRead)
         #expect(Int(cmodbus_max_read_bits()) == ModbusLimits.maxBitsPerRead)
+    }
+}
+
+@Suite struct NoAnswerTests {
+    @Test(arguments: [
+        (ModbusError.Code.timeout, true), (.badCRC, true), (.badResponse, true),
+        (.exception(.gatewayPathUnavailable), true), (.exception(.gatewayTargetFailedToRespond), true),
+        (.exception(.illegalDataAddress), false), (.exception(.serverDeviceBusy), false), (.port, false), (.invalidArgument, false),
+    ])
+    func whatCountsAsNoAnswerForBackoff(code: ModbusError.Code, silent: Bool) {
+        #expect(ModbusError(code: code, detail: "").meansNoAnswer == silent)
     }
 }

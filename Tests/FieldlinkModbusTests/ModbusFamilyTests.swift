@@ -4,8 +4,8 @@ import Testing
 
 /// The Modbus family's own types; its config keys are tested through the loader in FieldlinkCoreTests.
 @Suite struct ModbusFamilyTests {
-    @Test func servesModbusRTU() {
-        #expect(ModbusFamily().busTypes == ["modbus-rtu"])
+    @Test func servesModbusRTUAndTCP() {
+        #expect(ModbusFamily().busTypes == ["modbus-rtu", "modbus-tcp"])
     }
 
     @Test(arguments: [("abcd", WordOrder.abcd), ("CDAB", .cdab), ("BaDc", .badc), ("dcba", .dcba)])

@@ -106,3 +106,27 @@ import Testing
         #expect(plan.requests == [Self.request(65_534, 2, [(0, 0)]), Self.request(.coil, 65_535, 1, [(1, 0)])])
     }
 }
+
+@Suite struct ReadPlanFallbackTests {
+    typealias Member = ReadPlan.Member
+
+    @Test func mergeFalseIsOneRequestPerPoint() {
+        let spans = [ReadPlanTests.span(4, 2), ReadPlanTests.span(0), ReadPlanTests.span(1), ReadPlanTests.span(.coil, 0)]
+        let plan = ReadPlan(spans: spans, maxGap: 8, merge: false)
+        #expect(plan.requests == [ReadPlanTests.request(0, 1, [(1, 0)]), ReadPlanTests.request(1, 1, [(2, 0)]),
+                                  ReadPlanTests.request(4, 2, [(0, 0)]), ReadPlanTests.request(.coil, 0, 1, [(3, 0)])])
+        #expect(ReadPlan.unmerged(spans) == plan)
+    }
+
+    @Test func splittingARejectedRequestKeepsTheOthersMerged() {
+        let spans = [ReadPlanTests.span(0), ReadPlanTests.span(2), ReadPlanTests.span(10, 2), ReadPlanTests.span(.input, 0), ReadPlanTests.span(.input, 1)]
+        let plan = ReadPlan(spans: spans, maxGap: 8)
+        #expect(plan.requests.count == 2)
+        #expect(plan.canSplit(0))
+        let split = plan.splitting(0, spans: spans)
+        #expect(split.requests == [ReadPlanTests.request(0, 1, [(0, 0)]), ReadPlanTests.request(2, 1, [(1, 0)]),
+                                   ReadPlanTests.request(10, 2, [(2, 0)]), ReadPlanTests.request(.input, 0, 2, [(3, 0), (4, 1)])])
+        #expect(!split.canSplit(0))
+        #expect(split.splitting(3, spans: spans).requests.count == 5)
+    }
+}

@@ -120,3 +120,22 @@ import Testing
         #expect(text(Reading(device: "d", timestamp: -1, values: [], errors: [])) == #"{"device":"d","ts":-1,"seq":0,"values":{}}"#)
     }
 }
+
+@Suite struct DeviceHealthJSONTests {
+    @Test func plainHealthHasNoDriverCounters() {
+        let health = DeviceHealth(device: "m", ok: true, since: 5, lastSuccess: nil, failedPolls: 0, error: nil)
+        #expect(String(decoding: JSONPayloadEncoder().encode(health: health), as: UTF8.self)
+            == #"{"device":"m","state":"ok","since":5,"last_success":null,"failed_polls":0}"#)
+    }
+
+    @Test func driverCountersFollowWhenSet() {
+        var health = DeviceHealth(device: "m", ok: false, since: 5, lastSuccess: 4, failedPolls: 3, error: "no response (timeout)")
+        health.consecutiveFailures = 3
+        health.timeouts = 7
+        health.crcErrors = 1
+        health.exceptionCode = 2
+        health.backedOffSince = 9_000
+        #expect(String(decoding: JSONPayloadEncoder().encode(health: health), as: UTF8.self)
+            == #"{"device":"m","state":"failing","since":5,"last_success":4,"failed_polls":3,"error":"no response (timeout)","consecutive_failures":3,"timeouts":7,"crc_errors":1,"exception":2,"backed_off_since":9000}"#)
+    }
+}

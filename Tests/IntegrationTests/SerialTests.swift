@@ -344,6 +344,9 @@ struct SerialProbeTests {
         defer { receiver.stop() }
         let adcPty = try PtyPair(in: workspace.path, name: "adc")
         defer { adcPty.process.stop() }
+        // A line of its own: two buses may not share a port.
+        let rs485Pty = try PtyPair(in: workspace.path, name: "rs485")
+        defer { rs485Pty.process.stop() }
         let adc = try TextSensor.respond(["#01\r": ">+021.50\r"], port: adcPty.deviceSide, in: workspace.path, name: "adc")
         defer { adc.stop() }
         let config = try workspace.write("""
@@ -352,7 +355,7 @@ struct SerialProbeTests {
             buses:
               - {name: gps, type: serial, port: \(gpsPty.gatewaySide)}
               - {name: adc, type: serial, port: \(adcPty.gatewaySide), mode: poll, delimiter: "\\r"}
-              - {name: rs485, type: serial, port: \(adcPty.gatewaySide), mode: poll, rs485: true}
+              - {name: rs485, type: serial, port: \(rs485Pty.gatewaySide), mode: poll, rs485: true}
             devices:
               - name: gnss
                 bus: gps

@@ -131,33 +131,74 @@ public final class PtyPair: @unchecked Sendable {
     }
 }
 
-/// `scripts/modbus_sim.py` (pymodbus) serving a register image on the device side of a pty pair.
+/// `scripts/modbus_sim.py` (pymodbus) serving a register image on the device side of a pty pair,
+/// or over Modbus-TCP on a loopback port.
 public final class ModbusSimulator: @unchecked Sendable {
     public let process: ChildProcess
     public let requestLog: String
+    /// Set for a TCP simulator: where it listens on 127.0.0.1.
+    public let tcpPort: Int?
 
     /// `image`: unit id -> points as the simulator's JSON expects (table, address, type, order, value).
-    public init(port: String, image: [Int: [[String: Any]]], in directory: String, name: String = "modbus_sim") throws {
+    /// `sparseUnits` define only their points' registers (anything else: illegal data address);
+    /// while `muteFile` exists the simulator answers nothing (but still logs what it hears).
+    public init(port: String, image: [Int: [[String: Any]]], in directory: String, name: String = "modbus_sim",
+                sparseUnits: [Int] = [], muteFile: String? = nil) throws {
+        tcpPort = nil
+        (process, requestLog) = try Self.launch(["--port", port, "--parity", "N"], image: image, in: directory, name: name,
+                                                sparseUnits: sparseUnits, muteFile: muteFile)
+    }
+
+    /// A Modbus-TCP simulator on 127.0.0.1: on `port` (to come back where a stopped one was) or a free one.
+    public init(tcpImage image: [Int: [[String: Any]]], port: Int? = nil, in directory: String, name: String = "modbus_sim_tcp",
+                sparseUnits: [Int] = [], muteFile: String? = nil) throws {
+        let port = try port ?? freeLoopbackPort()
+        tcpPort = port
+        (process, requestLog) = try Self.launch(["--tcp", "\(port)"], image: image, in: directory, name: name,
+                                                sparseUnits: sparseUnits, muteFile: muteFile)
+        guard eventually(timeout: .seconds(10), { isListening(port: port) }) else {
+            process.stop()
+            throw MissingPrerequisite("modbus_sim.py did not listen on 127.0.0.1:\(port): \(process.stderr)")
+        }
+    }
+
+    private static func launch(_ endpoint: [String], image: [Int: [[String: Any]]], in directory: String, name: String,
+                               sparseUnits: [Int], muteFile: String?) throws -> (ChildProcess, String) {
         let imagePath = "\(directory)/\(name)-image.json"
-        let json: [String: Any] = ["units": Dictionary(uniqueKeysWithValues: image.map { (String($0.key), $0.value) })]
+        let json: [String: Any] = ["units": Dictionary(uniqueKeysWithValues: image.map { (String($0.key), $0.value) }),
+                                   "sparse_units": sparseUnits]
         try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: imagePath))
-        requestLog = "\(directory)/\(name)-requests.log"
-        process = try ChildProcess("python3", ["\(packageRoot)/scripts/modbus_sim.py", "--port", port, "--parity", "N",
-                                               "--image", imagePath, "--log-requests", requestLog],
-                                   in: directory, name: name)
-        let process = self.process
+        let requestLog = "\(directory)/\(name)-requests.log"
+        var arguments = ["\(packageRoot)/scripts/modbus_sim.py"] + endpoint + ["--image", imagePath, "--log-requests", requestLog]
+        if let muteFile { arguments += ["--mute-file", muteFile] }
+        let process = try ChildProcess("python3", arguments, in: directory, name: name)
         guard eventually(timeout: .seconds(20), { process.stderr.contains("serving units") || !process.isRunning }),
               process.isRunning else {
             throw MissingPrerequisite("modbus_sim.py did not start (is pymodbus installed? run `make test-deps`): \(process.stderr)")
         }
+        return (process, requestLog)
     }
 
     /// Requests seen so far, as (unit, function code).
     public var requests: [(unit: Int, function: Int)] {
+        requestDetails.map { ($0.unit, $0.function) }
+    }
+
+    /// When each request arrived (the simulator's monotonic clock, microseconds), by unit.
+    public var requestArrivals: [(unit: Int, microseconds: Int)] {
         ((try? String(contentsOfFile: requestLog, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { line in
-            let parts = line.split(separator: " ")
-            guard parts.count == 2, let unit = Int(parts[0]), let function = Int(parts[1]) else { return nil }
-            return (unit, function)
+            let parts = line.split(separator: " ").compactMap { Int($0) }
+            guard parts.count >= 5 else { return nil }
+            return (parts[0], parts[4])
+        }
+    }
+
+    /// Requests seen so far, with the first address and the count they asked for.
+    public var requestDetails: [(unit: Int, function: Int, address: Int, count: Int)] {
+        ((try? String(contentsOfFile: requestLog, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: " ").compactMap { Int($0) }
+            guard parts.count >= 2 else { return nil }
+            return (parts[0], parts[1], parts.count > 2 ? parts[2] : -1, parts.count > 3 ? parts[3] : -1)
         }
     }
 }

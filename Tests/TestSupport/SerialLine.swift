@@ -26,8 +26,13 @@ public final class SerialLine: @unchecked Sendable {
     /// What the relay thread shares with the test: which drops are plugged in, and the stop flag.
     private final class RelayState: Sendable {
         let connected: Mutex<[Bool]>
+        /// Drops whose answers reach the gateway with their last byte flipped (a CRC error).
+        let corrupted: Mutex<[Bool]>
         let stopping = Atomic<Bool>(false)
-        init(drops: Int) { connected = Mutex(Array(repeating: true, count: drops)) }
+        init(drops: Int) {
+            connected = Mutex(Array(repeating: true, count: drops))
+            corrupted = Mutex(Array(repeating: false, count: drops))
+        }
     }
 
     public init(in directory: String, drops: Int, name: String = "line") throws {
@@ -70,6 +75,10 @@ public final class SerialLine: @unchecked Sendable {
     /// Plugs drop `index` back in.
     public func reconnect(drop index: Int) { state.connected.withLock { $0[index] = true } }
 
+    /// Noise on drop `index`: each chunk its slave sends arrives with its last byte flipped, so a
+    /// whole answer fails its CRC check (as long as the answer arrives in one chunk, as a pty delivers it).
+    public func corrupt(drop index: Int, _ on: Bool = true) { state.corrupted.withLock { $0[index] = on } }
+
     /// Stops the relay and the socat processes; idempotent.
     public func stop() {
         guard !state.stopping.exchange(true, ordering: .relaxed) else { return }
@@ -91,11 +100,12 @@ public final class SerialLine: @unchecked Sendable {
                 guard events & Int16(POLLIN) != 0 else { continue }
                 let count = read(descriptors[index], &buffer, buffer.count)
                 guard count > 0 else { continue }
-                let bytes = Array(buffer[0..<count])
+                var bytes = Array(buffer[0..<count])
                 let plugged = state.connected.withLock { $0 }
                 if index == 0 {
                     for drop in plugged.indices where plugged[drop] { writeAll(bytes, to: descriptors[drop + 1]) }
                 } else if plugged[index - 1] {
+                    if state.corrupted.withLock({ $0[index - 1] }) { bytes[bytes.count - 1] ^= 0xFF }
                     writeAll(bytes, to: descriptors[0])
                 }
             }

@@ -43,6 +43,16 @@ public struct DeviceHealth: Sendable, Equatable {
     public var failedPolls: UInt64
     /// The current problem, when failing.
     public var error: String?
+    /// Polls in a row without an answer (drivers that can tell); nil where not counted.
+    public var consecutiveFailures: UInt64?
+    /// Requests that got no answer in time, and answers that failed their CRC, since the start.
+    public var timeouts: UInt64?
+    public var crcErrors: UInt64?
+    /// The protocol's error code in the last error answer (a Modbus exception code), if any.
+    public var exceptionCode: Int?
+    /// Set while the device is backed off (no answer for several polls, probed only now and then):
+    /// since when, Unix milliseconds.
+    public var backedOffSince: Int64?
 
     public init(device: String, ok: Bool, since: Int64, lastSuccess: Int64?, failedPolls: UInt64, error: String?) {
         self.device = device

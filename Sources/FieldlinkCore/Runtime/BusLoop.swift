@@ -49,12 +49,16 @@ public final class BusLoop<Resource>: BusThread {
     }
 
     public typealias Poll = @Sendable (_ device: Int, _ resource: inout Resource) -> Void
+    /// Called while the loop would wait, with the time left before the next poll is due: work that
+    /// must not delay any device's schedule (probing a backed-off device) fits in there.
+    public typealias Idle = @Sendable (_ available: Duration, _ resource: inout Resource) -> Void
 
     private let name: String
     private let devices: [Device]
     private let logger: Logger
     private let makeResource: @Sendable () -> Resource
     private let poll: Poll
+    private let idle: Idle?
     private let stopping = Atomic<Bool>(false)
     private let wakeup = DispatchSemaphore(value: 0)
     private let lifecycle = Mutex(Lifecycle())
@@ -66,11 +70,12 @@ public final class BusLoop<Resource>: BusThread {
     }
 
     public init(name: String, devices: [Device], logger: Logger, makeResource: @escaping @Sendable () -> Resource,
-                poll: @escaping Poll) {
+                idle: Idle? = nil, poll: @escaping Poll) {
         self.name = name
         self.devices = devices
         self.logger = logger
         self.makeResource = makeResource
+        self.idle = idle
         self.poll = poll
     }
 
@@ -129,7 +134,12 @@ public final class BusLoop<Resource>: BusThread {
                 wedgeUntilStopped()
                 break
             }
-            let wait = min(clock.now.duration(to: due), Self.maximumIdleWait)
+            var untilDue = clock.now.duration(to: due)
+            if untilDue > .zero, let idle {
+                idle(untilDue, &resource)
+                untilDue = clock.now.duration(to: due)
+            }
+            let wait = min(untilDue, Self.maximumIdleWait)
             if wait > .zero {
                 // Sleeps until the slot, or until `stop()` wakes it; either way the loop looks again.
                 _ = wakeup.wait(timeout: .now() + .nanoseconds(Int(wait.components.seconds) * 1_000_000_000

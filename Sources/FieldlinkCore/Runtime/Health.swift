@@ -27,6 +27,8 @@ public final class HealthBoard: Sendable {
         public var heartbeats: [ObjectIdentifier: (name: String, count: UInt64)]
         /// Devices polled at least once: true when the last poll read every point.
         public var devices: [String: Bool]
+        /// Devices not answering, polled only now and then until they do.
+        public var backedOff: Set<String> = []
         /// The broker in use (URL) while connected; nil while not.
         public var broker: String?
         public var brokerConnected: Bool { broker != nil }
@@ -35,6 +37,7 @@ public final class HealthBoard: Sendable {
     private struct State {
         var heartbeats: [ObjectIdentifier: Heartbeat] = [:]
         var devices: [String: Bool] = [:]
+        var backedOff: Set<String> = []
         var broker: String?
     }
 
@@ -57,6 +60,12 @@ public final class HealthBoard: Sendable {
         state.withLock { $0.devices[name] = ok }
     }
 
+    public func setDevice(_ name: String, backedOff: Bool) {
+        state.withLock { state in
+            if backedOff { state.backedOff.insert(name) } else { state.backedOff.remove(name) }
+        }
+    }
+
     /// The broker now connected (its URL), or nil when the connection is gone.
     public func setBroker(_ url: String?) {
         state.withLock { $0.broker = url }
@@ -64,7 +73,8 @@ public final class HealthBoard: Sendable {
 
     public func snapshot() -> Snapshot {
         state.withLock { state in
-            Snapshot(heartbeats: state.heartbeats.mapValues { ($0.name, $0.count) }, devices: state.devices, broker: state.broker)
+            Snapshot(heartbeats: state.heartbeats.mapValues { ($0.name, $0.count) }, devices: state.devices, backedOff: state.backedOff,
+                     broker: state.broker)
         }
     }
 }
