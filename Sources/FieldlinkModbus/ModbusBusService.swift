@@ -75,28 +75,6 @@ struct ModbusBusService: Service {
     }
 }
 
-/// What a poll said about a device, compared poll to poll to log only changes.
-enum PollHealth: Equatable, Sendable {
-    case ok
-    case failing(summary: String, total: Bool)
-
-    init(_ reading: Reading, pointCount: Int) {
-        guard !reading.errors.isEmpty else {
-            self = .ok
-            return
-        }
-        let reasons = Set(reading.errors.map(\.reason))
-        let total = reading.values.isEmpty
-        if reasons.count == 1, let reason = reasons.first {
-            let which = total ? "all \(pointCount) point(s)" : reading.errors.map(\.name).joined(separator: ", ")
-            self = .failing(summary: "\(which) failed: \(reason)", total: total)
-        } else {
-            let list = reading.errors.map { "\($0.name): \($0.reason)" }.joined(separator: "; ")
-            self = .failing(summary: "\(reading.errors.count) of \(pointCount) point(s) failed: \(list)", total: total)
-        }
-    }
-}
-
 /// When a device that stopped answering is tried again: its interval doubled per silent probe, capped.
 ///
 /// Pure value, so the sequence is tested without a line or a clock.
@@ -151,17 +129,13 @@ final class ModbusLine {
     /// What the line keeps per device between polls.
     private struct DeviceState {
         var plan: ReadPlan
-        var health = StateChangeFilter<PollHealth>()
+        var health: DeviceHealthTracker
         var backoff: Backoff
         var nextProbe: ContinuousClock.Instant?
-        var lastSuccess: Int64?
-        var failedPolls: UInt64 = 0
         var timeouts: UInt64 = 0
         var crcErrors: UInt64 = 0
         var exceptionCode: Int?
         var publishedBackoff = false
-        /// When the current health state began (Unix ms).
-        var since: Int64 = 0
         /// When the current backoff began (Unix ms); nil while the device is polled normally.
         var backedOffSince: Int64?
     }
@@ -174,8 +148,11 @@ final class ModbusLine {
         self.devices = devices
         self.logger = logger
         self.states = devices.map { device in
-            DeviceState(plan: device.plan, backoff: Backoff(interval: device.config.interval, after: options.defaults.backoffAfter,
-                                                            maximum: options.defaults.backoffMax))
+            DeviceState(plan: device.plan,
+                        health: DeviceHealthTracker(device: device.config.name, pointCount: device.points.count, retry: device.config.interval,
+                                                    noun: "poll"),
+                        backoff: Backoff(interval: device.config.interval, after: options.defaults.backoffAfter,
+                                         maximum: options.defaults.backoffMax))
         }
     }
 
@@ -206,32 +183,13 @@ final class ModbusLine {
     /// returns the new health to publish; nil when nothing changed.
     func report(_ reading: Reading, of index: Int) -> DeviceHealth? {
         let device = devices[index]
-        let state = PollHealth(reading, pointCount: device.points.count)
-        if !reading.values.isEmpty { states[index].lastSuccess = reading.timestamp }
-        if !reading.errors.isEmpty { states[index].failedPolls += 1 }
         let backedOff = states[index].nextProbe != nil
-        let change = states[index].health.update(state)
-        guard change != nil || backedOff != states[index].publishedBackoff else { return nil }
+        guard var health = states[index].health.record(reading, logger: logger, republish: backedOff != states[index].publishedBackoff) else {
+            return nil
+        }
         states[index].publishedBackoff = backedOff
         states[index].backedOffSince = backedOff ? states[index].backedOffSince ?? reading.timestamp : nil
-        if change != nil { states[index].since = reading.timestamp }
-        HealthBoard.shared.setDevice(device.config.name, ok: state == .ok)
         HealthBoard.shared.setDevice(device.config.name, backedOff: backedOff)
-        let metadata: Logger.Metadata = ["device": "\(device.config.name)"]
-        switch (state, change?.previous) {
-        case (_, nil) where change == nil:
-            break
-        case (.ok, nil):
-            logger.info("reading all \(device.points.count) point(s)", metadata: metadata)
-        case (.ok, .some):
-            logger.notice("reading all points again after \(change!.repeats) failed poll(s)", metadata: metadata)
-        case (.failing(let summary, let total), _):
-            let consequence = total ? "nothing published" : "published without them"
-            logger.warning("\(summary) (\(consequence); retrying every \(device.config.interval.configText))", metadata: metadata)
-        }
-        let error: String? = if case .failing(let summary, _) = state { summary } else { nil }
-        var health = DeviceHealth(device: device.config.name, ok: state == .ok, since: states[index].since,
-                                  lastSuccess: states[index].lastSuccess, failedPolls: states[index].failedPolls, error: error)
         health.consecutiveFailures = UInt64(states[index].backoff.silentPolls)
         health.timeouts = states[index].timeouts
         health.crcErrors = states[index].crcErrors

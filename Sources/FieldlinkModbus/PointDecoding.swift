@@ -48,11 +48,16 @@ public struct RegisterImage: Sendable {
     }
 
     /// What a poll of `device` would publish. An address the image lacks fails its request, as an
-    /// illegal data address would on a real device.
+    /// illegal data address would on a real device; and as the poller does then, a merged request
+    /// that fails is read again point by point.
     public func reading(of device: DeviceConfig, timestamp: Int64 = 0) -> Reading {
-        let polled = PolledDevice(config: device, bus: ModbusRTUBusOptions(port: "register-image", baud: 19_200, parity: .even, dataBits: 8, stopBits: 1, timeout: .seconds(1)))
+        let polled = PolledDevice(config: device, bus: ModbusRTUBusOptions(port: "register-image", baud: 19_200, parity: .even, dataBits: 8,
+                                                                           stopBits: 1, timeout: .seconds(1)))
         var results: [Result<Value, ConversionError>?] = Array(repeating: nil, count: polled.points.count)
-        for request in polled.plan.requests {
+        var plan = polled.plan
+        var position = 0
+        while position < plan.requests.count {
+            let request = plan.requests[position]
             let addresses = request.address..<request.address + request.count
             let answer: ReadPlan.Answer?
             switch request.table {
@@ -66,10 +71,16 @@ public struct RegisterImage: Sendable {
                 answer = bits.count == request.count ? .bits(bits) : nil
             }
             guard let answer else {
+                if plan.canSplit(position) {
+                    plan = plan.splitting(position, spans: polled.spans)
+                    continue
+                }
                 for member in request.members { results[member.point] = .failure(ConversionError("no \(request.table) \(addresses) in the image")) }
+                position += 1
                 continue
             }
             for (point, result) in polled.decode(answer, to: request) { results[point] = result }
+            position += 1
         }
         var reading = Reading(device: device.name, timestamp: timestamp, values: [], errors: [])
         for (point, result) in zip(polled.points, results) {

@@ -4,9 +4,8 @@ import Logging
 /// lasted) and says when to publish a new `DeviceHealth`, so a silent device costs two log lines,
 /// not one per poll.
 ///
-/// Family-neutral (it sees only `Reading`s). It is ModbusLine's `report` and `PollHealth` lifted
-/// into the core so the serial family need not copy them; ModbusLine can move onto it unchanged in
-/// wording (`noun: "poll"`).
+/// Family-neutral (it sees only `Reading`s): Modbus, serial and I2C all log and publish health
+/// through it, in the same words.
 public struct DeviceHealthTracker: Sendable {
     /// What a reading said about the device, compared reading to reading.
     enum Condition: Equatable, Sendable {
@@ -39,6 +38,8 @@ public struct DeviceHealthTracker: Sendable {
     private var condition = StateChangeFilter<Condition>()
     private var lastSuccess: Int64?
     private var failedReadings: UInt64 = 0
+    /// When the current state began.
+    private var since: Int64 = 0
 
     public init(device: String, pointCount: Int, retry: Duration, noun: String = "reading") {
         self.device = device
@@ -48,11 +49,16 @@ public struct DeviceHealthTracker: Sendable {
     }
 
     /// Takes one reading; returns the health to publish when it changed, nil otherwise.
-    public mutating func record(_ reading: Reading, logger: Logger) -> DeviceHealth? {
+    /// `republish`: the family has news of its own (a backoff began or ended), so the health goes
+    /// out even without a change of state, and nothing is logged for it here.
+    public mutating func record(_ reading: Reading, logger: Logger, republish: Bool = false) -> DeviceHealth? {
         let state = Condition(reading, pointCount: pointCount)
         if !reading.values.isEmpty { lastSuccess = reading.timestamp }
         if !reading.errors.isEmpty { failedReadings += 1 }
-        guard let change = condition.update(state) else { return nil }
+        guard let change = condition.update(state) else {
+            return republish ? health(state) : nil
+        }
+        since = reading.timestamp
         HealthBoard.shared.setDevice(device, ok: state == .ok)
         let metadata: Logger.Metadata = ["device": "\(device)"]
         switch (state, change.previous) {
@@ -64,8 +70,11 @@ public struct DeviceHealthTracker: Sendable {
             let consequence = total ? "nothing published" : "published without them"
             logger.warning("\(summary) (\(consequence); retrying every \(retry.configText))", metadata: metadata)
         }
+        return health(state)
+    }
+
+    private func health(_ state: Condition) -> DeviceHealth {
         let error: String? = if case .failing(let summary, _) = state { summary } else { nil }
-        return DeviceHealth(device: device, ok: state == .ok, since: reading.timestamp, lastSuccess: lastSuccess,
-                            failedPolls: failedReadings, error: error)
+        return DeviceHealth(device: device, ok: state == .ok, since: since, lastSuccess: lastSuccess, failedPolls: failedReadings, error: error)
     }
 }
