@@ -15,9 +15,7 @@ struct I2CBusService: Service {
         self.bus = bus
         self.devices = devices
         self.sink = sink
-        var logger = logger
-        logger[metadataKey: "bus"] = "\(bus.name)"
-        self.logger = logger
+        self.logger = logger.on(bus: bus)
     }
 
     func run() async throws {

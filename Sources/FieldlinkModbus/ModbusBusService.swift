@@ -51,9 +51,7 @@ struct ModbusBusService: Service {
         self.options = options
         self.devices = devices.map { PolledDevice(config: $0, bus: options) }
         self.sink = sink
-        var logger = logger
-        logger[metadataKey: "bus"] = "\(bus.name)"
-        self.logger = logger
+        self.logger = logger.on(bus: bus)
     }
 
     func run() async throws {

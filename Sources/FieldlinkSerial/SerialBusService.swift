@@ -19,9 +19,7 @@ struct SerialBusService: Service {
         self.options = bus.options as! SerialBusOptions
         self.devices = devices
         self.sink = sink
-        var logger = logger
-        logger[metadataKey: "bus"] = "\(bus.name)"
-        self.logger = logger
+        self.logger = logger.on(bus: bus)
     }
 
     func run() async throws {

@@ -24,3 +24,12 @@ public protocol DriverFamily: Sendable {
     /// Blocking; for the CLI, never for a running gateway (whose bus has its single owner).
     func pollOnce(bus: BusConfig, device: DeviceConfig, logger: Logger) -> Reading
 }
+
+extension Logger {
+    /// This logger with `bus=<name>` on every line (a journald field), for a bus's owner.
+    public func on(bus: BusConfig) -> Logger {
+        var logger = self
+        logger[metadataKey: "bus"] = "\(bus.name)"
+        return logger
+    }
+}
