@@ -14,7 +14,25 @@ extension CBORPayloadEncoder {
     /// 2–3. Other columns (integers, booleans, text, floats without a short decimal) hold the value
     /// as in a single message. null: the point is not in that row (failed, or unchanged under
     /// on-change reporting); a failed point's reason is in the row's trailing map, keyed by column.
+    ///
+    /// Devices that share a topic share its batches: then the message is an array of such tables,
+    /// one per device, in the order the devices first appear.
     public func encode(batch readings: [Reading]) -> [UInt8] {
+        var devices: [String] = []
+        var byDevice: [String: [Reading]] = [:]
+        for reading in readings {
+            if byDevice[reading.device] == nil { devices.append(reading.device) }
+            byDevice[reading.device, default: []].append(reading)
+        }
+        guard devices.count > 1 else { return table(readings) }
+        var out = [UInt8]()
+        Self.appendHead(major: 4, UInt64(devices.count), to: &out)
+        for device in devices { out += table(byDevice[device]!) }
+        return out
+    }
+
+    /// One device's readings as one table.
+    private func table(_ readings: [Reading]) -> [UInt8] {
         var columns: [String] = []
         var index: [String: Int] = [:]
         for reading in readings {

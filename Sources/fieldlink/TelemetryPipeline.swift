@@ -24,7 +24,15 @@ final class TelemetryPipeline: ReadingSink {
     /// Report-by-exception state per device; it outlives a reload, so a reload sends no burst.
     private let filters = Mutex<[String: ReportFilter]>([:])
     /// Readings waiting to go out together, per device (devices with `batch:` only).
-    private let batchers = Mutex<[String: Batcher<Reading>]>([:])
+    /// Readings waiting to go out together, per topic and format (devices with `batch:` only):
+    /// devices that share a topic share its batches.
+    private let batches = Mutex<[String: PendingBatch]>([:])
+
+    private struct PendingBatch {
+        var batcher = Batcher<Reading>()
+        /// Where the batch goes and how it is encoded: the routes of the device that started it.
+        var routes: DeviceRoutes
+    }
     let sequences: SequenceStore
     let ring: any MessageRing
     /// The Sparkplug B edge node, when the config has a `sparkplug:` section.
@@ -132,7 +140,10 @@ final class TelemetryPipeline: ReadingSink {
             return
         }
         let size = routes.encoder.batchSize(of: reading)
-        let ready = batchers.withLock { $0[reading.device, default: Batcher()].add(reading, size: size, takenAt: reading.timestamp, policy: policy) }
+        let key = routes.encoder.contentType + " " + routes.device.topic
+        let ready = batches.withLock { batches in
+            batches[key, default: PendingBatch(routes: routes)].batcher.add(reading, size: size, takenAt: reading.timestamp, policy: policy)
+        }
         for batch in ready { queue(batch: batch, of: routes) }
     }
 
@@ -143,18 +154,24 @@ final class TelemetryPipeline: ReadingSink {
 
     /// Batches whose oldest reading has waited `max_delay` (called a few times a second).
     func flushDue(now: Int64) {
-        let all = routes.withLock { $0 }.filter { $0.value.batch != nil }
-        for (device, routes) in all {
-            guard let policy = routes.batch else { continue }
-            if let batch = batchers.withLock({ $0[device]?.flushIfDue(now: now, policy: policy) }) { queue(batch: batch, of: routes) }
+        let due = batches.withLock { batches in
+            batches.keys.compactMap { key -> ([Reading], DeviceRoutes)? in
+                guard let routes = batches[key]?.routes, let policy = routes.batch,
+                      let batch = batches[key]?.batcher.flushIfDue(now: now, policy: policy) else { return nil }
+                return (batch, routes)
+            }
         }
+        for (batch, routes) in due { queue(batch: batch, of: routes) }
     }
 
     /// Every batch in the making (shutdown, reload).
     func flushAll() {
-        let all = routes.withLock { $0 }
-        for (device, routes) in all {
-            if let batch = batchers.withLock({ $0[device]?.flush() }) { queue(batch: batch, of: routes) }
+        let all = batches.withLock { batches in
+            defer { batches.removeAll() }
+            return batches.values.compactMap { pending in pending.batcher.isEmpty ? nil : (pending.batcher, pending.routes) }
+        }
+        for (var batcher, routes) in all {
+            if let batch = batcher.flush() { queue(batch: batch, of: routes) }
         }
     }
 

@@ -89,6 +89,15 @@ import Testing
         ])
     }
 
+    @Test func devicesSharingATopicGetOneTableEach() {
+        let a = Reading(device: "a", timestamp: 1, sequence: 1, values: [("x", .uint(1))], errors: [])
+        let b = Reading(device: "b", timestamp: 2, sequence: 9, values: [("y", .uint(2))], errors: [])
+        let encoder = CBORPayloadEncoder()
+        let bytes = encoder.encode(batch: [a, b, a])
+        #expect(bytes.first == 0x82)  // array(2): a's table, then b's
+        #expect(Array(bytes.dropFirst()) == encoder.encode(batch: [a, a]) + encoder.encode(batch: [b]))
+    }
+
     @Test(arguments: [
         (230.1, 2301, -1), (5.0, 5, 0), (1e-05, 1, -5), (1.5e-05, 15, -6), (-0.25, -25, -2), (1234567.0, 1234567, 0), (1e+20, 1, 20),
     ] as [(Double, Int64, Int)])

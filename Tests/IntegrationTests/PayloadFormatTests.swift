@@ -204,4 +204,41 @@ struct PayloadFormatTests {
         #expect(rows.allSatisfy { $0["device"] as? String == "by-delay" && ($0["values"] as? [String: Any])?["x"] as? Int == 7 })
         #expect(rows.allSatisfy { ($0["values"] as? [String: Any])?["tenths"] as? String == "0.7" }, "a decimal column: \(rows.first ?? [:])")
     }
+
+    /// Two devices on one topic share its batches: each message holds both devices' readings, and
+    /// each device's seq still runs without a gap.
+    @Test("devices that share a topic share its batches", .timeLimit(.minutes(2)))
+    func sharedTopicBatches() throws {
+        let workspace = try Workspace("payload-shared-batch")
+        defer { workspace.remove() }
+        let broker = try Broker(in: workspace.path)
+        defer { broker.stop() }
+        let subscriber = try Subscriber(broker: broker, topic: "plant/all", in: workspace.path)
+        defer { subscriber.process.stop() }
+        let pty = try PtyPair(in: workspace.path)
+        defer { pty.process.stop() }
+        let simulator = try ModbusSimulator(port: pty.deviceSide, image: [1: [["table": "holding", "address": 0, "type": "uint16", "value": 7]]],
+                                            in: workspace.path)
+        defer { simulator.process.stop() }
+        let config = try workspace.write(configHead(gateway: "gw-shared", stateDirectory: "\(workspace.path)/state", broker: broker) + """
+            buses:
+              - {name: line1, type: modbus-rtu, port: \(pty.gatewaySide), parity: none, timeout: 300ms}
+            devices:
+              - {name: left, bus: line1, unit: 1, interval: 100ms, topic: plant/all, batch: {max_messages: 6, max_delay: 1m}, points: [{name: x, address: 0}]}
+              - {name: right, bus: line1, unit: 1, interval: 100ms, topic: plant/all, batch: {max_messages: 6, max_delay: 1m}, points: [{name: x, address: 0}]}
+
+            """, to: "fieldlink.yaml")
+        let gateway = try startGateway(config: config, in: workspace.path)
+        defer { gateway.stop() }
+        try #require(subscriber.waitFor(timeout: .seconds(20)) { $0.count >= 3 }, "no shared batches; log:\n\(gateway.stderr)")
+        #expect(gateway.stop() == 0)
+        let batches = subscriber.messages.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.payload.utf8))) as? [[String: Any]] }
+        #expect(batches.dropLast().allSatisfy { $0.count == 6 }, "batch sizes \(batches.map(\.count))")
+        #expect(batches.dropLast().allSatisfy { Set($0.compactMap { $0["device"] as? String }) == ["left", "right"] })
+        for device in ["left", "right"] {
+            let seqs = batches.flatMap { $0 }.filter { $0["device"] as? String == device }.compactMap { ($0["seq"] as? NSNumber)?.uint64Value }
+            #expect(isConsecutive(seqs, from: 1), "\(device) seq \(seqs)")
+        }
+    }
+
 }
