@@ -7,12 +7,9 @@ struct DeadSlaveTests {
     @Test("a silent slave publishes nothing and is logged once; its neighbour keeps its schedule; it comes back without a seq gap",
           .timeLimit(.minutes(2)))
     func deadSlaveAndBack() throws {
-        let workspace = try Workspace("dead-slave")
-        defer { workspace.remove() }
-        let broker = try Broker(in: workspace.path)
-        defer { broker.stop() }
-        let subscriber = try Subscriber(broker: broker, topic: "fieldlink/#", in: workspace.path)
-        defer { subscriber.process.stop() }
+        let peers = try Peers("dead-slave")
+        defer { peers.stop() }
+        let (workspace, broker, subscriber) = (peers.workspace, peers.broker, peers.subscriber)
         // One RS-485 line, two slaves, each its own simulator on its own drop.
         let line = try SerialLine(in: workspace.path, drops: 2)
         defer { line.stop() }

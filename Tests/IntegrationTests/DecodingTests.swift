@@ -192,12 +192,9 @@ struct DecodingTests {
           .timeLimit(.minutes(2)))
     func relativePaths() throws {
         // config/demo.yaml relies on this: `port: ../.demo/ttyGateway` next to `state_dir: ../.demo/state`.
-        let workspace = try Workspace("relative")
-        defer { workspace.remove() }
-        let broker = try Broker(in: workspace.path)
-        defer { broker.stop() }
-        let subscriber = try Subscriber(broker: broker, topic: "fieldlink/#", in: workspace.path)
-        defer { subscriber.process.stop() }
+        let peers = try Peers("relative")
+        defer { peers.stop() }
+        let (workspace, broker, subscriber) = (peers.workspace, peers.broker, peers.subscriber)
         let pty = try PtyPair(in: try workspace.subdirectory("run"))
         defer { pty.process.stop() }
         let simulator = try ModbusSimulator(port: pty.deviceSide, image: [1: [["table": "holding", "address": 0, "type": "uint16", "value": 4242]]],

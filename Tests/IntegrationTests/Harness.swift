@@ -41,6 +41,31 @@ struct Workspace {
     }
 }
 
+/// What most integration tests start first: a workspace, a broker in it and a subscriber on
+/// `topic`; `stop()` ends them in reverse order (by PID) and removes the folder.
+struct Peers {
+    let workspace: Workspace
+    let broker: Broker
+    let subscriber: Subscriber
+
+    init(_ name: String, topic: String = "fieldlink/#") throws {
+        workspace = try Workspace(name)
+        do {
+            broker = try Broker(in: workspace.path)
+            subscriber = try Subscriber(broker: broker, topic: topic, in: workspace.path)
+        } catch {
+            workspace.remove()
+            throw error
+        }
+    }
+
+    func stop() {
+        subscriber.process.stop()
+        broker.stop()
+        workspace.remove()
+    }
+}
+
 /// The common head of a test config: gateway, a fast-reconnecting broker connection on loopback.
 func configHead(gateway: String, stateDirectory: String, broker: Broker) -> String {
     """

@@ -7,12 +7,9 @@ struct I2CGatewayTests {
     @Test("a missing I2C adapter is named once in the log and the device's status; the Modbus bus beside it carries on",
           .timeLimit(.minutes(2)))
     func missingAdapterBesideAModbusBus() throws {
-        let workspace = try Workspace("i2c-gateway")
-        defer { workspace.remove() }
-        let broker = try Broker(in: workspace.path)
-        defer { broker.stop() }
-        let subscriber = try Subscriber(broker: broker, topic: "fieldlink/#", in: workspace.path)
-        defer { subscriber.process.stop() }
+        let peers = try Peers("i2c-gateway")
+        defer { peers.stop() }
+        let (workspace, broker, subscriber) = (peers.workspace, peers.broker, peers.subscriber)
         let pair = try PtyPair(in: workspace.path)
         defer { pair.process.stop() }
         let simulator = try ModbusSimulator(port: pair.deviceSide, image: [1: [["table": "holding", "address": 0, "type": "uint16", "value": 42]]],

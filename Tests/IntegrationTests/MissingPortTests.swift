@@ -7,12 +7,9 @@ struct MissingPortTests {
     @Test("a missing port is logged once and publishes nothing, other buses carry on, polling starts when it appears",
           .timeLimit(.minutes(2)))
     func missingPortAppearsLater() throws {
-        let workspace = try Workspace("missing-port")
-        defer { workspace.remove() }
-        let broker = try Broker(in: workspace.path)
-        defer { broker.stop() }
-        let subscriber = try Subscriber(broker: broker, topic: "fieldlink/#", in: workspace.path)
-        defer { subscriber.process.stop() }
+        let peers = try Peers("missing-port")
+        defer { peers.stop() }
+        let (workspace, broker, subscriber) = (peers.workspace, peers.broker, peers.subscriber)
         let present = try PtyPair(in: workspace.path, name: "present")
         defer { present.process.stop() }
         let presentSim = try ModbusSimulator(port: present.deviceSide, image: [1: [["table": "holding", "address": 0, "type": "uint16", "value": 10]]],

@@ -4,29 +4,6 @@ import TestSupport
 
 /// A test's folder, a broker and a subscriber to everything the gateway publishes; `stop()` (in a
 /// `defer`) ends them in reverse order.
-private struct Peers {
-    let workspace: Workspace
-    let broker: Broker
-    let subscriber: Subscriber
-
-    init(_ name: String) throws {
-        workspace = try Workspace(name)
-        do {
-            broker = try Broker(in: workspace.path)
-            subscriber = try Subscriber(broker: broker, topic: "fieldlink/#", in: workspace.path)
-        } catch {
-            workspace.remove()
-            throw error
-        }
-    }
-
-    func stop() {
-        subscriber.process.stop()
-        broker.stop()
-        workspace.remove()
-    }
-}
-
 /// The bus side of Modbus against real pymodbus slaves: TCP, merged reads counted at the slave, the
 /// fallback for a slave that rejects them, and a dead slave that must not cost its neighbours.
 @Suite("Modbus bus behaviour")

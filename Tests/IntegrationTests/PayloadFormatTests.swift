@@ -59,13 +59,7 @@ struct PayloadFormatTests {
                 message = cbor2.loads(bytes.fromhex(line.strip()))
                 print(json.dumps({names[k]: v for k, v in message.items()}))
             """, to: "decode.py")
-        let hexFile = try workspace.write(cbor.stdout, to: "cbor.hex")
-        let decoder = try ChildProcess("/bin/sh", ["-c", "python3 \(decoderScript) < \(hexFile)"], in: workspace.path, name: "cbor2")
-        try #require(decoder.waitForExit(timeout: .seconds(20)) && decoder.process.terminationStatus == 0,
-                     "cbor2 could not decode (is it installed? run `make test-deps`): \(decoder.stderr)")
-        let decoded = decoder.stdout.split(separator: "\n").compactMap {
-            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
-        }
+        let decoded = try decodeLines(cbor.stdout, with: decoderScript, in: workspace).compactMap { $0 as? [String: Any] }
         let reference = try #require(json.telemetry(device: "as-json").first)
         #expect(decoded.count >= 3)
         for message in decoded {
@@ -91,12 +85,9 @@ struct PayloadFormatTests {
     /// one heartbeat a second, and suppressed polls take no seq.
     @Test("on-change reporting publishes only changes and heartbeats, with consecutive seq", .timeLimit(.minutes(2)))
     func onChangeWithHeartbeat() throws {
-        let workspace = try Workspace("payload-on-change")
-        defer { workspace.remove() }
-        let broker = try Broker(in: workspace.path)
-        defer { broker.stop() }
-        let subscriber = try Subscriber(broker: broker, topic: "fieldlink/gw-rbe/+", in: workspace.path)
-        defer { subscriber.process.stop() }
+        let peers = try Peers("payload-on-change", topic: "fieldlink/gw-rbe/+")
+        defer { peers.stop() }
+        let (workspace, broker, subscriber) = (peers.workspace, peers.broker, peers.subscriber)
         let pty = try PtyPair(in: workspace.path)
         defer { pty.process.stop() }
         let simulator = try ModbusSimulator(port: pty.deviceSide, image: [1: [["table": "holding", "address": 0, "type": "uint16", "value": 7]]],
@@ -126,12 +117,9 @@ struct PayloadFormatTests {
     /// partial batches; every reading keeps its own ts and seq, and no seq is missing.
     @Test("batching packs polls by count and by delay; the last batch goes out on shutdown", .timeLimit(.minutes(2)))
     func batching() throws {
-        let workspace = try Workspace("payload-batch")
-        defer { workspace.remove() }
-        let broker = try Broker(in: workspace.path)
-        defer { broker.stop() }
-        let subscriber = try Subscriber(broker: broker, topic: "batch/#", in: workspace.path)
-        defer { subscriber.process.stop() }
+        let peers = try Peers("payload-batch", topic: "batch/#")
+        defer { peers.stop() }
+        let (workspace, broker, subscriber) = (peers.workspace, peers.broker, peers.subscriber)
         // CBOR is binary: hex, one message per line.
         let cborSubscriber = try ChildProcess("mosquitto_sub", ["-h", "127.0.0.1", "-p", "\(broker.port)", "-t", "cbor-batch/by-delay", "-q", "1",
                                                                 "-F", "%x"], in: workspace.path, name: "sub-cbor")
@@ -189,11 +177,7 @@ struct PayloadFormatTests {
                     rows.append({"device": table[0], "ts": ts, "seq": seq, "values": values})
                 print(json.dumps(rows))
             """, to: "decode-batch.py")
-        let hexFile = try workspace.write(cborSubscriber.stdout, to: "batches.hex")
-        let decoder = try ChildProcess("/bin/sh", ["-c", "python3 \(decoderScript) < \(hexFile)"], in: workspace.path, name: "cbor2")
-        try #require(decoder.waitForExit(timeout: .seconds(20)) && decoder.process.terminationStatus == 0,
-                     "cbor2 could not decode the batches (is it installed? run `make test-deps`): \(decoder.stderr)")
-        let tables = decoder.stdout.split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [[String: Any]] }
+        let tables = try decodeLines(cborSubscriber.stdout, with: decoderScript, in: workspace).compactMap { $0 as? [[String: Any]] }
         #expect(tables.count >= 2, "\(tables.count) delayed batches")
         #expect(tables.dropLast().allSatisfy { (2...12).contains($0.count) }, "batch sizes \(tables.map(\.count))")
         let rows = tables.flatMap { $0 }
@@ -209,12 +193,9 @@ struct PayloadFormatTests {
     /// each device's seq still runs without a gap.
     @Test("devices that share a topic share its batches", .timeLimit(.minutes(2)))
     func sharedTopicBatches() throws {
-        let workspace = try Workspace("payload-shared-batch")
-        defer { workspace.remove() }
-        let broker = try Broker(in: workspace.path)
-        defer { broker.stop() }
-        let subscriber = try Subscriber(broker: broker, topic: "plant/all", in: workspace.path)
-        defer { subscriber.process.stop() }
+        let peers = try Peers("payload-shared-batch", topic: "plant/all")
+        defer { peers.stop() }
+        let (workspace, broker, subscriber) = (peers.workspace, peers.broker, peers.subscriber)
         let pty = try PtyPair(in: workspace.path)
         defer { pty.process.stop() }
         let simulator = try ModbusSimulator(port: pty.deviceSide, image: [1: [["table": "holding", "address": 0, "type": "uint16", "value": 7]]],
@@ -241,4 +222,15 @@ struct PayloadFormatTests {
         }
     }
 
+}
+
+/// Runs a Python decoder (cbor2) over `input` (hex lines from mosquitto_sub) and returns each JSON
+/// line it prints; a decoder that fails (cbor2 missing, bad bytes) fails the test.
+func decodeLines(_ input: String, with script: String, in workspace: Workspace) throws -> [Any] {
+    let inputFile = try workspace.write(input, to: "\(URL(fileURLWithPath: script).lastPathComponent).in")
+    let decoder = try ChildProcess("/bin/sh", ["-c", "python3 \(script) < \(inputFile)"], in: workspace.path, name: "cbor2")
+    defer { decoder.stop() }
+    try #require(decoder.waitForExit(timeout: .seconds(20)) && decoder.process.terminationStatus == 0,
+                 "cbor2 could not decode (is it installed? run `make test-deps`): \(decoder.stderr)")
+    return decoder.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) }
 }

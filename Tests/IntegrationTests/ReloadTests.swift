@@ -24,12 +24,9 @@ struct ReloadTests {
     @Test("reload keeps unchanged buses and the broker session, restarts changed buses, refuses an invalid config",
           .timeLimit(.minutes(2)))
     func reload() throws {
-        let workspace = try Workspace("reload")
-        defer { workspace.remove() }
-        let broker = try Broker(in: workspace.path)
-        defer { broker.stop() }
-        let subscriber = try Subscriber(broker: broker, topic: "fieldlink/#", in: workspace.path)
-        defer { subscriber.process.stop() }
+        let peers = try Peers("reload")
+        defer { peers.stop() }
+        let (workspace, broker, subscriber) = (peers.workspace, peers.broker, peers.subscriber)
         let first = try PtyPair(in: workspace.path, name: "one"), second = try PtyPair(in: workspace.path, name: "two")
         defer { first.process.stop(); second.process.stop() }
         let image: [Int: [[String: Any]]] = [1: [["table": "holding", "address": 0, "type": "uint16", "value": 1],

@@ -48,12 +48,9 @@ struct SerialTests {
     @Test("an NMEA stream on a pty is published once per interval; damaged frames are dropped and logged once",
           .timeLimit(.minutes(2)))
     func nmeaStream() throws {
-        let workspace = try Workspace("serial-nmea")
-        defer { workspace.remove() }
-        let broker = try Broker(in: workspace.path)
-        defer { broker.stop() }
-        let subscriber = try Subscriber(broker: broker, topic: "fieldlink/#", in: workspace.path)
-        defer { subscriber.process.stop() }
+        let peers = try Peers("serial-nmea")
+        defer { peers.stop() }
+        let (workspace, broker, subscriber) = (peers.workspace, peers.broker, peers.subscriber)
         let pty = try PtyPair(in: workspace.path)
         defer { pty.process.stop() }
         let receiver = try TextSensor.stream(gnssBurst, port: pty.deviceSide, period: .milliseconds(100), in: workspace.path)
@@ -93,12 +90,9 @@ struct SerialTests {
 
     @Test("before a fix an NMEA receiver gives satellites and fix quality, no position", .timeLimit(.minutes(2)))
     func nmeaWithoutFix() throws {
-        let workspace = try Workspace("serial-nofix")
-        defer { workspace.remove() }
-        let broker = try Broker(in: workspace.path)
-        defer { broker.stop() }
-        let subscriber = try Subscriber(broker: broker, topic: "fieldlink/#", in: workspace.path)
-        defer { subscriber.process.stop() }
+        let peers = try Peers("serial-nofix")
+        defer { peers.stop() }
+        let (workspace, broker, subscriber) = (peers.workspace, peers.broker, peers.subscriber)
         let pty = try PtyPair(in: workspace.path)
         defer { pty.process.stop() }
         let receiver = try TextSensor.stream(gnssNoFix, port: pty.deviceSide, in: workspace.path)
@@ -126,12 +120,9 @@ struct SerialTests {
     @Test("regex, keyvalue and csv devices, in stream and poll mode, with scale, offset and type",
           .timeLimit(.minutes(2)))
     func textDevices() throws {
-        let workspace = try Workspace("serial-text")
-        defer { workspace.remove() }
-        let broker = try Broker(in: workspace.path)
-        defer { broker.stop() }
-        let subscriber = try Subscriber(broker: broker, topic: "fieldlink/#", in: workspace.path)
-        defer { subscriber.process.stop() }
+        let peers = try Peers("serial-text")
+        defer { peers.stop() }
+        let (workspace, broker, subscriber) = (peers.workspace, peers.broker, peers.subscriber)
         let regexPty = try PtyPair(in: workspace.path, name: "regex")
         defer { regexPty.process.stop() }
         let keyValuePty = try PtyPair(in: workspace.path, name: "kv")
@@ -244,12 +235,9 @@ struct SerialTests {
     @Test("poll mode: a request nobody answers is a timeout for that device only, logged once",
           .timeLimit(.minutes(2)))
     func unansweredRequest() throws {
-        let workspace = try Workspace("serial-poll")
-        defer { workspace.remove() }
-        let broker = try Broker(in: workspace.path)
-        defer { broker.stop() }
-        let subscriber = try Subscriber(broker: broker, topic: "fieldlink/#", in: workspace.path)
-        defer { subscriber.process.stop() }
+        let peers = try Peers("serial-poll")
+        defer { peers.stop() }
+        let (workspace, broker, subscriber) = (peers.workspace, peers.broker, peers.subscriber)
         let pty = try PtyPair(in: workspace.path)
         defer { pty.process.stop() }
         let responder = try TextSensor.respond(["#01\r": ">+021.50\r"], port: pty.deviceSide, in: workspace.path)
@@ -276,12 +264,9 @@ struct SerialTests {
     @Test("a port unplugged (pty pair killed) and plugged back in at the same path: readings resume without a restart",
           .timeLimit(.minutes(2)))
     func unplugAndReplug() throws {
-        let workspace = try Workspace("serial-replug")
-        defer { workspace.remove() }
-        let broker = try Broker(in: workspace.path)
-        defer { broker.stop() }
-        let subscriber = try Subscriber(broker: broker, topic: "fieldlink/#", in: workspace.path)
-        defer { subscriber.process.stop() }
+        let peers = try Peers("serial-replug")
+        defer { peers.stop() }
+        let (workspace, broker, subscriber) = (peers.workspace, peers.broker, peers.subscriber)
         var pty = try PtyPair(in: workspace.path, name: "usb")
         var sensor = try TextSensor.stream("T=1.5 n={n}\n", port: pty.deviceSide, in: workspace.path, name: "before")
         let port = pty.gatewaySide

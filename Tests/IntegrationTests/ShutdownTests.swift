@@ -10,12 +10,9 @@ struct ShutdownTests {
     @Test("SIGTERM or SIGINT: exit 0 within seconds, clean disconnect; a restart continues at last seq + 1",
           .timeLimit(.minutes(2)), arguments: [SIGTERM, SIGINT])
     func gracefulShutdownAndRestart(signal: Int32) throws {
-        let workspace = try Workspace("shutdown")
-        defer { workspace.remove() }
-        let broker = try Broker(in: workspace.path)
-        defer { broker.stop() }
-        let subscriber = try Subscriber(broker: broker, topic: "fieldlink/#", in: workspace.path)
-        defer { subscriber.process.stop() }
+        let peers = try Peers("shutdown")
+        defer { peers.stop() }
+        let (workspace, broker, subscriber) = (peers.workspace, peers.broker, peers.subscriber)
         let pty = try PtyPair(in: workspace.path)
         defer { pty.process.stop() }
         let simulator = try ModbusSimulator(port: pty.deviceSide, image: [3: [["table": "holding", "address": 10, "type": "float32", "value": 50.5]]],
