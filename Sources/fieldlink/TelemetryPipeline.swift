@@ -148,8 +148,7 @@ final class TelemetryPipeline: ReadingSink {
     }
 
     private func queue(batch: [Reading], of routes: DeviceRoutes) {
-        ring.append(OutboundMessage(topic: routes.device.topic, payload: routes.encoder.encode(batch: batch), qos: routes.device.qos,
-                                    retain: routes.device.retain, contentType: routes.encoder.contentType))
+        queue(routes.encoder.encode(batch: batch), on: routes.device, encoder: routes.encoder)
     }
 
     /// Batches whose oldest reading has waited `max_delay` (called a few times a second).
@@ -176,7 +175,12 @@ final class TelemetryPipeline: ReadingSink {
     }
 
     private func queue(_ reading: Reading, on route: PublishRoute, encoder: any PayloadEncoder) {
-        ring.append(OutboundMessage(topic: route.topic, payload: encoder.encode(reading), qos: route.qos,
-                                    retain: route.retain, contentType: encoder.contentType))
+        queue(encoder.encode(reading), on: route, encoder: encoder)
+    }
+
+    /// An empty payload is an encoder saying there is nothing to send (see `SparkplugEdgeNode.messages`).
+    private func queue(_ payload: [UInt8], on route: PublishRoute, encoder: any PayloadEncoder) {
+        guard !payload.isEmpty else { return }
+        ring.append(OutboundMessage(topic: route.topic, payload: payload, qos: route.qos, retain: route.retain, contentType: encoder.contentType))
     }
 }

@@ -113,6 +113,12 @@ private func device(_ name: String, format: PayloadFormat = .sparkplugb, points:
         #expect(births.count == 1)
     }
 
+    @Test func aDeviceTheNodeDoesNotDefineGivesNothing() {
+        let node = SparkplugEdgeNode(config: config, devices: [device("m", points: [("x", .uint(bits: 16), .identity)])], stateDirectory: nil)
+        let stray = node.messages(for: Reading(device: "removed", timestamp: 1, sequence: 1, values: [("x", .uint(1))], errors: []))
+        #expect(stray.birth == nil && stray.data.isEmpty)
+    }
+
     @Test func aReloadThatChangesMetricsAsksForARebirth() {
         let devices = [device("m", points: [("x", .uint(bits: 16), .identity)])]
         let node = SparkplugEdgeNode(config: config, devices: devices, stateDirectory: nil)

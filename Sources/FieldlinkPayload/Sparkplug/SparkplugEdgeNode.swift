@@ -40,10 +40,18 @@ public final class SparkplugEdgeNode: Sendable {
     }
 
     struct DeviceDefinition: Sendable, Equatable {
-        var metrics: [MetricDefinition]
+        let metrics: [MetricDefinition]
         /// The reading's own sequence number, a metric too, so per-device gaps stay visible
         /// through store and forward (Sparkplug's `seq` restarts with every session).
-        var sequenceAlias: UInt64
+        let sequenceAlias: UInt64
+        /// Point name to its metric, so encoding a reading is one lookup per value.
+        let byName: [String: MetricDefinition]
+
+        init(metrics: [MetricDefinition], sequenceAlias: UInt64) {
+            self.metrics = metrics
+            self.sequenceAlias = sequenceAlias
+            self.byName = Dictionary(metrics.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        }
     }
 
     struct LastValues: Sendable {
@@ -251,8 +259,11 @@ public final class SparkplugEdgeNode: Sendable {
     // MARK: Device messages (called on the bus threads, through the pipeline)
 
     /// What to queue for a reading: a DBIRTH first when the device was declared dead, then its DDATA.
+    /// A device the node does not define (a poll finishing just as a reload removed or added it)
+    /// gives nothing: it has no aliases to send by, and its next birth will carry it.
     public func messages(for reading: Reading) -> (birth: SparkplugMessage?, data: [UInt8]) {
         state.withLock { state in
+            guard state.devices[reading.device] != nil else { return (nil, []) }
             var last = state.last[reading.device, default: LastValues()]
             for (name, value) in reading.values {
                 last.values[name] = value
@@ -277,17 +288,18 @@ public final class SparkplugEdgeNode: Sendable {
     /// DDATA without `seq` (see `stamp`): changed or polled metrics by alias, each with its own
     /// timestamp; a failed point as `is_null` with its reason in the `Quality`/`Error` properties.
     private func data(_ reading: Reading, state: inout State) -> [UInt8] {
-        guard let definition = state.devices[reading.device] else { return [] }
+        let definition = state.devices[reading.device]!
         let timestamp = UInt64(max(0, reading.timestamp))
         var payload = SparkplugB_Payload()
         payload.timestamp = timestamp
-        for metric in definition.metrics {
-            if let value = reading.values.first(where: { $0.name == metric.name })?.value {
-                let type = datatype(of: metric, device: reading.device, value: value, state: &state)
-                payload.metrics.append(Self.metric(alias: metric.alias, timestamp: timestamp, type: type, value: value))
-            } else if let reason = reading.errors.first(where: { $0.name == metric.name })?.reason {
-                payload.metrics.append(Self.failed(alias: metric.alias, timestamp: timestamp, reason: reason))
-            }
+        for (name, value) in reading.values {
+            guard let metric = definition.byName[name] else { continue }
+            let type = datatype(of: metric, device: reading.device, value: value, state: &state)
+            payload.metrics.append(Self.metric(alias: metric.alias, timestamp: timestamp, type: type, value: value))
+        }
+        for (name, reason) in reading.errors {
+            guard let metric = definition.byName[name] else { continue }
+            payload.metrics.append(Self.failed(alias: metric.alias, timestamp: timestamp, reason: reason))
         }
         var sequence = SparkplugB_Payload.Metric()
         sequence.alias = definition.sequenceAlias
