@@ -203,6 +203,23 @@ typealias Edit = ConfigFixture.Edit
         #expect(config.gateway.stateDirectory == directory.path + "/state")
     }
 
+    /// The unit's credential fallback for a missing /etc/fieldlink/mqtt-password is an empty
+    /// credential: a config that asks for a password must say so, not log in with "".
+    @Test func anEmptyPasswordFileIsRefusedWithWhatToDo() throws {
+        let directory = try TemporaryDirectory()
+        try "\n".write(toFile: directory.path + "/mqtt-password", atomically: true, encoding: .utf8)
+        let yaml = ConfigFixture.edited([Edit("  password: s3cret\n", "  password_file: mqtt-password\n")])
+        let file = directory.path + "/fieldlink.yaml"
+        try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+        do {
+            _ = try ConfigFixture.loader.load(file: file)
+            Issue.record("loaded a config whose password file is empty")
+        } catch {
+            #expect(error.problems.map(\.path) == ["mqtt.password_file"])
+            #expect(error.problems.first?.message.contains("is empty: put the broker's password in it, or remove password_file") == true)
+        }
+    }
+
     @Test func loadReportsAMissingFileAtItsFirstLine() {
         let file = "/nonexistent/fieldlink-\(UUID().uuidString).yaml"
         do {

@@ -37,7 +37,7 @@ struct SystemdUnitTests {
     @Test("the unit declares what the deployment relies on", arguments: [
         "Type=notify", "WatchdogSec=", "DynamicUser=yes", "StateDirectory=fieldlink", "ConfigurationDirectory=fieldlink",
         "SupplementaryGroups=dialout i2c", "DevicePolicy=closed", "DeviceAllow=char-ttyUSB rw", "DeviceAllow=char-i2c rw",
-        "LoadCredential=mqtt-password:", "ProtectSystem=strict", "NoNewPrivileges=yes", "SystemCallFilter=@system-service",
+        "LoadCredential=mqtt-password:", "SetCredential=mqtt-password:", "ProtectSystem=strict", "NoNewPrivileges=yes", "SystemCallFilter=@system-service",
         "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "CapabilityBoundingSet=\n", "Restart=on-failure",
         "RestartPreventExitStatus=78",
     ])

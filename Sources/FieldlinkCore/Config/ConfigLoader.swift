@@ -272,7 +272,13 @@ private struct DocumentReader {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             return value.fail("cannot read password file \(path)")
         }
-        return Secret(text.trimmingCharacters(in: .newlines))
+        let secret = text.trimmingCharacters(in: .newlines)
+        // Under the unit a missing /etc/fieldlink/mqtt-password arrives as an empty credential (its
+        // fallback), so a fresh install starts; only a config that asks for a password refuses it.
+        guard !secret.isEmpty else {
+            return value.fail("password file \(path) is empty: put the broker's password in it, or remove password_file if the broker takes none")
+        }
+        return Secret(secret)
     }
 
     func readBrokerURL(_ value: ConfigValue) -> (host: String, port: Int, secure: Bool)? {
