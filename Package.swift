@@ -89,11 +89,13 @@ let package = Package(
 
         // Real peers for tests (mosquitto, socat, the pymodbus simulator), started and stopped by PID.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // The bus boundary's test clock and recording sink, for every family's unit tests.
+        .target(name: "BusTestSupport", dependencies: ["FieldlinkCore"], path: "Tests/BusTestSupport"),
         // The loader is tested with the real Modbus family: it is the one that claims the bus/device/point keys.
-        .testTarget(name: "FieldlinkCoreTests", dependencies: ["FieldlinkCore", "FieldlinkModbus"]),
-        .testTarget(name: "FieldlinkModbusTests", dependencies: ["FieldlinkModbus"]),
-        .testTarget(name: "FieldlinkI2CTests", dependencies: ["FieldlinkI2C"]),
-        .testTarget(name: "FieldlinkSerialTests", dependencies: ["FieldlinkSerial", "TestSupport"]),
+        .testTarget(name: "FieldlinkCoreTests", dependencies: ["FieldlinkCore", "FieldlinkModbus", "BusTestSupport"]),
+        .testTarget(name: "FieldlinkModbusTests", dependencies: ["FieldlinkModbus", "BusTestSupport", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "FieldlinkI2CTests", dependencies: ["FieldlinkI2C", "BusTestSupport"]),
+        .testTarget(name: "FieldlinkSerialTests", dependencies: ["FieldlinkSerial", "TestSupport", "BusTestSupport"]),
         .testTarget(name: "FieldlinkPayloadTests", dependencies: ["FieldlinkPayload"]),
         .testTarget(name: "FieldlinkBufferTests", dependencies: ["FieldlinkBuffer"]),
         .testTarget(name: "FieldlinkSystemdTests", dependencies: ["FieldlinkSystemd"]),

@@ -137,11 +137,15 @@ public struct I2CFamily: DriverFamily {
     }
 
     public func makeBusService(bus: BusConfig, devices: [DeviceConfig], sink: any ReadingSink, logger: Logger) -> any Service {
-        I2CBusService(bus: bus, devices: devices, sink: sink, logger: logger)
+        let path = (bus.options as! I2CBusOptions).device
+        return BusService(bus: bus, devices: devices, sink: sink, logger: logger,
+                          startMessage: "polling \(devices.count) device(s) on \(path)") {
+            I2CDriver(device: path, devices: devices)
+        }
     }
 
     public func pollOnce(bus: BusConfig, device: DeviceConfig, logger: Logger) -> Reading {
         let options = bus.options as! I2CBusOptions
-        return I2CLine(device: options.device, devices: [device], logger: logger).poll(0)
+        return I2CDriver(device: options.device, devices: [device]).commissioningReading(of: device, logger: logger)
     }
 }

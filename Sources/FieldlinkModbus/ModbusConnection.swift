@@ -51,10 +51,30 @@ public struct ModbusError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var code: Code
     public var detail: String
+    /// Where on the bus it happened, once the driver knows: the unit addressed and the request's
+    /// table and first address (nil for errors of the line itself).
+    public var unit: Int?
+    public var table: ModbusTable?
+    public var address: Int?
 
-    public init(code: Code, detail: String) {
+    public init(code: Code, detail: String, unit: Int? = nil, table: ModbusTable? = nil, address: Int? = nil) {
         self.code = code
         self.detail = detail
+        self.unit = unit
+        self.table = table
+        self.address = address
+    }
+
+    /// This error, located at a request.
+    public func at(unit: Int, table: ModbusTable? = nil, address: Int? = nil) -> ModbusError {
+        ModbusError(code: code, detail: detail, unit: unit, table: table ?? self.table, address: address ?? self.address)
+    }
+
+    /// "unit 3, holding 100" for log lines; the point errors a reading carries stay short.
+    public var location: String? {
+        guard let unit else { return nil }
+        guard let table, let address else { return "unit \(unit)" }
+        return "unit \(unit), \(table) \(address)"
     }
 
     public var description: String {

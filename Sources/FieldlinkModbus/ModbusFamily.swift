@@ -331,12 +331,19 @@ public struct ModbusFamily: DriverFamily {
     }
 
     public func makeBusService(bus: BusConfig, devices: [DeviceConfig], sink: any ReadingSink, logger: Logger) -> any Service {
-        ModbusBusService(bus: bus, devices: devices, sink: sink, logger: logger)
+        let options = bus.options as! any ModbusBusOptions
+        let polled = devices.map { PolledDevice(config: $0, bus: options) }
+        let busLogger = logger.on(bus: bus)
+        return BusService(bus: bus, devices: devices, sink: sink, logger: logger,
+                          startMessage: "polling \(devices.count) device(s) on \(options.description)") {
+            ModbusDriver(options: options, devices: polled, logger: busLogger)
+        }
     }
 
     public func pollOnce(bus: BusConfig, device: DeviceConfig, logger: Logger) -> Reading {
         let options = bus.options as! any ModbusBusOptions
-        let polled = PolledDevice(config: device, bus: options)
-        return ModbusLine(options: options, devices: [polled], logger: logger).pollNow(0)
+        let driver = ModbusDriver(options: options, devices: [PolledDevice(config: device, bus: options)], logger: logger)
+        defer { driver.close() }
+        return driver.commissioningReading(of: device, logger: logger)
     }
 }

@@ -73,21 +73,21 @@ struct DropLog {
     }
 }
 
-/// A device as its bus thread needs it: its parser, its points' transforms and its period state.
+/// A device as its bus thread needs it: its parser and its period's raw values.
 final class SerialDevice {
     let config: DeviceConfig
     let options: SerialDeviceOptions
     private var parser: FrameParser
-    /// This frame's parsed values, one slot per point (transformed).
+    /// This frame's parsed raw values, one slot per point.
     private(set) var values: [Value?]
     private var accumulators: [PointAccumulator]
-    private let transforms: [LinearTransform]
-    var health: DeviceHealthTracker
+    /// Points whose raw value is a code looked up in a `map` (thinned to the last, never averaged),
+    /// and points whose negative scale turns the raw minimum into the published maximum.
+    private let categorical: [Bool]
+    private let inverted: [Bool]
     var drops = DropLog()
-    /// Stream mode: when the current period ends.
-    var due: ContinuousClock.Instant
 
-    init(config: DeviceConfig, start: ContinuousClock.Instant) {
+    init(config: DeviceConfig) {
         self.config = config
         options = config.options as! SerialDeviceOptions
         let points = config.points.map { point in
@@ -98,9 +98,8 @@ final class SerialDevice {
         parser = FrameParser(options.parser, points: points)
         values = Array(repeating: nil, count: points.count)
         accumulators = Array(repeating: PointAccumulator(), count: points.count)
-        transforms = config.points.map(\.transform)
-        health = DeviceHealthTracker(device: config.name, pointCount: points.count, retry: config.interval)
-        due = start + config.interval
+        categorical = config.points.map { $0.labels != nil }
+        inverted = config.points.map { $0.transform.scale < 0 }
     }
 
     /// Parses one frame into `values`; a failure is counted as a drop.
@@ -108,15 +107,9 @@ final class SerialDevice {
     func take(_ frame: ArraySlice<UInt8>) -> ParseOutcome {
         for index in values.indices { values[index] = nil }
         let outcome = parser.parse(frame, into: &values)
-        switch outcome {
-        case .parsed:
-            for index in values.indices {
-                if let value = values[index], !transforms[index].isIdentity { values[index] = transforms[index].apply(value) }
-            }
-        case .failed(let reason):
+        if case .failed(let reason) = outcome {
             for index in values.indices { values[index] = nil }
             drops.drop(reason)
-        case .ignored: break
         }
         return outcome
     }
@@ -131,29 +124,29 @@ final class SerialDevice {
     var hasAccumulated: Bool { accumulators.contains { $0.count > 0 } }
     var hasAllPoints: Bool { accumulators.allSatisfy { $0.count > 0 } }
 
-    /// The period's reading (or this frame's, from `values`, when `fromFrame`), resetting the period.
-    func reading(fromFrame: Bool = false, missing: String) -> Reading {
-        var reading = Reading(device: config.name, timestamp: Self.now(), values: [], errors: [])
-        for (index, point) in config.points.enumerated() {
-            let value = fromFrame ? values[index] : accumulators[index].result(options.aggregate)
-            if let value {
-                if case .double(let number) = value, !number.isFinite {
-                    reading.errors.append((point.name, "not a finite number (\(number))"))
-                } else {
-                    reading.values.append((point.name, value))
-                }
-            } else {
-                reading.errors.append((point.name, parser.missingReason ?? missing))
-            }
+    /// The period's raw values (or this frame's, from `values`, when `fromFrame`), resetting the period.
+    func poll(fromFrame: Bool = false, missing: String) -> DevicePoll {
+        let points: [DevicePoll.Point] = config.points.indices.map { index in
+            let value = fromFrame ? values[index] : accumulators[index].result(aggregation(of: index))
+            guard let value else { return .failed(parser.missingReason ?? missing) }
+            return .raw(value)
         }
         if !fromFrame { accumulators = Array(repeating: PointAccumulator(), count: accumulators.count) }
-        return reading
+        return DevicePoll(points: points, answered: nil)
     }
 
-    /// A reading where every point failed for one reason (port down, no reply).
-    func failure(_ reason: String) -> Reading {
-        Reading(device: config.name, timestamp: Self.now(), values: [], errors: config.points.map { ($0.name, reason) })
+    /// The device's aggregation as it applies to one point's raw values.
+    private func aggregation(of index: Int) -> Aggregation {
+        switch options.aggregate {
+        case .avg where categorical[index], .min where categorical[index], .max where categorical[index]: .last
+        case .min where inverted[index]: .max
+        case .max where inverted[index]: .min
+        case let aggregate: aggregate
+        }
     }
 
-    static func now() -> Int64 { Int64((Date().timeIntervalSince1970 * 1_000).rounded(.down)) }
+    /// A poll where every point failed for one reason (port down, no reply).
+    func failure(_ reason: String, answered: Bool?) -> DevicePoll {
+        .failure(reason, points: config.points.count, answered: answered)
+    }
 }

@@ -269,12 +269,17 @@ public struct SerialFamily: DriverFamily {
     }
 
     public func makeBusService(bus: BusConfig, devices: [DeviceConfig], sink: any ReadingSink, logger: Logger) -> any Service {
-        SerialBusService(bus: bus, devices: devices, sink: sink, logger: logger)
+        let options = bus.options as! SerialBusOptions
+        let busLogger = logger.on(bus: bus)
+        let start = options.mode == .stream ? "reading \(devices.count) device(s) from \(options.description)"
+            : "polling \(devices.count) device(s) on \(options.description)"
+        return BusService(bus: bus, devices: devices, sink: sink, logger: logger, startMessage: start, periodic: options.mode == .stream) {
+            SerialDriver(options: options, devices: devices, logger: busLogger)
+        }
     }
 
     public func pollOnce(bus: BusConfig, device: DeviceConfig, logger: Logger) -> Reading {
-        let line = SerialLine(options: bus.options as! SerialBusOptions, devices: [device], logger: logger)
-        return line.probe(0)
+        SerialDriver(options: bus.options as! SerialBusOptions, devices: [device], logger: logger).commissioningReading(of: device, logger: logger)
     }
 }
 

@@ -131,6 +131,7 @@ private final class Handle {
                                     offers.withLock { $0.append((available, threadID())) }
                                     // Idle work that takes half of what it was offered.
                                     usleep(UInt32(available.milliseconds * 500))
+                                    return false
                                 }) { _, _ in
             polls.withLock { $0.append((threadID(), .now)) }
         }

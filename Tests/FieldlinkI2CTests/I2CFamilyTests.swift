@@ -1,3 +1,4 @@
+import BusTestSupport
 import FieldlinkCore
 @testable import FieldlinkI2C
 import Logging
@@ -82,18 +83,22 @@ import Testing
         let broken = SHT3xChip(temperature: 0x6666, humidity: 0x8000)
         broken.corruptHumidityCRC = true
         let bus = FakeI2CBus(chips: [0x48: RegisterFileChip([0x00: [0x19, 0x00]]), 0x45: broken])
-        let line = I2CLine(device: "/dev/i2c-1", devices: config.devices, logger: Logger(label: "test"), openBus: { _ in bus })
-        let gone = line.poll(0)
-        #expect(gone.values.isEmpty)
-        #expect(gone.errors.map(\.reason) == ["no device at 0x44 (no acknowledge)", "no device at 0x44 (no acknowledge)"])
-        let health = try #require(line.report(gone, of: 0))
+        let sink = RecordingSink()
+        let owner = BusOwner(driver: I2CDriver(device: "/dev/i2c-1", devices: config.devices, openBus: { _ in bus }), devices: config.devices,
+                             sink: sink, clock: ManualClock(), logger: Logger(label: "test"))
+        owner.scheduledPoll(0)
+        #expect(sink.readings.isEmpty, "a poll where every point failed publishes nothing")
+        let health = try #require(sink.health.last)
         #expect(!health.ok && health.error == "all 2 point(s) failed: no device at 0x44 (no acknowledge)")
-        #expect(line.report(line.poll(0), of: 0) == nil)  // logged once per change
+        owner.scheduledPoll(0)
+        #expect(sink.health.count == 1)  // logged once per change
 
-        let here = line.poll(1)
+        owner.scheduledPoll(1)
+        let here = try #require(sink.readings.last)
         #expect(here.errors.isEmpty)
         #expect(here.values.map(\.name) == ["t"] && here.values.first?.value == .double(77))
-        #expect(line.poll(2).errors.first?.reason.contains("SHT3x at 0x45: humidity CRC mismatch") == true)
+        owner.scheduledPoll(2)
+        #expect(sink.health.last?.error?.contains("SHT3x at 0x45: humidity CRC mismatch") == true)
     }
 
     @Test func aMissingAdapterIsNamedAndRetried() throws {
@@ -102,12 +107,13 @@ import Testing
 
             """)
         var opens = 0
-        let line = I2CLine(device: "/dev/i2c-9", devices: config.devices, logger: Logger(label: "test"), openBus: { path throws(I2CError) in
+        let driver = I2CDriver(device: "/dev/i2c-9", devices: config.devices, openBus: { path throws(I2CError) in
             opens += 1
             throw I2CError(.adapter, "cannot open \(path): No such file or directory")
         })
-        #expect(line.poll(0).errors.first?.reason == "cannot open /dev/i2c-9: No such file or directory")
-        _ = line.poll(0)
+        let reading = driver.commissioningReading(of: config.devices[0], logger: Logger(label: "test"))
+        #expect(reading.errors.first?.reason == "cannot open /dev/i2c-9: No such file or directory")
+        _ = driver.poll(0)
         #expect(opens == 2)
     }
 

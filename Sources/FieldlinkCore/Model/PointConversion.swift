@@ -30,7 +30,9 @@ public struct PointConversion: Sendable, Hashable {
             case .int(let integer): (integer, "\(integer)")
             case .uint(let integer): (Int64(exactly: integer), "\(integer)")
             case .bool(let bit): (bit ? 1 : 0, "\(bit)")
-            case .double, .string: nil
+            // A text sensor's `ST=1` parses as a number: a whole one is a status code like any other.
+            case .double(let number): Int64(exactly: number).map { ($0, "\($0)") }
+            case .string: nil
             }
             guard let (number, text) = key else { return .failure(ConversionError("map: \(raw) is not an integer")) }
             guard let label = number.flatMap({ labels[$0] }) else {

@@ -9,10 +9,12 @@ public struct PollSchedule<Instant: InstantProtocol>: Sendable where Instant.Dur
     /// Slots skipped per device because an earlier poll overran them.
     public private(set) var skipped: [Int]
 
-    public init(intervals: [Duration], start: Instant) {
+    /// `firstAfter`: per device, how long after `start` its first slot comes (none: at once). A
+    /// stream device's slot ends a period, so its first is one interval in.
+    public init(intervals: [Duration], start: Instant, firstAfter: [Duration]? = nil) {
         precondition(intervals.allSatisfy { $0 > .zero }, "poll intervals must be positive")
         self.intervals = intervals
-        self.due = Array(repeating: start, count: intervals.count)
+        self.due = (firstAfter ?? Array(repeating: .zero, count: intervals.count)).map { start.advanced(by: $0) }
         self.skipped = Array(repeating: 0, count: intervals.count)
     }
 

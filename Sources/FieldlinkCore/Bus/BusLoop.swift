@@ -41,17 +41,22 @@ public final class BusLoop<Resource>: BusThread {
     public struct Device: Sendable {
         public var name: String
         public var interval: Duration
+        /// How long after the start the first slot comes.
+        public var firstAfter: Duration
 
-        public init(name: String, interval: Duration) {
+        public init(name: String, interval: Duration, firstAfter: Duration = .zero) {
             self.name = name
             self.interval = interval
+            self.firstAfter = firstAfter
         }
     }
 
     public typealias Poll = @Sendable (_ device: Int, _ resource: inout Resource) -> Void
-    /// Called while the loop would wait, with the time left before the next poll is due: work that
-    /// must not delay any device's schedule (probing a backed-off device) fits in there.
-    public typealias Idle = @Sendable (_ available: Duration, _ resource: inout Resource) -> Void
+    /// Called while the loop would wait, with the time left before the next poll is due (at most
+    /// `maximumIdleWait`): work that must not delay any device's schedule (probing a backed-off
+    /// device, reading a stream) fits in there. True: it used the time, so the loop looks again at
+    /// once instead of sleeping.
+    public typealias Idle = @Sendable (_ available: Duration, _ resource: inout Resource) -> Bool
 
     private let name: String
     private let devices: [Device]
@@ -59,6 +64,8 @@ public final class BusLoop<Resource>: BusThread {
     private let makeResource: @Sendable () -> Resource
     private let poll: Poll
     private let idle: Idle?
+    /// Test only: when set, the loop wedges this long after it started (see `BusService`).
+    private let wedgeAfter: Duration?
     private let stopping = Atomic<Bool>(false)
     private let wakeup = DispatchSemaphore(value: 0)
     private let lifecycle = Mutex(Lifecycle())
@@ -70,8 +77,9 @@ public final class BusLoop<Resource>: BusThread {
     }
 
     public init(name: String, devices: [Device], logger: Logger, makeResource: @escaping @Sendable () -> Resource,
-                idle: Idle? = nil, poll: @escaping Poll) {
+                idle: Idle? = nil, wedgeAfter: Duration? = nil, poll: @escaping Poll) {
         self.name = name
+        self.wedgeAfter = wedgeAfter
         self.devices = devices
         self.logger = logger
         self.makeResource = makeResource
@@ -119,15 +127,15 @@ public final class BusLoop<Resource>: BusThread {
 
     /// The longest the loop sleeps before it looks again (and beats its heartbeat), so an idle
     /// loop still shows it is alive to the watchdog.
-    static var maximumIdleWait: Duration { .milliseconds(500) }
+    public static var maximumIdleWait: Duration { .milliseconds(500) }
 
     private func loop() {
         let heartbeat = HealthBoard.shared.register(name)
         defer { HealthBoard.shared.unregister(heartbeat) }
         var resource = makeResource()
         let clock = ContinuousClock()
-        let wedgeAt = Self.testWedge(name).map { clock.now + $0 }
-        var schedule = PollSchedule(intervals: devices.map(\.interval), start: clock.now)
+        let wedgeAt = wedgeAfter.map { clock.now + $0 }
+        var schedule = PollSchedule(intervals: devices.map(\.interval), start: clock.now, firstAfter: devices.map(\.firstAfter))
         while !stopping.load(ordering: .acquiring), let (index, due) = schedule.next() {
             heartbeat.beat()
             if let wedgeAt, clock.now >= wedgeAt {
@@ -136,7 +144,7 @@ public final class BusLoop<Resource>: BusThread {
             }
             var untilDue = clock.now.duration(to: due)
             if untilDue > .zero, let idle {
-                idle(untilDue, &resource)
+                if idle(min(untilDue, Self.maximumIdleWait), &resource) { continue }
                 untilDue = clock.now.duration(to: due)
             }
             let wait = min(untilDue, Self.maximumIdleWait)
@@ -156,17 +164,6 @@ public final class BusLoop<Resource>: BusThread {
             logger.info("skipped \(schedule.skipped[index]) overrun poll slot(s)", metadata: ["device": "\(device.name)"])
         }
         _ = consume resource
-    }
-
-    /// TEST ONLY: `FIELDLINK_TEST_WEDGE_BUS=<thread name>:<seconds>` (the thread name is `fl-<bus>`)
-    /// makes that bus loop stop polling and stop beating after `seconds`, as a thread stuck inside a
-    /// driver call would, until it is stopped. The integration tests use it to check that the
-    /// systemd watchdog pings stop; it has no use in production.
-    private static func testWedge(_ name: String) -> Duration? {
-        guard let value = ProcessInfo.processInfo.environment["FIELDLINK_TEST_WEDGE_BUS"] else { return nil }
-        let parts = value.split(separator: ":")
-        guard parts.count == 2, parts[0] == name, let seconds = Double(parts[1]) else { return nil }
-        return .milliseconds(Int64(seconds * 1_000))
     }
 
     private func wedgeUntilStopped() {

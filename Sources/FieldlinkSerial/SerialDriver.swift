@@ -1,15 +1,17 @@
 import FieldlinkCore
-import Foundation
 import Logging
 
-/// The state of one serial bus on its own thread: the port (opened lazily, reopened after it goes
-/// away), the frame splitter, and each device's parser and health.
-final class SerialLine {
+/// The transactions of one serial bus, on its owner's thread: the port (opened lazily, reopened
+/// after it goes away), the frame splitter, and each device's parser. In poll mode a slot sends the
+/// device's request and waits for one reply frame; in stream mode frames are read in the loop's idle
+/// time and a slot ends the device's period. Conversion, health and backoff are the `BusOwner`'s.
+final class SerialDriver: BusDriver {
     let options: SerialBusOptions
     let devices: [SerialDevice]
     private let logger: Logger
-    private let clock = ContinuousClock()
-    private var port: SerialPort?
+    private let clock: any BusClock
+    private let openPort: (String, SerialSettings) throws(SerialError) -> any SerialPortIO
+    private var port: (any SerialPortIO)?
     private var splitter: FrameSplitter
     private var buffer = [UInt8](repeating: 0, count: 4_096)
     /// nil while the port is open; the reason while it is not. Logged once per change.
@@ -22,21 +24,36 @@ final class SerialLine {
 
     /// How long a missing port waits before it is tried again.
     static let reopenDelay = Duration.seconds(1)
+    /// The longest one read blocks in stream mode, so the loop beats and notices a stop.
+    static let longestStreamRead = Duration.milliseconds(200)
 
-    init(options: SerialBusOptions, devices: [DeviceConfig], logger: Logger) {
+    /// `openPort` is the seam for tests: a scripted port instead of a tty.
+    init(options: SerialBusOptions, devices: [DeviceConfig], clock: any BusClock = SystemBusClock(), logger: Logger,
+         openPort: @escaping (String, SerialSettings) throws(SerialError) -> any SerialPortIO = { path, settings throws(SerialError) in
+             try SerialPort(path: path, settings: settings)
+         }) {
         self.options = options
-        let start = ContinuousClock().now
-        self.devices = devices.map { SerialDevice(config: $0, start: start) }
+        self.devices = devices.map(SerialDevice.init)
         self.logger = logger
+        self.clock = clock
+        self.openPort = openPort
         splitter = FrameSplitter(framing: options.framing, maxLength: options.maxFrame)
-        nextOpen = start
+        nextOpen = clock.now
     }
 
+    var noun: String { options.mode == .stream ? "reading" : "poll" }
+
+    func longestPoll(of device: Int) -> Duration {
+        options.mode == .stream ? .zero : devices[device].options.timeout + .milliseconds(10)
+    }
+
+    // MARK: The port
+
     /// The open port, opening it when due; nil (with the reason) while it cannot be opened.
-    private func openPort() -> Result<SerialPort, SerialError> {
+    private func open() -> Result<any SerialPortIO, SerialError> {
         if let port { return .success(port) }
-        do {
-            let port = try SerialPort(path: options.port, settings: options.settings)
+        do throws(SerialError) {
+            let port = try openPort(options.port, options.settings)
             self.port = port
             portProven = false
             splitter.reset()
@@ -72,16 +89,11 @@ final class SerialLine {
         }
     }
 
-    private func publish(_ reading: Reading, of device: SerialDevice, to sink: (any ReadingSink)?) {
-        if !reading.isTotalFailure { sink?.deliver(reading) }
-        if let health = device.health.record(reading, logger: logger) { sink?.healthChanged(health) }
-    }
-
     /// Reads once (up to `timeout`) and hands every complete frame to `handle`; false when the port
     /// is not open.
     private func readFrames(timeout: Duration, _ handle: (FrameSplitter.Event) -> Void) -> Bool {
         guard let port else { return false }
-        do {
+        do throws(SerialError) {
             let count = try port.read(into: &buffer, timeout: timeout)
             guard count > 0 else { return true }
             proven()
@@ -96,34 +108,20 @@ final class SerialLine {
 
     // MARK: Stream mode
 
-    /// Reads until `stopping` says so, publishing each device's reading when its period ends.
-    func stream(sink: any ReadingSink, heartbeat: HealthBoard.Heartbeat, stopping: () -> Bool) {
-        logger.info("reading \(devices.count) device(s) from \(options.description)")
-        while !stopping() {
-            heartbeat.beat()
-            var now = clock.now
-            if port == nil, now >= nextOpen { _ = openPort() }
-            let nextDue = devices.map(\.due).min() ?? now + .seconds(1)
-            let wait = min(max(nextDue - now, .milliseconds(1)), .milliseconds(200))
-            if port == nil {
-                Thread.sleep(forTimeInterval: wait.seconds)
-            } else {
-                _ = readFrames(timeout: wait) { event in dispatch(event, sink: sink) }
-            }
-            now = clock.now
-            for device in devices where now >= device.due {
-                endPeriod(device, failure: port == nil ? portUnavailable : nil, sink: sink)
-            }
+    /// Reads what arrives before the next slot; a device with `aggregate: none` reports every frame.
+    func idle(for available: Duration, emit: (Int, DevicePoll) -> Void) -> Bool {
+        guard options.mode == .stream else { return false }
+        if port == nil {
+            guard clock.now >= nextOpen, case .success = open() else { return false }
         }
+        return readFrames(timeout: min(available, Self.longestStreamRead)) { event in dispatch(event, emit: emit) }
     }
 
-    private func dispatch(_ event: FrameSplitter.Event, sink: any ReadingSink) {
+    private func dispatch(_ event: FrameSplitter.Event, emit: (Int, DevicePoll) -> Void) {
         switch event {
         case .frame(let frame):
-            for device in devices where device.take(frame) == .parsed {
-                if device.options.aggregate == .none {
-                    publish(device.reading(fromFrame: true, missing: "not in this frame"), of: device, to: sink)
-                }
+            for (index, device) in devices.enumerated() where device.take(frame) == .parsed {
+                if device.options.aggregate == .none { emit(index, device.poll(fromFrame: true, missing: "not in this frame")) }
                 // With `aggregate: none` too: the period's end then knows whether anything came.
                 device.accumulate()
             }
@@ -134,53 +132,45 @@ final class SerialLine {
         }
     }
 
-    /// A stream device's period is over: its aggregated reading (or, with `aggregate: none`, whose
-    /// frames went out as they came, only its health when nothing came) goes to the sink.
-    private func endPeriod(_ device: SerialDevice, failure: String?, sink: any ReadingSink) {
+    /// A stream device's period is over: its aggregated values (or, with `aggregate: none`, whose
+    /// frames went out as they came, nothing unless nothing came).
+    private func endPeriod(_ device: SerialDevice) -> DevicePoll? {
+        defer { device.drops.endPeriod(device: device.config.name, logger: logger) }
         let interval = device.config.interval
-        let reading: Reading
-        if let failure {
-            _ = device.reading(missing: failure)
-            reading = device.failure(failure)
-        } else if device.hasAccumulated {
-            let aggregated = device.reading(missing: "not received in the last \(interval.configText)")
-            if device.options.aggregate == .none {
-                device.drops.endPeriod(device: device.config.name, logger: logger)
-                device.due = max(device.due + interval, clock.now)
-                return
-            }
-            reading = aggregated
-        } else {
-            reading = device.failure(device.drops.periodSummary.map { "nothing readable in the last \(interval.configText): \($0)" }
-                                     ?? "nothing received in the last \(interval.configText)")
+        if port == nil {
+            _ = device.poll(missing: portUnavailable)
+            return device.failure(portUnavailable, answered: nil)
         }
-        publish(reading, of: device, to: sink)
-        device.drops.endPeriod(device: device.config.name, logger: logger)
-        device.due = max(device.due + interval, clock.now)
+        if device.hasAccumulated {
+            let aggregated = device.poll(missing: "not received in the last \(interval.configText)")
+            return device.options.aggregate == .none ? nil : aggregated
+        }
+        return device.failure(device.drops.periodSummary.map { "nothing readable in the last \(interval.configText): \($0)" }
+                              ?? "nothing received in the last \(interval.configText)", answered: nil)
     }
 
     // MARK: Poll mode
 
-    /// Sends the device's request and waits for one reply frame within its timeout.
-    func poll(_ index: Int) -> Reading {
+    func poll(_ index: Int) -> DevicePoll? {
         let device = devices[index]
-        guard let request = device.options.request else { return device.failure("no request configured") }
+        guard options.mode == .poll else { return endPeriod(device) }
+        guard let request = device.options.request else { return device.failure("no request configured", answered: nil) }
         if port == nil, clock.now < nextOpen {
-            return device.failure(portUnavailable)
+            return device.failure(portUnavailable, answered: nil)
         }
-        let port: SerialPort
-        switch openPort() {
+        let port: any SerialPortIO
+        switch open() {
         case .success(let open): port = open
-        case .failure(let error): return device.failure("port unavailable: \(error)")
+        case .failure(let error): return device.failure("port unavailable: \(error)", answered: nil)
         }
         port.discardInput()
         splitter.reset()
-        do {
+        do throws(SerialError) {
             try port.write(request, timeout: device.options.timeout)
             proven()
         } catch {
             lost(error)
-            return device.failure("port unavailable: \(error)")
+            return device.failure("port unavailable: \(error)", answered: nil)
         }
         let deadline = clock.now + device.options.timeout
         var outcome: ParseOutcome?
@@ -199,38 +189,38 @@ final class SerialLine {
                 case .noise: break
                 }
             }
-            if !open { return device.failure(portUnavailable) }
+            if !open { return device.failure(portUnavailable, answered: nil) }
         }
         defer { device.drops.endPeriod(device: device.config.name, logger: logger) }
         switch outcome {
-        case .parsed: return device.reading(fromFrame: true, missing: "not in the reply")
-        case .failed(let reason): return device.failure("reply dropped: \(reason)")
-        case .ignored, nil: return device.failure("no reply within \(device.options.timeout.configText)")
+        case .parsed:
+            var poll = device.poll(fromFrame: true, missing: "not in the reply")
+            poll.answered = true
+            return poll
+        case .failed(let reason): return device.failure("reply dropped: \(reason)", answered: true)
+        case .ignored, nil: return device.failure("no reply within \(device.options.timeout.configText)", answered: false)
         }
-    }
-
-    /// Polls (poll mode) and publishes, on the bus loop's thread.
-    func pollAndPublish(_ index: Int, sink: any ReadingSink) {
-        publish(poll(index), of: devices[index], to: sink)
     }
 
     // MARK: Commissioning
 
     /// `fieldlink probe`: one poll, or in stream mode what one period (at least 3 s) brings.
-    func probe(_ index: Int) -> Reading {
-        guard options.mode == .stream else { return poll(index) }
+    func commission(_ index: Int) -> DevicePoll {
+        guard options.mode == .stream else {
+            return poll(index) ?? devices[index].failure("nothing received", answered: nil)
+        }
         let device = devices[index]
-        if case .failure(let error) = openPort() { return device.failure("port unavailable: \(error)") }
+        if case .failure(let error) = open() { return device.failure("port unavailable: \(error)", answered: nil) }
         let period = max(device.config.interval, .seconds(3))
         let deadline = clock.now + period
         while clock.now < deadline {
             let open = readFrames(timeout: deadline - clock.now) { event in
                 if case .frame(let frame) = event, device.take(frame) == .parsed { device.accumulate() }
             }
-            if !open { return device.failure(portUnavailable) }
+            if !open { return device.failure(portUnavailable, answered: nil) }
             if device.hasAllPoints { break }
         }
-        return device.hasAccumulated ? device.reading(missing: "not received within \(period.configText)")
-            : device.failure(device.drops.periodSummary ?? "nothing received within \(period.configText)")
+        return device.hasAccumulated ? device.poll(missing: "not received within \(period.configText)")
+            : device.failure(device.drops.periodSummary ?? "nothing received within \(period.configText)", answered: nil)
     }
 }

@@ -1,0 +1,162 @@
+import Logging
+
+/// Everything that happens to a transaction's outcome, the same for every bus family: the reading
+/// is stamped from the clock, each raw value goes through its point's conversion (scale, offset,
+/// precision, `map`; NaN and infinity become point errors), the device's health is logged once per
+/// change and published, a device that stops answering is backed off and probed in idle time, and
+/// the finished `Reading` goes to the sink.
+///
+/// Lives on its bus's thread (inside the `BusLoop`), with the family's `BusDriver`; a family that
+/// needs something special says so through the driver protocol, never with its own copy of this.
+public final class BusOwner<Driver: BusDriver> {
+    public let driver: Driver
+    private let devices: [DeviceConfig]
+    private let conversions: [[PointConversion]]
+    private let sink: any ReadingSink
+    private let clock: any BusClock
+    private let logger: Logger
+    private var states: [DeviceState]
+
+    /// What the owner keeps per device between polls.
+    private struct DeviceState {
+        var health: DeviceHealthTracker
+        var backoff: Backoff
+        /// Set while backed off: when the next probe may come.
+        var nextProbe: ContinuousClock.Instant?
+        var publishedBackoff = false
+        /// When the current backoff began (Unix ms); nil while the device is polled normally.
+        var backedOffSince: Int64?
+    }
+
+    public init(driver: Driver, devices: [DeviceConfig], sink: any ReadingSink, clock: any BusClock = SystemBusClock(), logger: Logger) {
+        self.driver = driver
+        self.devices = devices
+        self.conversions = devices.map { $0.points.map(\.conversion) }
+        self.sink = sink
+        self.clock = clock
+        self.logger = logger
+        let policy = driver.backoff, noun = driver.noun
+        self.states = devices.map { device in
+            DeviceState(health: DeviceHealthTracker(device: device.name, pointCount: device.points.count, retry: device.interval, noun: noun),
+                        backoff: Backoff(interval: device.interval, policy: policy))
+        }
+    }
+
+    // MARK: The loop's two calls
+
+    /// The device's own slot: a poll, or nothing while it is backed off (its probes go in idle time,
+    /// unless no idle window came for a whole backoff period, when the probe takes this slot).
+    public func scheduledPoll(_ index: Int) {
+        if let probe = states[index].nextProbe, let wait = states[index].backoff.wait {
+            guard clock.now >= probe + wait else { return }
+        }
+        if let reading = pollNow(index) { publish(reading, of: index) }
+    }
+
+    /// The time before the next scheduled poll: a backed-off device's probe where one is due and fits,
+    /// else whatever the driver does while waiting (a stream reads). False: nothing used the time.
+    public func idle(for available: Duration) -> Bool {
+        let now = clock.now
+        for index in devices.indices {
+            guard let probe = states[index].nextProbe, probe <= now, driver.longestPoll(of: index) + .milliseconds(20) <= available else {
+                continue
+            }
+            if let reading = pollNow(index) { publish(reading, of: index) }
+            return true
+        }
+        return driver.idle(for: available) { index, poll in
+            publish(finish(poll, of: index, at: clock.unixMilliseconds), of: index)
+        }
+    }
+
+    // MARK: One reading
+
+    /// Polls device `index` now and books the outcome (backoff), without publishing.
+    func pollNow(_ index: Int) -> Reading? {
+        let timestamp = clock.unixMilliseconds
+        return driver.poll(index).map { finish($0, of: index, at: timestamp) }
+    }
+
+    /// `fieldlink probe --device`: one reading, converted as a poll is, handed to nobody.
+    public func commission(_ index: Int) -> Reading {
+        let timestamp = clock.unixMilliseconds
+        return reading(driver.commission(index), of: index, at: timestamp)
+    }
+
+    /// Runs a write transaction for the write-back path, between polls.
+    public func write(_ write: PointWrite) -> Result<Void, WriteFailure> {
+        driver.write(write)
+    }
+
+    private func finish(_ poll: DevicePoll, of index: Int, at timestamp: Int64) -> Reading {
+        book(poll.answered, of: index)
+        return reading(poll, of: index, at: timestamp)
+    }
+
+    /// The raw values converted as every family converts them.
+    private func reading(_ poll: DevicePoll, of index: Int, at timestamp: Int64) -> Reading {
+        let device = devices[index]
+        var reading = Reading(device: device.name, timestamp: timestamp, values: [], errors: [])
+        reading.values.reserveCapacity(device.points.count)
+        for (position, point) in device.points.enumerated() {
+            let outcome = position < poll.points.count ? poll.points[position] : .failed("not read")
+            switch outcome {
+            case .raw(let raw):
+                switch conversions[index][position].apply(raw) {
+                case .success(let value): reading.values.append((point.name, value))
+                case .failure(let error): reading.errors.append((point.name, error.description))
+                }
+            case .failed(let reason):
+                reading.errors.append((point.name, reason))
+            }
+        }
+        return reading
+    }
+
+    /// Backoff bookkeeping after a poll.
+    private func book(_ answered: Bool?, of index: Int) {
+        guard let answered else {
+            // The line itself failed (or a stream period ended): the device is not judged, but a
+            // backed-off device's probe is not retried at every idle moment either.
+            if let wait = states[index].backoff.wait { states[index].nextProbe = clock.now + wait }
+            return
+        }
+        let started = states[index].backoff.record(answered: answered)
+        guard let wait = states[index].backoff.wait else {
+            states[index].nextProbe = nil
+            return
+        }
+        states[index].nextProbe = clock.now + wait
+        if started {
+            let device = devices[index]
+            logger.notice("no answer to \(states[index].backoff.after) \(driver.noun)(s) in a row: backed off, probed after \(wait.configText), then twice as long each time (at most \(max(driver.backoff.maximum, device.interval).configText) apart) until it answers",
+                          metadata: ["device": "\(device.name)"])
+        }
+    }
+
+    /// Hands the reading on (unless every point failed) and the device's health when it changed.
+    private func publish(_ reading: Reading, of index: Int) {
+        if !reading.isTotalFailure { sink.deliver(reading) }
+        if let health = report(reading, of: index) { sink.healthChanged(health) }
+    }
+
+    /// Logs once per change of a device's health and returns the new health to publish; nil when
+    /// nothing changed.
+    private func report(_ reading: Reading, of index: Int) -> DeviceHealth? {
+        let backedOff = states[index].nextProbe != nil
+        guard var health = states[index].health.record(reading, logger: logger, republish: backedOff != states[index].publishedBackoff) else {
+            return nil
+        }
+        states[index].publishedBackoff = backedOff
+        states[index].backedOffSince = backedOff ? states[index].backedOffSince ?? reading.timestamp : nil
+        HealthBoard.shared.setDevice(devices[index].name, backedOff: backedOff)
+        health.consecutiveFailures = UInt64(states[index].backoff.silentPolls)
+        health.backedOffSince = states[index].backedOffSince
+        if let counters = driver.counters(of: index) {
+            health.timeouts = counters.timeouts
+            health.crcErrors = counters.crcErrors
+            health.exceptionCode = counters.exceptionCode
+        }
+        return health
+    }
+}
