@@ -35,8 +35,8 @@ final class FakeModbusTransport: ModbusTransport {
     }
 
     var images: [Int: RegisterImage]
-    /// Faults for the next requests, in order, before the image is consulted.
-    var script: [ModbusError.Code] = []
+    /// Faults for the next requests, in order, before the image is consulted (nil: answer normally).
+    var script: [ModbusError.Code?] = []
     /// Every request made, in order.
     private(set) var requests: [Request] = []
     private(set) var flushes = 0
@@ -76,8 +76,7 @@ final class FakeModbusTransport: ModbusTransport {
     /// Books the request and plays what comes before the image: a scripted fault or a silent unit.
     private func answer(_ request: Request) throws(ModbusError) -> RegisterImage {
         requests.append(request)
-        if !script.isEmpty {
-            let fault = script.removeFirst()
+        if !script.isEmpty, let fault = script.removeFirst() {
             clock.advance(by: fault == .timeout ? timeout : turnaround)
             throw ModbusError(code: fault, detail: fault == .timeout ? "no response (timeout)" : "\(fault)")
         }
