@@ -137,14 +137,12 @@ final class SerialDriver: BusDriver {
     private func endPeriod(_ device: SerialDevice) -> DevicePoll? {
         defer { device.drops.endPeriod(device: device.config.name, logger: logger) }
         let interval = device.config.interval
-        if port == nil {
-            _ = device.poll(missing: portUnavailable)
-            return device.failure(portUnavailable, answered: nil)
-        }
+        // What came before the port went away is published; only a period without it fails.
         if device.hasAccumulated {
             let aggregated = device.poll(missing: "not received in the last \(interval.configText)")
             return device.options.aggregate == .none ? nil : aggregated
         }
+        if port == nil { return device.failure(portUnavailable, answered: nil) }
         return device.failure(device.drops.periodSummary.map { "nothing readable in the last \(interval.configText): \($0)" }
                               ?? "nothing received in the last \(interval.configText)", answered: nil)
     }
