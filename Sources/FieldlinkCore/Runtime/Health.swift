@@ -31,7 +31,6 @@ public final class HealthBoard: Sendable {
         public var backedOff: Set<String> = []
         /// The broker in use (URL) while connected; nil while not.
         public var broker: String?
-        public var brokerConnected: Bool { broker != nil }
     }
 
     private struct State {
