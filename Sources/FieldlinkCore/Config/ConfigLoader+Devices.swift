@@ -21,10 +21,10 @@ extension DocumentReader {
                 let known = buses.map(\.name).joined(separator: ", ")
                 return value.fail("no bus named \"\(busName)\" (buses: \(known.isEmpty ? "none" : known))")
             }
-            let interval = map.required("interval")?.duration(minimum: .milliseconds(10))
+            let interval = map.required("interval")?.duration(minimum: DeviceConfig.minimumInterval)
             let topicValue = map.optional("topic")
             let template = readTopic(topicValue)
-            let qos = map.optional("qos").flatMap { $0.int(in: 0...2) } ?? 1
+            let qos = map.optional("qos").flatMap { $0.int(in: DeviceConfig.qosRange) } ?? DeviceConfig.defaultQoS
             let retain = map.optional("retain").flatMap { $0.bool() } ?? false
             let format = map.optional("format")?.oneOf(PayloadFormat.self) ?? defaultFormat
             var report = ReportPolicy.everyPoll
@@ -37,13 +37,13 @@ extension DocumentReader {
                 }
             }
             report.deadband = map.optional("deadband")?.deadband()
-            report.heartbeat = map.optional("heartbeat")?.duration(minimum: .seconds(1))
+            report.heartbeat = map.optional("heartbeat")?.duration(minimum: DeviceConfig.minimumHeartbeat)
             var batch: BatchPolicy?
             if let batchValue = map.optional("batch"), var batchMap = batchValue.mapping() {
                 var policy = BatchPolicy()
-                if let count = batchMap.optional("max_messages")?.int(in: 1...10_000) { policy.maxMessages = count }
-                if let delay = batchMap.optional("max_delay")?.duration(minimum: .milliseconds(10)) { policy.maxDelay = delay }
-                if let bytes = batchMap.optional("max_bytes")?.byteSize(minimum: 256) { policy.maxBytes = bytes }
+                if let count = batchMap.optional("max_messages")?.int(in: BatchPolicy.maxMessagesRange) { policy.maxMessages = count }
+                if let delay = batchMap.optional("max_delay")?.duration(minimum: BatchPolicy.minimumMaxDelay) { policy.maxDelay = delay }
+                if let bytes = batchMap.optional("max_bytes")?.byteSize(minimum: BatchPolicy.minimumMaxBytes) { policy.maxBytes = bytes }
                 batchMap.rejectUnknownKeys()
                 batch = policy
             }
@@ -52,7 +52,7 @@ extension DocumentReader {
             guard let bus, let family = families.first(where: { $0.busTypes.contains(bus.type) }) else {
                 continue
             }
-            let options = family.readDevice(&map, on: bus)
+            let (options, readPoint) = family.readDeviceWithPointReader(&map, on: bus)
             let route = deviceName.flatMap { name in
                 template.map { PublishRoute(topic: $0.render(gateway: gatewayID, device: name, bus: bus.name), qos: qos, retain: retain) }
             }
@@ -66,7 +66,7 @@ extension DocumentReader {
                 if entries.isEmpty {
                     (pointsValue ?? profileValue)?.report("a device needs at least one point")
                 } else {
-                    points = readPoints(entries, bus: bus, family: family, device: context)
+                    points = readPoints(entries, bus: bus, readPoint: readPoint, device: context)
                 }
             }
             if let selection, profileValue == nil { selection.report("profile_points picks points of a profile; this device has no profile") }

@@ -36,19 +36,18 @@ extension DocumentReader {
             guard let text = value.string() else { return nil }
             if let reason = TopicTemplate.validate(text) { return value.fail(reason) }
             return text
-        } ?? "fieldlink/{gateway}/status"
+        } ?? MQTTConfig.defaultStatusTopic
         let clientID = map.optional("client_id").flatMap { $0.nonEmptyString() } ?? gatewayID
-        let version = map.optional("version").flatMap { $0.oneOf(MQTTVersion.self) } ?? .v5
-        let keepalive = map.optional("keepalive").flatMap { $0.duration(minimum: .seconds(5)) } ?? .seconds(30)
-        let maxInflight = map.optional("max_inflight").flatMap { $0.int(in: 1...65_535) } ?? 100
-        let reconnectDelay = map.optional("reconnect_delay").flatMap { $0.duration(minimum: .milliseconds(100)) } ?? .seconds(1)
-        let reconnectDelayMax = map.optional("reconnect_delay_max").flatMap { $0.duration(minimum: .milliseconds(100)) } ?? .seconds(60)
-        let drainTimeout = map.optional("drain_timeout").flatMap { $0.duration(minimum: .zero) } ?? .seconds(5)
-        // A few keepalives: a broker that answered no PINGREQ for that long is gone, not slow.
-        let failoverAfter = map.optional("failover_after").flatMap { $0.duration(minimum: .milliseconds(100)) } ?? keepalive * 3
-        let failbackAfter = map.optional("failback_after").flatMap { $0.duration(minimum: .milliseconds(100)) } ?? .seconds(300)
+        let version = map.optional("version").flatMap { $0.oneOf(MQTTVersion.self) } ?? MQTTConfig.defaultVersion
+        let keepalive = map.optional("keepalive").flatMap { $0.duration(minimum: MQTTConfig.minimumKeepalive) } ?? MQTTConfig.defaultKeepalive
+        let maxInflight = map.optional("max_inflight").flatMap { $0.int(in: MQTTConfig.maxInflightRange) } ?? MQTTConfig.defaultMaxInflight
+        let reconnectDelay = map.optional("reconnect_delay").flatMap { $0.duration(minimum: MQTTConfig.minimumRetryDelay) } ?? MQTTConfig.defaultReconnectDelay
+        let reconnectDelayMax = map.optional("reconnect_delay_max").flatMap { $0.duration(minimum: MQTTConfig.minimumRetryDelay) } ?? MQTTConfig.defaultReconnectDelayMax
+        let drainTimeout = map.optional("drain_timeout").flatMap { $0.duration(minimum: .zero) } ?? MQTTConfig.defaultDrainTimeout
+        let failoverAfter = map.optional("failover_after").flatMap { $0.duration(minimum: MQTTConfig.minimumRetryDelay) } ?? keepalive * MQTTConfig.failoverKeepalives
+        let failbackAfter = map.optional("failback_after").flatMap { $0.duration(minimum: MQTTConfig.minimumRetryDelay) } ?? MQTTConfig.defaultFailbackAfter
         let failback = map.optional("failback").flatMap { $0.bool() } ?? true
-        let messageExpiry = map.optional("message_expiry")?.duration(minimum: .seconds(1))
+        let messageExpiry = map.optional("message_expiry")?.duration(minimum: MQTTConfig.minimumMessageExpiry)
         map.rejectUnknownKeys()
         guard !brokers.isEmpty, let clientID else { return nil }
         let status = TopicTemplate(statusTopic)?.render(gateway: gatewayID ?? clientID, device: "", bus: "") ?? statusTopic
@@ -115,8 +114,8 @@ extension DocumentReader {
         tls.keyFile = keyValue?.readableFilePath(secret: true)
         tls.insecure = map.optional("insecure")?.bool() ?? false
         if let version = map.optional("min_version") {
-            if let text = version.string(), ["tlsv1.2", "tlsv1.3"].contains(text) { tls.minimumVersion = text } else {
-                version.report("expected tlsv1.2 or tlsv1.3")
+            if let text = version.string(), TLSConfig.minimumVersions.contains(text) { tls.minimumVersion = text } else {
+                version.report("expected \(TLSConfig.minimumVersions.joined(separator: " or "))")
             }
         }
         if (tls.certFile == nil) != (keyValue == nil) {
@@ -153,8 +152,8 @@ extension DocumentReader {
         if !components.path.isEmpty && components.path != "/" || components.query != nil || components.user != nil {
             return value.fail("\"\(text)\": give only scheme, host and port (credentials go in username/password)")
         }
-        let port = components.port ?? (scheme == "mqtts" ? 8883 : 1883)
-        guard (1...65_535).contains(port) else { return value.fail("port \(port) is out of range") }
+        let port = components.port ?? (scheme == "mqtts" ? BrokerEndpoint.defaultTLSPort : BrokerEndpoint.defaultPort)
+        guard BrokerEndpoint.portRange.contains(port) else { return value.fail("port \(port) is out of range") }
         return (host, port, scheme == "mqtts")
     }
 }

@@ -15,7 +15,7 @@ extension DocumentReader {
         }
         let group = identifier(map.required("group_id"))
         let node = map.optional("edge_node_id").map(identifier) ?? gatewayID
-        let qos = map.optional("data_qos")?.int(in: 0...1) ?? 0
+        let qos = map.optional("data_qos")?.int(in: SparkplugConfig.dataQoSRange) ?? SparkplugConfig.defaultDataQoS
         map.rejectUnknownKeys()
         guard let group, let node else { return nil }
         return SparkplugConfig(groupID: group, edgeNodeID: node, dataQoS: qos)

@@ -52,8 +52,9 @@ extension DocumentReader {
         return complete ? entries : nil
     }
 
-    /// `device`: the device's own route and names, for a point's `topic`/`qos`/`retain` overrides.
-    func readPoints(_ entries: [(ConfigMapping, PointOrigin)], bus: BusConfig, family: any DriverFamily,
+    /// `readPoint`: the family's reader, which knows the device; `device`: the device's own route and
+    /// names, for a point's `topic`/`qos`/`retain` overrides.
+    func readPoints(_ entries: [(ConfigMapping, PointOrigin)], bus: BusConfig, readPoint: (inout ConfigMapping) -> (any PointOptions)?,
                     device: (name: String, gateway: String, route: PublishRoute)?) -> [PointConfig]? {
         var points: [PointConfig] = []
         var complete = true
@@ -69,7 +70,7 @@ extension DocumentReader {
             let scale = scaleValue.flatMap { $0.double() } ?? 1
             if scale == 0, let scaleValue { scaleValue.report("scale must not be 0") }
             let offset = map.optional("offset").flatMap { $0.double() } ?? 0
-            let precision = map.optional("precision")?.int(in: 0...12)
+            let precision = map.optional("precision")?.int(in: PointConfig.precisionRange)
             let labels = map.optional("map").flatMap(readLabels)
             let topicValue = map.optional("topic")
             let topic = topicValue.flatMap { value -> TopicTemplate? in
@@ -77,10 +78,10 @@ extension DocumentReader {
                 if let reason = TopicTemplate.validate(text, placeholders: TopicTemplate.pointPlaceholders) { return value.fail(reason) }
                 return TopicTemplate(text, placeholders: TopicTemplate.pointPlaceholders)
             }
-            let qos = map.optional("qos")?.int(in: 0...2)
+            let qos = map.optional("qos")?.int(in: DeviceConfig.qosRange)
             let retain = map.optional("retain")?.bool()
             let deadband = map.optional("deadband")?.deadband()
-            let options = family.readPoint(&map, on: bus)
+            let options = readPoint(&map)
             map.rejectUnknownKeys()
             guard let pointName, let options else { complete = false; continue }
             var ownRoute: PublishRoute?
