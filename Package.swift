@@ -93,7 +93,7 @@ let package = Package(
         // Real peers for tests (mosquitto, socat, the pymodbus simulator), started and stopped by PID.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         // The loader is tested with the real Modbus family: it is the one that claims the bus/device/point keys.
-        .testTarget(name: "FieldlinkCoreTests", dependencies: ["FieldlinkCore", "FieldlinkModbus"]),
+        .testTarget(name: "FieldlinkCoreTests", dependencies: ["FieldlinkCore", "FieldlinkModbus", "TestSupport"]),
         .testTarget(name: "FieldlinkModbusTests", dependencies: ["FieldlinkModbus"]),
         .testTarget(name: "FieldlinkPOSIXTests", dependencies: ["FieldlinkPOSIX"]),
         .testTarget(name: "FieldlinkI2CTests", dependencies: ["FieldlinkI2C"]),

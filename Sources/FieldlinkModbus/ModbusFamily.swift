@@ -153,11 +153,12 @@ public struct ModbusDeviceOptions: DeviceOptions {
     /// Registers (or bits) read but unused to bridge a gap between two points in one request.
     public var maxGap = ModbusDeviceOptions.defaultMaxGap
     /// False for devices that reject any read touching an undefined register: one request per point.
-    public var merge = true
+    public var merge = ModbusDeviceOptions.defaultMerge
 
     /// A separate request costs at least 13 bytes plus two 3.5-character silences (about 20 character
     /// times); each bridged register costs 2. Up to 8 bridged registers is cheaper, with margin.
     public static let defaultMaxGap = 8
+    public static let defaultMerge = true
 
     public init(unit: Int, timeout: Duration?) {
         self.unit = unit
