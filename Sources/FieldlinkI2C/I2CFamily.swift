@@ -93,7 +93,7 @@ public struct I2CFamily: DriverFamily {
         if let driver = device.context {
             if driver == .registers {
                 if registerValue == nil {
-                    map.diagnostics.report("missing required key \"register\" (a registers point names its register)", at: map.node, path: map.path)
+                    map.report("missing required key \"register\" (a registers point names its register)")
                 }
                 measure?.report("a registers point has no measure (it reads the register it names)")
             } else {

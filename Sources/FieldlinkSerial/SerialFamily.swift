@@ -244,9 +244,9 @@ public struct SerialFamily: DriverFamily {
             let nameValue = map.optional("name")
             // The field is the point's name unless `field:` renames it.
             let named = fieldValue == nil ? nameValue?.string() : field
-            let node = map.node, path = map.path, diagnostics = map.diagnostics
+            let point = map
             func say(_ at: ConfigValue?, _ message: String) {
-                if let at { at.report(message) } else { diagnostics.report(message, at: node, path: path) }
+                if let at { at.report(message) } else { point.report(message) }
             }
             let fieldAt = fieldValue ?? nameValue
             switch rules.parser {

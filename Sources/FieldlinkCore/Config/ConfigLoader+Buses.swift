@@ -15,11 +15,7 @@ extension DocumentReader {
         var buses: [BusConfig] = []
         for entry in list {
             guard var map = entry.mapping() else { continue }
-            let nameValue = map.required("name")
-            let busName = name(nameValue)
-            if let busName, let nameValue, buses.contains(where: { $0.name == busName }) {
-                nameValue.report("duplicate bus name \"\(busName)\"")
-            }
+            let busName = uniqueName(&map, "bus", taken: buses.map(\.name))
             // Without a family its keys cannot be told from typos: no unknown-key check then.
             guard let typeValue = map.required("type"), let type = typeValue.string() else {
                 if let busName { broken.insert(busName) }

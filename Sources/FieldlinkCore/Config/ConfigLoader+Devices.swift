@@ -8,11 +8,7 @@ extension DocumentReader {
         var devices: [DeviceConfig] = []
         for entry in list {
             guard var map = entry.mapping() else { continue }
-            let nameValue = map.required("name")
-            let deviceName = name(nameValue)
-            if let deviceName, let nameValue, devices.contains(where: { $0.name == deviceName }) {
-                nameValue.report("duplicate device name \"\(deviceName)\"")
-            }
+            let deviceName = uniqueName(&map, "device", taken: devices.map(\.name))
             let busValue = map.required("bus")
             let bus: BusConfig? = busValue.flatMap { value in
                 guard let busName = value.string() else { return nil }

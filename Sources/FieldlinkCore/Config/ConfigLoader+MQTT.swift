@@ -10,9 +10,9 @@ extension DocumentReader {
         var brokers: [BrokerEndpoint] = []
         switch (urlValue, urlsValue) {
         case (nil, nil):
-            diagnostics.report("missing required key \"url\" (or \"urls\" for several brokers)", at: map.node, path: map.path)
+            map.report("missing required key \"url\" (or \"urls\" for several brokers)")
         case (.some, .some):
-            diagnostics.report("give either url or urls, not both", at: map.node, path: map.path)
+            map.report("give either url or urls, not both")
         case (let url?, nil):
             if let broker = endpoint(url, login: shared) { brokers.append(broker) }
         case (nil, let urls?):
@@ -83,7 +83,7 @@ extension DocumentReader {
             }
         }
         if password != nil && username == nil {
-            diagnostics.report("a password needs a username", at: map.node, path: map.path)
+            map.report("a password needs a username")
         }
         return Login(tls: tls, tlsValue: tlsValue, username: username, password: password)
     }
@@ -119,7 +119,7 @@ extension DocumentReader {
             }
         }
         if (tls.certFile == nil) != (keyValue == nil) {
-            diagnostics.report("cert_file and key_file go together (mTLS needs both)", at: map.node, path: map.path)
+            map.report("cert_file and key_file go together (mTLS needs both)")
         }
         map.rejectUnknownKeys()
         return tls

@@ -60,11 +60,7 @@ extension DocumentReader {
         var complete = true
         for (entry, origin) in entries {
             var map = entry
-            let nameValue = map.required("name")
-            let pointName = name(nameValue)
-            if let pointName, let nameValue, points.contains(where: { $0.name == pointName }) {
-                nameValue.report("duplicate point name \"\(pointName)\"")
-            }
+            let pointName = uniqueName(&map, "point", taken: points.map(\.name))
             let unit = map.optional("unit").flatMap { $0.string() }
             let scaleValue = map.optional("scale")
             let scale = scaleValue.flatMap { $0.double() } ?? 1

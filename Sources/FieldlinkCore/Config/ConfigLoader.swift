@@ -87,6 +87,14 @@ struct DocumentReader {
         return text
     }
 
+    /// An entry's `name:`, checked as `name` does, and reported when an earlier entry has it.
+    func uniqueName(_ map: inout ConfigMapping, _ kind: String, taken: [String]) -> String? {
+        let value = map.required("name")
+        guard let text = name(value) else { return nil }
+        if let value, taken.contains(text) { value.report("duplicate \(kind) name \"\(text)\"") }
+        return text
+    }
+
     mutating func read(_ root: ConfigValue) -> Config? {
         guard var top = root.mapping() else { return nil }
         let gateway = top.required("gateway").flatMap(readGateway)
