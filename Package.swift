@@ -37,6 +37,9 @@ let package = Package(
         // termios/RS-485 and i2c-dev ioctl numbers and structs, as real C symbols (a tiny shim, no library).
         .target(name: "CLinuxIO"),
 
+        // errno as a typed error, EINTR retried: the one helper every family's C-facing code calls.
+        .target(name: "FieldlinkPOSIX"),
+
         // The model: config, values, readings, schedule. No C.
         .target(
             name: "FieldlinkCore",
@@ -48,8 +51,8 @@ let package = Package(
         ),
         // Driver families.
         .target(name: "FieldlinkModbus", dependencies: ["FieldlinkCore", "CModbus"]),
-        .target(name: "FieldlinkI2C", dependencies: ["FieldlinkCore", "CLinuxIO", .product(name: "Yams", package: "Yams")]),
-        .target(name: "FieldlinkSerial", dependencies: ["FieldlinkCore", "CLinuxIO"]),
+        .target(name: "FieldlinkI2C", dependencies: ["FieldlinkCore", "FieldlinkPOSIX", "CLinuxIO"]),
+        .target(name: "FieldlinkSerial", dependencies: ["FieldlinkCore", "FieldlinkPOSIX", "CLinuxIO"]),
         // Reading -> bytes.
         .target(
             name: "FieldlinkPayload",
@@ -60,17 +63,17 @@ let package = Package(
         .target(
             name: "FieldlinkBuffer",
             dependencies: [
-                "FieldlinkCore",
+                "FieldlinkCore", "FieldlinkPOSIX",
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
         // The uplink.
-        .target(name: "FieldlinkMQTT", dependencies: ["FieldlinkCore", "FieldlinkBuffer", "CMosquitto"]),
+        .target(name: "FieldlinkMQTT", dependencies: ["FieldlinkCore", "FieldlinkBuffer", "FieldlinkPOSIX", "CMosquitto"]),
         // Living under systemd: journald log handler, sd_notify and the watchdog.
         .target(
             name: "FieldlinkSystemd",
             dependencies: [
-                "FieldlinkCore", "CSystemd",
+                "FieldlinkCore", "FieldlinkPOSIX", "CSystemd",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -92,8 +95,9 @@ let package = Package(
         // The bus boundary's test clock and recording sink, for every family's unit tests.
         .target(name: "BusTestSupport", dependencies: ["FieldlinkCore"], path: "Tests/BusTestSupport"),
         // The loader is tested with the real Modbus family: it is the one that claims the bus/device/point keys.
-        .testTarget(name: "FieldlinkCoreTests", dependencies: ["FieldlinkCore", "FieldlinkModbus", "BusTestSupport"]),
+        .testTarget(name: "FieldlinkCoreTests", dependencies: ["FieldlinkCore", "FieldlinkModbus", "TestSupport", "BusTestSupport"]),
         .testTarget(name: "FieldlinkModbusTests", dependencies: ["FieldlinkModbus", "BusTestSupport", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "FieldlinkPOSIXTests", dependencies: ["FieldlinkPOSIX"]),
         .testTarget(name: "FieldlinkI2CTests", dependencies: ["FieldlinkI2C", "BusTestSupport"]),
         .testTarget(name: "FieldlinkSerialTests", dependencies: ["FieldlinkSerial", "TestSupport", "BusTestSupport"]),
         .testTarget(name: "FieldlinkPayloadTests", dependencies: ["FieldlinkPayload"]),

@@ -1,3 +1,4 @@
+import FieldlinkPOSIX
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,7 +9,7 @@ public struct FileError: Error, Sendable, CustomStringConvertible {
     public var operation: String
     public var errno: Int32
 
-    public var description: String { "\(operation) \(path): \(String(cString: strerror(errno)))" }
+    public var description: String { "\(operation) \(path): \(Errno(errno).text)" }
     /// The disk is full (or over quota): the ring degrades by dropping its oldest data.
     public var isNoSpace: Bool { errno == ENOSPC || errno == EDQUOT }
 }
@@ -32,18 +33,15 @@ public final class PosixFile {
         case .append: O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC
         case .readOnly: O_RDONLY | O_CLOEXEC
         }
-        let fd = Self.retrying { open(path, flags, 0o640) }
-        guard fd >= 0 else { throw FileError(path: path, operation: "open", errno: errno) }
-        self.fd = fd
+        self.fd = try Self.check("open", path) { open(path, flags, 0o640) }
     }
 
     deinit { close(fd) }
 
-    private static func retrying(_ call: () -> Int32) -> Int32 {
-        while true {
-            let result = call()
-            if result >= 0 || errno != EINTR { return result }
-        }
+    /// `call`, retried on EINTR; a failure is a `FileError` naming `operation` and `path`.
+    @discardableResult
+    private static func check<Result: SignedInteger>(_ operation: String, _ path: String, _ call: () -> Result) throws(FileError) -> Result {
+        try valueOrErrno(call, orThrow: { FileError(path: path, operation: operation, errno: $0.rawValue) })
     }
 
     /// Appends all of `bytes` (`write(2)`) to a file of `currentSize` bytes (the caller knows it, so
@@ -52,16 +50,15 @@ public final class PosixFile {
     public func append(_ bytes: [UInt8], currentSize start: Int) throws(FileError) {
         var written = 0
         while written < bytes.count {
-            let result = bytes.withUnsafeBytes { buffer in
-                write(fd, buffer.baseAddress! + written, buffer.count - written)
-            }
-            if result < 0 {
-                if errno == EINTR { continue }
-                let failure = FileError(path: path, operation: "write", errno: errno)
+            do throws(FileError) {
+                let result = try Self.check("write", path) {
+                    bytes.withUnsafeBytes { buffer in write(fd, buffer.baseAddress! + written, buffer.count - written) }
+                }
+                written += result
+            } catch {
                 _ = ftruncate(fd, off_t(start))
-                throw failure
+                throw error
             }
-            written += result
         }
     }
 
@@ -70,12 +67,8 @@ public final class PosixFile {
         var bytes = [UInt8](repeating: 0, count: count)
         var filled = 0
         while filled < count {
-            let result = bytes.withUnsafeMutableBytes { buffer in
-                pread(fd, buffer.baseAddress! + filled, count - filled, off_t(offset + filled))
-            }
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw FileError(path: path, operation: "read", errno: errno)
+            let result = try Self.check("read", path) {
+                bytes.withUnsafeMutableBytes { buffer in pread(fd, buffer.baseAddress! + filled, count - filled, off_t(offset + filled)) }
             }
             if result == 0 { break }
             filled += result
@@ -87,25 +80,25 @@ public final class PosixFile {
     /// `fstat(2)` size.
     public func size() throws(FileError) -> Int {
         var status = stat()
-        guard fstat(fd, &status) == 0 else { throw FileError(path: path, operation: "stat", errno: errno) }
+        try Self.check("stat", path) { fstat(fd, &status) }
         return Int(status.st_size)
     }
 
     /// Cuts the file to `length` bytes (`ftruncate(2)`).
     public func truncate(to length: Int) throws(FileError) {
-        guard Self.retrying({ ftruncate(fd, off_t(length)) }) == 0 else {
-            throw FileError(path: path, operation: "truncate", errno: errno)
-        }
+        try Self.check("truncate", path) { ftruncate(fd, off_t(length)) }
     }
 
     /// Makes written data durable (`fdatasync(2)`).
     public func sync() throws(FileError) {
-        guard Self.retrying({ fdatasync(fd) }) == 0 else { throw FileError(path: path, operation: "fdatasync", errno: errno) }
+        try Self.check("fdatasync", path) { fdatasync(fd) }
     }
 
     /// `unlink(2)`; a file that is already gone is fine.
     public static func remove(_ path: String) throws(FileError) {
-        guard unlink(path) == 0 || errno == ENOENT else { throw FileError(path: path, operation: "unlink", errno: errno) }
+        do throws(FileError) {
+            try check("unlink", path) { unlink(path) }
+        } catch let error where error.errno == ENOENT {}
     }
 
     /// Replaces `path` with `bytes` so that a crash leaves either the old or the new content
@@ -118,15 +111,14 @@ public final class PosixFile {
             try file.append(bytes, currentSize: 0)
             try file.sync()
         }
-        guard rename(temporary, path) == 0 else { throw FileError(path: path, operation: "rename", errno: errno) }
+        try check("rename", path) { rename(temporary, path) }
         try syncDirectory(directory)
     }
 
     /// Makes creations, renames and removals in `directory` durable.
     public static func syncDirectory(_ directory: String) throws(FileError) {
-        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw FileError(path: directory, operation: "open", errno: errno) }
+        let fd = try check("open", directory) { open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         defer { close(fd) }
-        guard fsync(fd) == 0 else { throw FileError(path: directory, operation: "fsync", errno: errno) }
+        try check("fsync", directory) { fsync(fd) }
     }
 }

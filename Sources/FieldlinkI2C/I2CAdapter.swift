@@ -1,4 +1,5 @@
 import CLinuxIO
+import FieldlinkPOSIX
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,16 +19,11 @@ public final class I2CAdapter: I2CBus {
 
     /// Opens the adapter and asks what it can do. Wraps `open(2)` and `ioctl(I2C_FUNCS)`.
     public init(path: String) throws(I2CError) {
-        let descriptor = Self.retrying { CLinuxIO_i2c_open(path) }
-        guard descriptor >= 0 else {
-            let number = errno
-            throw I2CError(.adapter, "cannot open \(path): \(Self.text(number))")
-        }
+        let descriptor = try valueOrErrno { CLinuxIO_i2c_open(path) } orThrow: { I2CError(.adapter, "cannot open \(path): \($0.text)") }
         var funcs: UInt = 0
-        if Self.retrying({ CLinuxIO_i2c_funcs(descriptor, &funcs) }) < 0 {
-            let number = errno
+        if case .failure(let error) = Self.retrying({ CLinuxIO_i2c_funcs(descriptor, &funcs) }) {
             close(descriptor)
-            throw I2CError(.adapter, "\(path) is not an i2c-dev adapter (I2C_FUNCS: \(Self.text(number)))")
+            throw I2CError(.adapter, "\(path) is not an i2c-dev adapter (I2C_FUNCS: \(error.text))")
         }
         self.path = path
         self.descriptor = descriptor
@@ -36,11 +32,15 @@ public final class I2CAdapter: I2CBus {
 
     deinit { close(descriptor) }
 
+    /// Sleeps the bus thread for `duration`, the rest of it after a signal. Wraps `nanosleep`.
     public func pause(_ duration: Duration) {
         let (seconds, attoseconds) = duration.components
         var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
         var remaining = timespec()
-        while nanosleep(&request, &remaining) < 0, errno == EINTR { request = remaining }
+        _ = try? valueOrErrno {
+            defer { request = remaining }
+            return nanosleep(&request, &remaining)
+        }
     }
 
     public func perform(_ transfer: I2CTransfer, address: UInt8) throws(I2CError) -> [UInt8] {
@@ -63,7 +63,7 @@ public final class I2CAdapter: I2CBus {
         }
         var byte: UInt8 = 0
         var word: UInt16 = 0
-        let result: Int32
+        let result: Result<Int32, Errno>
         switch transfer {
         case .writeRead: fatalError("handled above")
         case .smbusReadByte:
@@ -90,8 +90,8 @@ public final class I2CAdapter: I2CBus {
             let read = Self.retrying {
                 block.withUnsafeMutableBufferPointer { CLinuxIO_i2c_smbus_read_i2c_block(fd, command, $0.baseAddress, UInt8(count)) }
             }
-            try check(read, "SMBus read I2C block", address: address)
-            return Array(block.prefix(Int(read)))
+            let count = try check(read, "SMBus read I2C block", address: address)
+            return Array(block.prefix(Int(count)))
         case .smbusWriteI2CBlock(let command, let bytes):
             result = Self.retrying {
                 bytes.withUnsafeBufferPointer { CLinuxIO_i2c_smbus_write_i2c_block(fd, command, $0.baseAddress, UInt8($0.count)) }
@@ -103,30 +103,27 @@ public final class I2CAdapter: I2CBus {
 
     /// Maps a failed call's errno: the codes i2c bus drivers use for a NACK (ENXIO, EREMOTEIO, and
     /// EIO from some) mean nothing answered at the address.
-    private func check(_ result: Int32, _ operation: String, address: UInt8) throws(I2CError) {
-        guard result < 0 else { return }
-        let number = errno
-        switch number {
+    @discardableResult
+    private func check(_ result: Result<Int32, Errno>, _ operation: String, address: UInt8) throws(I2CError) -> Int32 {
+        let error: Errno
+        switch result {
+        case .success(let value): return value
+        case .failure(let failure): error = failure
+        }
+        switch error.rawValue {
         case ENXIO, EREMOTEIO: throw I2CError.noDevice(at: address)
         case EOPNOTSUPP:
             throw I2CError(.unsupported, "\(path) does not support \(operation) (EOPNOTSUPP)")
         case ETIMEDOUT: throw I2CError(.timeout, "\(operation) to \(hex(address)) timed out")
         case EBUSY where operation == "I2C_SLAVE":
             throw I2CError(.busError, "\(hex(address)) on \(path) is claimed by a kernel driver (EBUSY): unbind that driver to read it here")
-        case ENODEV, EBADF: throw I2CError(.adapter, "\(path): \(Self.text(number))")
-        default: throw I2CError(.busError, "\(operation) to \(hex(address)) failed: \(Self.text(number))")
+        case ENODEV, EBADF: throw I2CError(.adapter, "\(path): \(error.text)")
+        default: throw I2CError(.busError, "\(operation) to \(hex(address)) failed: \(error.text)")
         }
     }
 
-    private static func retrying(_ call: () -> Int32) -> Int32 {
-        while true {
-            let result = call()
-            if result < 0, errno == EINTR { continue }
-            return result
-        }
-    }
-
-    private static func text(_ number: Int32) -> String {
-        String(cString: strerror(number))
+    /// `call`, retried on EINTR, with the errno of its failure for `check`.
+    private static func retrying(_ call: () -> Int32) -> Result<Int32, Errno> {
+        Result { () throws(Errno) in try valueOrErrno(call) }
     }
 }

@@ -1,7 +1,6 @@
 import FieldlinkCore
 import Logging
 import ServiceLifecycle
-import Yams
 
 /// An I2C bus is one kernel adapter: everything on it shares one owner thread.
 public struct I2CBusOptions: BusOptions {
@@ -54,7 +53,7 @@ public struct I2CFamily: DriverFamily {
         return I2CBusOptions(device: device)
     }
 
-    public func readDevice(_ map: inout ConfigMapping, on bus: BusConfig) -> (any DeviceOptions)? {
+    public func readDevice(_ map: inout ConfigMapping, on bus: BusConfig) -> DeviceEntry<I2CDeviceOptions, I2CDriverKind?> {
         let driverValue = map.required("driver")
         let driver = driverValue?.oneOf(I2CDriverKind.self)
         let addressValue = map.optional("address")
@@ -76,51 +75,39 @@ public struct I2CFamily: DriverFamily {
             }
         }
         if driver == .ads1115, gain == nil { gain = 2.048 }
-        if let driver, let points = map.optional("points")?.node {
-            checkPoints(points, driver: driver, diagnostics: map.diagnostics, path: map.path.isEmpty ? "points" : "\(map.path).points")
-        }
-        guard let driver, let address else { return nil }
-        return I2CDeviceOptions(driver: driver, address: address, gain: gain)
+        // The points are checked against the driver even when the address is wrong.
+        guard let driver, let address else { return DeviceEntry(options: nil, context: driver) }
+        return DeviceEntry(options: I2CDeviceOptions(driver: driver, address: address, gain: gain), context: driver)
     }
 
-    /// The loader reads points without knowing their device; what depends on the driver (which
-    /// quantities it has, whether points name registers) is checked here, located at each point.
-    private func checkPoints(_ node: Node, driver: I2CDriverKind, diagnostics: ConfigDiagnostics, path: String) {
-        guard case .sequence(let list) = node else { return }
-        for (index, entry) in list.enumerated() {
-            guard case .mapping(let point) = entry else { continue }
-            let here = "\(path)[\(index)]"
-            if driver == .registers {
-                if point["register"] == nil {
-                    diagnostics.report("missing required key \"register\" (a registers point names its register)", at: entry, path: here)
-                }
-                if let measure = point["measure"] {
-                    diagnostics.report("a registers point has no measure (it reads the register it names)", at: measure, path: "\(here).measure")
-                }
-                continue
-            }
-            let registerKeys = ["register", "type", "order"].filter { point[$0] != nil }
-            for key in registerKeys {
-                diagnostics.report("\(key) is a registers-driver key; a \(driver.rawValue) point takes measure", at: point[key], path: "\(here).\(key)")
-            }
-            if !registerKeys.isEmpty { continue }
-            let measureNode = point["measure"] ?? point["name"]
-            guard let quantity = measureNode?.string else { continue }
-            let known = driver.quantities.map(\.name)
-            if !known.contains(quantity) {
-                let key = point["measure"] == nil ? "name" : "measure"
-                diagnostics.report("\(driver.rawValue) measures \(known.joined(separator: ", ")), not \"\(quantity)\""
-                                   + (key == "name" ? " (name the quantity with measure: to give the point another name)" : ""),
-                                   at: measureNode, path: "\(here).\(key)")
-            }
-        }
-    }
-
-    public func readPoint(_ map: inout ConfigMapping, on bus: BusConfig) -> (any PointOptions)? {
+    /// A point reads what its chip's driver (`device.context`) offers: a registers chip's points name
+    /// registers, every other chip's points one of the driver's quantities (by default the point's name).
+    public func readPoint(_ map: inout ConfigMapping, of device: DeviceEntry<I2CDeviceOptions, I2CDriverKind?>,
+                          on bus: BusConfig) -> (any PointOptions)? {
+        let nameValue = map.optional("name")
         let measure = map.optional("measure")
         let registerValue = map.optional("register")
         let typeValue = map.optional("type")
         let orderValue = map.optional("order")
+        let quantity = registerValue == nil ? (measure ?? nameValue)?.string() : nil
+        if let driver = device.context {
+            if driver == .registers {
+                if registerValue == nil {
+                    map.report("missing required key \"register\" (a registers point names its register)")
+                }
+                measure?.report("a registers point has no measure (it reads the register it names)")
+            } else {
+                let registerKeys = [(registerValue, "register"), (typeValue, "type"), (orderValue, "order")].compactMap { value, key in value.map { ($0, key) } }
+                for (value, key) in registerKeys {
+                    value.report("\(key) is a registers-driver key; a \(driver.rawValue) point takes measure")
+                }
+                let known = driver.quantities.map(\.name)
+                if registerKeys.isEmpty, let quantity, !known.contains(quantity), let at = measure ?? nameValue {
+                    at.report("\(driver.rawValue) measures \(known.joined(separator: ", ")), not \"\(quantity)\""
+                              + (measure == nil ? " (name the quantity with measure: to give the point another name)" : ""))
+                }
+            }
+        }
         if let registerValue {
             let register = registerValue.int(in: 0...0xFF).map(UInt8.init)
             let type = typeValue.flatMap { $0.oneOf(I2CRegisterType.self) } ?? .uint16
@@ -131,8 +118,7 @@ public struct I2CFamily: DriverFamily {
             guard let register else { return nil }
             return I2CPointOptions(source: .register(address: register, type: type, order: order))
         }
-        // A missing register on a registers device, or a stray type/order, is reported by readDevice.
-        guard let quantity = measure.map({ $0.string() }) ?? map.optional("name")?.node.string else { return nil }
+        guard let quantity else { return nil }
         return I2CPointOptions(source: .quantity(quantity))
     }
 

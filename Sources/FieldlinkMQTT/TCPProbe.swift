@@ -1,3 +1,4 @@
+import FieldlinkPOSIX
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -18,10 +19,14 @@ enum TCPProbe {
             let fd = socket(address.pointee.ai_family, address.pointee.ai_socktype | Int32(SOCK_NONBLOCK.rawValue), address.pointee.ai_protocol)
             if fd >= 0 {
                 defer { close(fd) }
-                if connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 { return true }
-                if errno == EINPROGRESS {
+                // A connect is not restarted after a signal: it goes on in the background, as after EINPROGRESS.
+                let connecting = Result { () throws(Errno) in
+                    try valueOrErrno(retryOnInterrupt: false) { connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) }
+                }
+                if case .success = connecting { return true }
+                if case .failure(let error) = connecting, error.rawValue == EINPROGRESS || error == .interrupted {
                     var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                    if poll(&descriptor, 1, Int32(timeout.milliseconds)) == 1 {
+                    if (try? valueOrErrno({ poll(&descriptor, 1, Int32(timeout.milliseconds)) })) == 1 {
                         var failure: Int32 = 0
                         var length = socklen_t(MemoryLayout<Int32>.size)
                         if getsockopt(fd, SOL_SOCKET, SO_ERROR, &failure, &length) == 0, failure == 0 { return true }

@@ -6,18 +6,28 @@ import ServiceLifecycle
 /// override, and when a silent device is backed off.
 public struct ModbusBusDefaults: Sendable, Hashable {
     /// How long to wait for an answer (libmodbus's own default, 500 ms; some inverters need more).
-    public var timeout: Duration = .milliseconds(500)
+    public var timeout = ModbusBusDefaults.defaultTimeout
     /// Extra attempts of a request after a timeout or a damaged answer (an exception is an answer: never retried).
-    public var retries = 0
+    public var retries = ModbusBusDefaults.defaultRetries
     /// Quiet time on the line before each request, counted from the end of the previous transaction:
     /// for RS-485 adapters and slaves that need time to switch direction between slaves.
-    public var delayBeforeRequest: Duration = .zero
+    public var delayBeforeRequest = ModbusBusDefaults.defaultDelayBeforeRequest
     /// Consecutive polls without an answer before a device is backed off.
-    public var backoffAfter = 3
+    public var backoffAfter = ModbusBusDefaults.defaultBackoffAfter
     /// The longest a backed-off device waits between two probes.
-    public var backoffMax: Duration = .seconds(60)
+    public var backoffMax = ModbusBusDefaults.defaultBackoffMax
 
     public init() {}
+
+    public static let defaultTimeout = Duration.milliseconds(500)
+    public static let defaultRetries = 0
+    /// More retries only hold the line longer for a device that is gone; a bus's and a device's.
+    public static let retriesRange = 0...10
+    public static let defaultDelayBeforeRequest = Duration.zero
+    public static let defaultBackoffAfter = 3
+    public static let backoffAfterRange = 1...1_000
+    public static let defaultBackoffMax = Duration.seconds(60)
+    public static let minimumBackoffMax = Duration.milliseconds(100)
 
     var description: String {
         var parts = ["timeout \(timeout.configText)"]
@@ -113,7 +123,7 @@ public struct ModbusTCPBusOptions: ModbusBusOptions {
     public var port: Int
     public var defaults = ModbusBusDefaults()
 
-    public init(host: String, port: Int = 502) {
+    public init(host: String, port: Int = ModbusFamily.defaultTCPPort) {
         self.host = host
         self.port = port
     }
@@ -143,11 +153,12 @@ public struct ModbusDeviceOptions: DeviceOptions {
     /// Registers (or bits) read but unused to bridge a gap between two points in one request.
     public var maxGap = ModbusDeviceOptions.defaultMaxGap
     /// False for devices that reject any read touching an undefined register: one request per point.
-    public var merge = true
+    public var merge = ModbusDeviceOptions.defaultMerge
 
     /// A separate request costs at least 13 bytes plus two 3.5-character silences (about 20 character
     /// times); each bridged register costs 2. Up to 8 bridged registers is cheaper, with margin.
     public static let defaultMaxGap = 8
+    public static let defaultMerge = true
 
     public init(unit: Int, timeout: Duration?) {
         self.unit = unit
@@ -200,6 +211,22 @@ public struct ModbusFamily: DriverFamily {
     /// backend for it (its RTU backend needs a tty, its TCP backend speaks MBAP only).
     public var busTypes: [String] { ["modbus-rtu", "modbus-tcp"] }
 
+    /// Modbus over serial line 2.5.1: 19200 baud, even parity, 8 data bits, 1 stop bit unless given.
+    public static let defaultBaud = 19_200
+    public static let defaultParity = Parity.even
+    public static let defaultDataBits = 8
+    public static let dataBitsRange = 5...8
+    public static let defaultStopBits = 1
+    public static let stopBitsRange = 1...2
+    /// The registered Modbus/TCP port.
+    public static let defaultTCPPort = 502
+    public static let rtuUnitRange = 1...247
+    /// On TCP 0 and 255 are valid too (many devices ignore the unit there).
+    public static let tcpUnitRange = 0...255
+    /// What devices and TCP-to-RTU gateways answer most often.
+    public static let defaultTCPUnit = 1
+    public static let bitRange = 0...15
+
     public static let bauds = [1_200, 2_400, 4_800, 9_600, 19_200, 38_400, 57_600, 115_200, 230_400, 460_800, 921_600]
 
     public func readBus(type: String, _ map: inout ConfigMapping) -> (any BusOptions)? {
@@ -209,7 +236,7 @@ public struct ModbusFamily: DriverFamily {
     private func readRTUBus(_ map: inout ConfigMapping) -> ModbusRTUBusOptions? {
         let port = map.required("port")?.filePath()
         let baudValue = map.optional("baud")
-        var baud = 19_200
+        var baud = Self.defaultBaud
         if let baudValue, let value = baudValue.int(in: 50...4_000_000) {
             if Self.bauds.contains(value) {
                 baud = value
@@ -217,9 +244,9 @@ public struct ModbusFamily: DriverFamily {
                 baudValue.report("unsupported baud rate \(value) (expected one of \(Self.bauds.map(String.init).joined(separator: ", ")))")
             }
         }
-        let parity = map.optional("parity").flatMap { $0.oneOf(Parity.self) } ?? .even
-        let dataBits = map.optional("data_bits").flatMap { $0.int(in: 5...8) } ?? 8
-        let stopBits = map.optional("stop_bits").flatMap { $0.int(in: 1...2) } ?? 1
+        let parity = map.optional("parity").flatMap { $0.oneOf(Parity.self) } ?? Self.defaultParity
+        let dataBits = map.optional("data_bits").flatMap { $0.int(in: Self.dataBitsRange) } ?? Self.defaultDataBits
+        let stopBits = map.optional("stop_bits").flatMap { $0.int(in: Self.stopBitsRange) } ?? Self.defaultStopBits
         let defaults = readBusDefaults(&map)
         let rs485 = map.optional("rs485")?.bool() ?? false
         let rts = map.optional("rts").flatMap { $0.oneOf(RTSMode.self) } ?? .none
@@ -239,7 +266,7 @@ public struct ModbusFamily: DriverFamily {
 
     private func readTCPBus(_ map: inout ConfigMapping) -> ModbusTCPBusOptions? {
         let host = map.required("host")?.nonEmptyString()
-        let port = map.optional("port").flatMap { $0.int(in: 1...65_535) } ?? 502
+        let port = map.optional("port").flatMap { $0.int(in: BrokerEndpoint.portRange) } ?? Self.defaultTCPPort
         let defaults = readBusDefaults(&map)
         guard let host else { return nil }
         var options = ModbusTCPBusOptions(host: host, port: port)
@@ -251,39 +278,39 @@ public struct ModbusFamily: DriverFamily {
     private func readBusDefaults(_ map: inout ConfigMapping) -> ModbusBusDefaults {
         var defaults = ModbusBusDefaults()
         if let timeout = map.optional("timeout")?.duration() { defaults.timeout = timeout }
-        if let retries = map.optional("retries")?.int(in: 0...10) { defaults.retries = retries }
+        if let retries = map.optional("retries")?.int(in: ModbusBusDefaults.retriesRange) { defaults.retries = retries }
         if let delay = map.optional("delay_before_request")?.duration(minimum: .zero) { defaults.delayBeforeRequest = delay }
-        if let after = map.optional("backoff_after")?.int(in: 1...1_000) { defaults.backoffAfter = after }
-        if let most = map.optional("backoff_max")?.duration(minimum: .milliseconds(100)) { defaults.backoffMax = most }
+        if let after = map.optional("backoff_after")?.int(in: ModbusBusDefaults.backoffAfterRange) { defaults.backoffAfter = after }
+        if let most = map.optional("backoff_max")?.duration(minimum: ModbusBusDefaults.minimumBackoffMax) { defaults.backoffMax = most }
         return defaults
     }
 
-    public func readDevice(_ map: inout ConfigMapping, on bus: BusConfig) -> (any DeviceOptions)? {
+    public func readDevice(_ map: inout ConfigMapping, on bus: BusConfig) -> DeviceEntry<ModbusDeviceOptions, Void> {
         let isTCP = bus.options is ModbusTCPBusOptions
         // On TCP the unit identifier is often ignored by the device itself, but a TCP-to-RTU gateway
         // routes by it; 1 is what devices and gateways answer most often (write 255 for the spec's "none").
         let unitValue = isTCP ? map.optional("unit") : map.required("unit")
-        let unit = isTCP ? (unitValue?.int(in: 0...255) ?? 1) : unitValue?.int(in: 1...247)
+        let unit = isTCP ? (unitValue?.int(in: Self.tcpUnitRange) ?? Self.defaultTCPUnit) : unitValue?.int(in: Self.rtuUnitRange)
         let timeout = map.optional("timeout")?.duration()
-        let retries = map.optional("retries")?.int(in: 0...10)
+        let retries = map.optional("retries")?.int(in: ModbusBusDefaults.retriesRange)
         let delay = map.optional("delay_before_request")?.duration(minimum: .zero)
         let maxGap = map.optional("max_gap")?.int(in: 0...ModbusLimits.maxRegistersPerRead)
         let merge = map.optional("merge")?.bool()
-        guard let unit else { return nil }
+        guard let unit else { return DeviceEntry(options: nil) }
         var options = ModbusDeviceOptions(unit: unit, timeout: timeout)
         options.retries = retries
         options.delayBeforeRequest = delay
         if let maxGap { options.maxGap = maxGap }
         if let merge { options.merge = merge }
-        return options
+        return DeviceEntry(options: options)
     }
 
-    public func readPoint(_ map: inout ConfigMapping, on bus: BusConfig) -> (any PointOptions)? {
+    public func readPoint(_ map: inout ConfigMapping, of device: DeviceEntry<ModbusDeviceOptions, Void>, on bus: BusConfig) -> (any PointOptions)? {
         let table = map.optional("table").flatMap { $0.oneOf(ModbusTable.self) } ?? .holding
         let addressValue = map.required("address")
         let address = addressValue?.int(in: 0...ModbusLimits.maxAddress)
         let bitValue = map.optional("bit")
-        let bit = bitValue?.int(in: 0...15)
+        let bit = bitValue?.int(in: Self.bitRange)
         let typeValue = map.optional("type")
         let type = typeValue.flatMap { $0.oneOf(ModbusDataType.self) } ?? (table.holdsBits || bitValue != nil ? .bool : .uint16)
         let orderValue = map.optional("order")

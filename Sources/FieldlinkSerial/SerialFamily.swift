@@ -22,6 +22,8 @@ public struct SerialBusOptions: BusOptions {
     /// The longest frame kept; longer ones are dropped, so memory stays bounded whatever arrives.
     public var maxFrame: Int
 
+    public static let defaultMode = SerialMode.stream
+
     public var description: String {
         var text = "\(port) \(settings.baud) \(settings.dataBits)\(settings.parity.rawValue.prefix(1).uppercased())\(settings.stopBits)"
         if settings.flow != .none { text += " \(settings.flow)" }
@@ -47,6 +49,9 @@ public struct SerialDeviceOptions: DeviceOptions {
     /// Stream mode.
     public var aggregate: Aggregation
 
+    public static let defaultTimeout = Duration.seconds(1)
+    public static let defaultAggregate = Aggregation.last
+
     public var description: String {
         if let request { return "\(parser), request \(Framing.escaped(request)), timeout \(timeout.configText)" }
         return "\(parser), \(aggregate)"
@@ -69,6 +74,13 @@ public struct SerialPointOptions: PointOptions {
     }
 }
 
+/// What a serial device's points are checked against: its parser, and a regex's group names.
+public struct SerialPointRules: Sendable {
+    var parser: SerialFamily.ParserKind
+    /// nil when the pattern does not compile (reported at the device): its groups are unknown.
+    var groups: [String]?
+}
+
 /// Text sensors on a UART or USB serial adapter (`type: serial`): termios settings, framing,
 /// stream or request–response, and the nmea / regex / keyvalue / csv parsers.
 public struct SerialFamily: DriverFamily {
@@ -77,6 +89,8 @@ public struct SerialFamily: DriverFamily {
     public var busTypes: [String] { ["serial"] }
 
     public static let defaultMaxFrame = 4_096
+    /// A csv point's `column:` (0-based).
+    public static let columnRange = 0...1_023
     /// The bound on `max_frame`, so a typo (`max_frame: 4GiB`) cannot undo the memory bound.
     public static let largestMaxFrame = 1 << 20
 
@@ -105,7 +119,7 @@ public struct SerialFamily: DriverFamily {
                 settings.rs485 = SerialSettings.RS485()
             }
         }
-        let mode = map.optional("mode").flatMap { $0.oneOf(SerialMode.self) } ?? .stream
+        let mode = map.optional("mode").flatMap { $0.oneOf(SerialMode.self) } ?? SerialBusOptions.defaultMode
         let maxFrameValue = map.optional("max_frame")
         var maxFrame = maxFrameValue.flatMap { $0.byteSize(minimum: 1) } ?? Self.defaultMaxFrame
         if maxFrame > Self.largestMaxFrame, let maxFrameValue {
@@ -152,7 +166,7 @@ public struct SerialFamily: DriverFamily {
         }
     }
 
-    public func readDevice(_ map: inout ConfigMapping, on bus: BusConfig) -> (any DeviceOptions)? {
+    public func readDevice(_ map: inout ConfigMapping, on bus: BusConfig) -> DeviceEntry<SerialDeviceOptions, SerialPointRules?> {
         let busOptions = bus.options as! SerialBusOptions
         let parserValue = map.required("parser")
         let kind = parserValue.flatMap { $0.oneOf(ParserKind.self) }
@@ -209,54 +223,43 @@ public struct SerialFamily: DriverFamily {
                 value?.report("\(key) is for mode: poll buses; bus \(bus.name) is mode: stream (set mode: poll on the bus to send requests)")
             }
         }
-        let timeout = timeoutValue.flatMap { $0.duration() } ?? .seconds(1)
-        let aggregate = aggregateValue.flatMap { $0.oneOf(Aggregation.self) } ?? .last
-        if let kind { checkPoints(map.optional("points"), parser: kind, groups: kind == .regex && parser == nil ? nil : groups) }
-        guard let parser, busOptions.mode == .stream || request != nil else { return nil }
-        return SerialDeviceOptions(parser: parser, request: request, timeout: timeout, aggregate: aggregate)
+        let timeout = timeoutValue.flatMap { $0.duration() } ?? SerialDeviceOptions.defaultTimeout
+        let aggregate = aggregateValue.flatMap { $0.oneOf(Aggregation.self) } ?? SerialDeviceOptions.defaultAggregate
+        // The points are checked against the parser even when the rest of the entry is wrong.
+        let rules = kind.map { SerialPointRules(parser: $0, groups: $0 == .regex && parser == nil ? nil : groups) }
+        guard let parser, busOptions.mode == .stream || request != nil else { return DeviceEntry(options: nil, context: rules) }
+        return DeviceEntry(options: SerialDeviceOptions(parser: parser, request: request, timeout: timeout, aggregate: aggregate), context: rules)
     }
 
-    public func readPoint(_ map: inout ConfigMapping, on bus: BusConfig) -> (any PointOptions)? {
-        let field = map.optional("field").flatMap { $0.nonEmptyString() }
-        let column = map.optional("column").flatMap { $0.int(in: 0...1_023) }
-        let type = map.optional("type").flatMap { $0.oneOf(SerialValueType.self) }
-        return SerialPointOptions(field: field, column: column, type: type)
-    }
-
-    enum ParserKind: String, CaseIterable {
-        case nmea, regex, keyvalue, csv
-    }
-
-    /// The points' keys depend on the device's parser, which `readPoint` does not see: checked here,
-    /// on a quiet copy of the list (the loader reports its shape), reporting only what the parser rules out.
-    private func checkPoints(_ value: ConfigValue?, parser: ParserKind, groups: [String]?) {
-        guard let value else { return }
-        let quiet = ConfigValue(node: value.node, path: value.path,
-                                diagnostics: ConfigDiagnostics(file: value.diagnostics.file, environment: value.diagnostics.environment))
-        for entry in quiet.list() ?? [] {
-            guard var point = entry.mapping() else { continue }
-            let nameValue = point.optional("name")
-            let fieldValue = point.optional("field")
-            let columnValue = point.optional("column")
-            let typeValue = point.optional("type")
-            let field = (fieldValue ?? nameValue).flatMap { $0.string() }
-            let fieldAt = fieldValue ?? nameValue
-            let real = value.diagnostics
+    /// A point's keys depend on its device's parser (`device.context`): checked here, located at the point.
+    public func readPoint(_ map: inout ConfigMapping, of device: DeviceEntry<SerialDeviceOptions, SerialPointRules?>,
+                          on bus: BusConfig) -> (any PointOptions)? {
+        let fieldValue = map.optional("field")
+        let columnValue = map.optional("column")
+        let typeValue = map.optional("type")
+        let field = fieldValue.flatMap { $0.nonEmptyString() }
+        let column = columnValue.flatMap { $0.int(in: Self.columnRange) }
+        let type = typeValue.flatMap { $0.oneOf(SerialValueType.self) }
+        if let rules = device.context {
+            let nameValue = map.optional("name")
+            // The field is the point's name unless `field:` renames it.
+            let named = fieldValue == nil ? nameValue?.string() : field
+            let point = map
             func say(_ at: ConfigValue?, _ message: String) {
-                let at = at ?? entry
-                real.report(message, at: at.node, path: at.path)
+                if let at { at.report(message) } else { point.report(message) }
             }
-            switch parser {
+            let fieldAt = fieldValue ?? nameValue
+            switch rules.parser {
             case .nmea:
-                if let field, NMEAField(rawValue: field) == nil {
-                    say(fieldAt, "no NMEA field \"\(field)\" (expected one of \(NMEAField.allCases.map(\.rawValue).joined(separator: ", ")); rename with name: and field:)")
+                if let named, NMEAField(rawValue: named) == nil {
+                    say(fieldAt, "no NMEA field \"\(named)\" (expected one of \(NMEAField.allCases.map(\.rawValue).joined(separator: ", ")); rename with name: and field:)")
                 }
                 if let columnValue { say(columnValue, "column is for parser csv, not nmea") }
                 if let typeValue { say(typeValue, "type is not used by parser nmea (each NMEA field has its own type)") }
             case .regex:
                 // An invalid pattern was reported already; its groups are unknown.
-                if let field, let groups, !groups.contains(field) {
-                    say(fieldAt, "the pattern has no group named \"\(field)\" (groups: \(groups.joined(separator: ", ")))")
+                if let named, let groups = rules.groups, !groups.contains(named) {
+                    say(fieldAt, "the pattern has no group named \"\(named)\" (groups: \(groups.joined(separator: ", ")))")
                 }
                 if let columnValue { say(columnValue, "column is for parser csv, not regex") }
             case .keyvalue:
@@ -266,6 +269,11 @@ public struct SerialFamily: DriverFamily {
                 if let fieldValue { say(fieldValue, "field is for parsers nmea, regex and keyvalue; csv points take column:") }
             }
         }
+        return SerialPointOptions(field: field, column: column, type: type)
+    }
+
+    enum ParserKind: String, CaseIterable {
+        case nmea, regex, keyvalue, csv
     }
 
     public func makeBusService(bus: BusConfig, devices: [DeviceConfig], sink: any ReadingSink, logger: Logger) -> any Service {

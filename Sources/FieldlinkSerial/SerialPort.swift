@@ -1,5 +1,6 @@
 import CLinuxIO
 import FieldlinkCore
+import FieldlinkPOSIX
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,10 +33,10 @@ public struct SerialError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { "\(path): \(detail)" }
 
-    /// `errno` after `operation` on `path`, typed.
-    static func fromErrno(_ number: Int32, _ operation: String, path: String) -> SerialError {
-        let text = String(cString: strerror(number))
-        switch number {
+    /// The errno of `operation` on `path`, typed.
+    static func fromErrno(_ error: Errno, _ operation: String, path: String) -> SerialError {
+        let text = error.text
+        switch error.rawValue {
         case ENOENT, ENODEV, ENXIO: return SerialError(code: .missing, path: path, detail: "not there (\(text))")
         case EBUSY: return SerialError(code: .busy, path: path, detail: "in exclusive use by another process (\(text))")
         case EACCES, EPERM:
@@ -86,8 +87,7 @@ public final class SerialPort {
     /// `CLinuxIO_serial_set_exclusive`, `CLinuxIO_serial_set_rs485`).
     public init(path: String, settings: SerialSettings) throws(SerialError) {
         self.path = path
-        let fd = CLinuxIO_serial_open(path)
-        guard fd >= 0 else { throw SerialError.fromErrno(errno, "open", path: path) }
+        let fd = try valueOrErrno { CLinuxIO_serial_open(path) } orThrow: { SerialError.fromErrno($0, "open", path: path) }
         self.fd = fd
         let parity: CChar = switch settings.parity {
         case .none: CChar(UInt8(ascii: "N"))
@@ -99,20 +99,19 @@ public final class SerialPort {
         case .rtscts: CLinuxIO_flow_rtscts
         case .xonxoff: CLinuxIO_flow_xonxoff
         }
-        guard CLinuxIO_serial_configure(fd, Int32(settings.baud), parity, Int32(settings.dataBits), Int32(settings.stopBits), flow) == 0 else {
-            let number = errno
-            throw number == EINVAL || number == ENOTTY
-                ? SerialError(code: .refused, path: path, detail: "refuses \(settings.baud) baud, \(settings.dataBits) data bits, parity \(settings.parity), \(settings.stopBits) stop bit(s), flow \(settings.flow) (\(String(cString: strerror(number))))")
-                : SerialError.fromErrno(number, "configure", path: path)
+        _ = try valueOrErrno { CLinuxIO_serial_configure(fd, Int32(settings.baud), parity, Int32(settings.dataBits), Int32(settings.stopBits), flow) } orThrow: {
+            $0.rawValue == EINVAL || $0.rawValue == ENOTTY
+                ? SerialError(code: .refused, path: path, detail: "refuses \(settings.baud) baud, \(settings.dataBits) data bits, parity \(settings.parity), \(settings.stopBits) stop bit(s), flow \(settings.flow) (\($0.text))")
+                : SerialError.fromErrno($0, "configure", path: path)
         }
-        if settings.exclusive, CLinuxIO_serial_set_exclusive(fd) != 0 {
-            throw SerialError.fromErrno(errno, "TIOCEXCL", path: path)
+        if settings.exclusive {
+            _ = try valueOrErrno { CLinuxIO_serial_set_exclusive(fd) } orThrow: { SerialError.fromErrno($0, "TIOCEXCL", path: path) }
         }
         if let rs485 = settings.rs485 {
-            guard CLinuxIO_serial_set_rs485(fd, rs485.rtsOnSend ? 1 : 0, UInt32(rs485.delayBeforeSend.milliseconds),
-                                            UInt32(rs485.delayAfterSend.milliseconds)) == 0 else {
-                let number = errno
-                throw SerialError(code: .refused, path: path, detail: "refuses the kernel's RS-485 mode (TIOCSRS485: \(String(cString: strerror(number)))): its driver does not support it; set rs485: false and let the adapter switch direction itself")
+            _ = try valueOrErrno {
+                CLinuxIO_serial_set_rs485(fd, rs485.rtsOnSend ? 1 : 0, UInt32(rs485.delayBeforeSend.milliseconds), UInt32(rs485.delayAfterSend.milliseconds))
+            } orThrow: {
+                SerialError(code: .refused, path: path, detail: "refuses the kernel's RS-485 mode (TIOCSRS485: \($0.text)): its driver does not support it; set rs485: false and let the adapter switch direction itself")
             }
         }
     }
@@ -122,30 +121,36 @@ public final class SerialPort {
     /// Reads what has arrived into `buffer`, waiting up to `timeout` for the first byte; returns the
     /// count, 0 on timeout (`CLinuxIO_serial_wait_readable`, read(2)).
     public func read(into buffer: inout [UInt8], timeout: Duration) throws(SerialError) -> Int {
-        let ready = CLinuxIO_serial_wait_readable(fd, Int32(clamping: timeout.milliseconds))
-        guard ready >= 0 else { throw SerialError.fromErrno(errno, "poll", path: path) }
+        let ready = try valueOrErrno { CLinuxIO_serial_wait_readable(fd, Int32(clamping: timeout.milliseconds)) } orThrow: {
+            SerialError.fromErrno($0, "poll", path: path)
+        }
         guard ready > 0 else { return 0 }
-        let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-        if count > 0 { return count }
-        if count < 0, errno == EAGAIN || errno == EINTR { return 0 }
+        let count: Int
+        do throws(Errno) {
+            count = try valueOrErrno { buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
+        } catch {
+            guard error == .wouldBlock else { throw SerialError.fromErrno(error, "read", path: path) }
+            return 0
+        }
         // Readable yet nothing to read: the other end has hung up.
-        throw count == 0 ? SerialError(code: .disconnected, path: path, detail: "went away (end of file)")
-            : SerialError.fromErrno(errno, "read", path: path)
+        guard count > 0 else { throw SerialError(code: .disconnected, path: path, detail: "went away (end of file)") }
+        return count
     }
 
     /// Writes all of `bytes`, or fails once `timeout` has passed without progress (write(2)).
     public func write(_ bytes: [UInt8], timeout: Duration) throws(SerialError) {
         var offset = 0
         while offset < bytes.count {
-            let ready = CLinuxIO_serial_wait_writable(fd, Int32(clamping: timeout.milliseconds))
-            guard ready >= 0 else { throw SerialError.fromErrno(errno, "poll", path: path) }
-            guard ready > 0 else { throw SerialError(code: .io, path: path, detail: "write stalled for \(timeout) (flow control holding it?)") }
-            let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if written < 0 {
-                if errno == EAGAIN || errno == EINTR { continue }
-                throw SerialError.fromErrno(errno, "write", path: path)
+            let ready = try valueOrErrno { CLinuxIO_serial_wait_writable(fd, Int32(clamping: timeout.milliseconds)) } orThrow: {
+                SerialError.fromErrno($0, "poll", path: path)
             }
-            offset += written
+            guard ready > 0 else { throw SerialError(code: .io, path: path, detail: "write stalled for \(timeout) (flow control holding it?)") }
+            do throws(Errno) {
+                let written = try valueOrErrno { bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } }
+                offset += written
+            } catch {
+                guard error == .wouldBlock else { throw SerialError.fromErrno(error, "write", path: path) }
+            }
         }
     }
 

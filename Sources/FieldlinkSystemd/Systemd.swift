@@ -1,4 +1,5 @@
 import CSystemd
+import FieldlinkPOSIX
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,7 +24,7 @@ public struct SystemdError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        let reason = String(cString: strerror(errno))
+        let reason = Errno(errno).text
         switch code {
         case .journal: return "cannot write to the journal: \(reason) (errno \(errno))"
         case .notify: return "cannot notify systemd (NOTIFY_SOCKET): \(reason) (errno \(errno))"
@@ -40,27 +41,35 @@ enum Systemd {
         buffer.reserveCapacity(fields.reduce(0) { $0 + $1.count })
         for field in fields { buffer.append(contentsOf: field) }
         let lengths = fields.map { $0.count }
-        let rc = buffer.withUnsafeBufferPointer { bytes in
-            bytes.withMemoryRebound(to: CChar.self) { chars in
-                csystemd_journal_send_fields(chars.baseAddress, lengths, Int32(lengths.count))
+        try check(.journal) {
+            buffer.withUnsafeBufferPointer { bytes in
+                bytes.withMemoryRebound(to: CChar.self) { chars in
+                    csystemd_journal_send_fields(chars.baseAddress, lengths, Int32(lengths.count))
+                }
             }
         }
-        if rc < 0 { throw SystemdError(code: .journal, errno: -rc) }
     }
 
     /// Sends `state` to `NOTIFY_SOCKET`; false when it is unset. Wraps `sd_notify`.
     static func notify(_ state: String) throws(SystemdError) -> Bool {
-        let rc = csystemd_notify(state)
-        if rc < 0 { throw SystemdError(code: .notify, errno: -rc) }
-        return rc > 0
+        try check(.notify) { csystemd_notify(state) } > 0
     }
 
     /// The watchdog interval systemd expects pings within, or nil when none is set for this process.
     /// Wraps `sd_watchdog_enabled`.
     static func watchdogInterval() throws(SystemdError) -> Duration? {
         var usec: UInt64 = 0
-        let rc = csystemd_watchdog_enabled(&usec)
-        if rc < 0 { throw SystemdError(code: .watchdog, errno: -rc) }
+        let rc = try check(.watchdog) { csystemd_watchdog_enabled(&usec) }
         return rc > 0 ? .microseconds(Int64(clamping: usec)) : nil
+    }
+
+    /// `call`'s result; a negative one (libsystemd's `-errno`) is a `SystemdError` of `code`.
+    @discardableResult
+    private static func check(_ code: SystemdError.Code, _ call: () -> Int32) throws(SystemdError) -> Int32 {
+        do throws(Errno) {
+            return try valueOrNegatedErrno(call)
+        } catch {
+            throw SystemdError(code: code, errno: error.rawValue)
+        }
     }
 }

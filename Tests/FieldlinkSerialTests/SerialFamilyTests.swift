@@ -1,4 +1,5 @@
 import FieldlinkCore
+import Foundation
 import Testing
 @testable import FieldlinkSerial
 
@@ -117,6 +118,23 @@ private func line(of marker: String, in yaml: String) -> Int {
             #expect(found.contains { $0.hasPrefix("\(at) ") && $0.contains(message) }, "\(message) at line \(at) in \(found)")
         }
         #expect(found.count == expected.count, "\(found)")
+    }
+
+    /// The point reader sees its device's parser, so a profile's points are checked against it too,
+    /// and the problem is located in the profile file.
+    @Test(.timeLimit(.minutes(1))) func aProfilePointIsCheckedAgainstTheDevicesParser() throws {
+        let folder = "/tmp/fieldlink-serial-profile-\(getpid())"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let profile = "\(folder)/thermo.yaml"
+        try "model: Thermo T1\npoints:\n  - {name: temp}\n  - {name: humidity, column: 2}\n".write(toFile: profile, atomically: true, encoding: .utf8)
+        let yaml = config(buses: "  - {name: a, type: serial, port: /dev/ttyS0}",
+                          devices: "  - {name: d, bus: a, interval: 1s, parser: regex, pattern: 'T=(?<temp>[0-9.]+)', profile: \(profile)}")
+        let found = problems(yaml).map(\.description)
+        #expect(found == [
+            "\(profile):4:12: points[1].name: the pattern has no group named \"humidity\" (groups: temp)",
+            "\(profile):4:30: points[1].column: column is for parser csv, not regex",
+        ])
     }
 
     @Test(.timeLimit(.minutes(1))) func aDelimiterMustBeBytes() {

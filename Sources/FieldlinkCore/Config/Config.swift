@@ -22,6 +22,8 @@ public struct GatewayConfig: Sendable {
     public var id: String
     /// Holds what must survive a restart (sequence numbers, later the ring).
     public var stateDirectory: String
+
+    public static let defaultStateDirectory = "/var/lib/fieldlink"
 }
 
 /// A password or key: printable only as `<redacted>`, so it cannot leak into logs or `check` output.
@@ -46,7 +48,11 @@ public struct TLSConfig: Sendable, Hashable {
     /// Skips the host-name check only (the chain is still verified); warned about at every start.
     public var insecure = false
     /// Minimum protocol version, `tlsv1.2` or `tlsv1.3`.
-    public var minimumVersion = "tlsv1.2"
+    public var minimumVersion = TLSConfig.defaultMinimumVersion
+
+    public static let defaultMinimumVersion = "tlsv1.2"
+    /// What `min_version:` accepts; older versions are broken.
+    public static let minimumVersions = ["tlsv1.2", "tlsv1.3"]
 }
 
 /// One broker the gateway can publish to: where it is and how to log in.
@@ -65,6 +71,12 @@ public struct BrokerEndpoint: Sendable, Hashable {
         self.username = username
         self.password = password
     }
+
+    /// The port of a URL without one: `mqtt://` and `mqtts://`'s registered ports.
+    public static let defaultPort = 1883
+    public static let defaultTLSPort = 8883
+    /// A TCP port (a broker's, a Modbus/TCP device's).
+    public static let portRange = 1...65_535
 
     public var url: String { "\(tls == nil ? "mqtt" : "mqtts")://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
 }
@@ -92,6 +104,26 @@ public struct MQTTConfig: Sendable, Hashable {
 
     /// The most preferred broker, for messages that name one.
     public var url: String { brokers[0].url }
+
+    public static let defaultStatusTopic = "fieldlink/{gateway}/status"
+    public static let defaultVersion = MQTTVersion.v5
+    public static let defaultKeepalive = Duration.seconds(30)
+    /// Shorter keepalives cost pings and radio time without finding a dead link much sooner.
+    public static let minimumKeepalive = Duration.seconds(5)
+    public static let defaultMaxInflight = 100
+    /// MQTT's Receive Maximum is a 16-bit count.
+    public static let maxInflightRange = 1...65_535
+    public static let defaultReconnectDelay = Duration.seconds(1)
+    public static let defaultReconnectDelayMax = Duration.seconds(60)
+    public static let defaultDrainTimeout = Duration.seconds(5)
+    /// `failover_after` is this many keepalives unless given: a broker that answered no PINGREQ for
+    /// that long is gone, not slow.
+    public static let failoverKeepalives = 3
+    public static let defaultFailbackAfter = Duration.seconds(300)
+    /// The floor of `reconnect_delay`, `reconnect_delay_max`, `failover_after` and `failback_after`:
+    /// below it the gateway would hammer a broker that is down.
+    public static let minimumRetryDelay = Duration.milliseconds(100)
+    public static let minimumMessageExpiry = Duration.seconds(1)
 }
 
 /// How a reading is put into bytes.
@@ -108,7 +140,11 @@ public struct SparkplugConfig: Sendable, Hashable {
     /// DDATA, so the ring keeps it until the broker has it, at the price of a PUBACK each.
     public var dataQoS: Int
 
-    public init(groupID: String, edgeNodeID: String, dataQoS: Int = 0) {
+    public static let defaultDataQoS = 0
+    /// QoS 2 is not allowed for Sparkplug data.
+    public static let dataQoSRange = 0...1
+
+    public init(groupID: String, edgeNodeID: String, dataQoS: Int = SparkplugConfig.defaultDataQoS) {
         self.groupID = groupID
         self.edgeNodeID = edgeNodeID
         self.dataQoS = dataQoS
@@ -128,16 +164,29 @@ public struct BufferConfig: Sendable {
     /// window, so a crash while online loses at most what the broker had not acknowledged yet.
     public var memoryMessages: Int?
     /// Disk ring size; past it the oldest segment is dropped and counted.
-    public var maxBytes = 64 << 20
+    public var maxBytes = BufferConfig.defaultMaxBytes
     /// Older messages are dropped and counted; nil keeps them until `maxBytes` forces them out.
-    public var maxAge: Duration? = .seconds(7 * 86_400)
-    public var durability = Durability.spill
+    public var maxAge: Duration? = BufferConfig.defaultMaxAge
+    public var durability = BufferConfig.defaultDurability
     /// Group commit: how often appended records are fsynced.
-    public var syncInterval = Duration.seconds(1)
+    public var syncInterval = BufferConfig.defaultSyncInterval
     /// Messages per second at most while replaying a backlog from disk.
-    public var replayRate = 2_000
+    public var replayRate = BufferConfig.defaultReplayRate
 
     public init() {}
+
+    public static let defaultMaxBytes = 64 << 20
+    /// A ring smaller than a few segments could not hold one outage's worth of readings.
+    public static let minimumMaxBytes = 64 << 10
+    public static let defaultMaxAge = Duration.seconds(7 * 86_400)
+    public static let minimumMaxAge = Duration.seconds(1)
+    public static let defaultDurability = Durability.spill
+    public static let defaultSyncInterval = Duration.seconds(1)
+    /// A shorter group commit is an fsync per record on an SD card.
+    public static let minimumSyncInterval = Duration.milliseconds(10)
+    public static let defaultReplayRate = 2_000
+    public static let replayRateRange = 1...1_000_000
+    public static let memoryMessagesRange = 1...10_000_000
 }
 
 /// What a driver family reads from a bus entry beyond name and type.
@@ -191,6 +240,13 @@ public struct DeviceConfig: Sendable {
     public var location: ConfigLocation
     /// The device profile its points come from (`profile:`), if any.
     public var profile: ProfileReference? = nil
+
+    /// A poll faster than this is a typo (`10` for `10s`), not a plan.
+    public static let minimumInterval = Duration.milliseconds(10)
+    public static let defaultQoS = 1
+    /// A device's and a point's `qos:`.
+    public static let qosRange = 0...2
+    public static let minimumHeartbeat = Duration.seconds(1)
 
     /// For tools and benchmarks that describe a device without a config file.
     public init(name: String, bus: String, interval: Duration, topic: String, qos: Int, retain: Bool, format: PayloadFormat = .json,
@@ -255,6 +311,9 @@ public struct PointConfig: Sendable {
     public var labels: [Int64: String]? = nil
     public var origin: PointOrigin = .config
 
+    /// Decimal places a point may publish (`precision:`); more than a double holds is noise.
+    public static let precisionRange = 0...12
+
     /// Raw value to published value, as every family applies it.
     public var conversion: PointConversion { PointConversion(transform: transform, labels: labels) }
 
@@ -307,4 +366,13 @@ extension PointConfig {
         name == other.name && unit == other.unit && transform == other.transform && AnyHashable(options) == AnyHashable(other.options)
             && ownRoute == other.ownRoute && deadband == other.deadband && labels == other.labels
     }
+}
+
+extension BatchPolicy {
+    /// `batch: {max_messages}`'s bounds; the defaults are `BatchPolicy.init`'s.
+    public static let maxMessagesRange = 1...10_000
+    /// Shorter than a poll's own jitter, a batch would not batch.
+    public static let minimumMaxDelay = Duration.milliseconds(10)
+    /// Room for at least one reading's message.
+    public static let minimumMaxBytes = 256
 }

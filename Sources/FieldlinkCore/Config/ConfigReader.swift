@@ -312,6 +312,11 @@ public struct ConfigMapping {
 
     public var location: ConfigLocation { diagnostics.location(of: node) }
 
+    /// Records a problem about the mapping as a whole (a key that is missing given the others).
+    public func report(_ message: String) {
+        diagnostics.report(message, at: node, path: path)
+    }
+
     private var layers: [Layer] { [Layer(mapping: mapping, path: path, diagnostics: diagnostics)] + below }
 
     private static func childPath(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
@@ -341,7 +346,7 @@ public struct ConfigMapping {
     /// The value under `key`; its absence is a problem reported at the mapping.
     public mutating func required(_ key: String) -> ConfigValue? {
         guard let value = optional(key) else {
-            diagnostics.report("missing required key \"\(key)\"", at: node, path: path)
+            report("missing required key \"\(key)\"")
             return nil
         }
         return value

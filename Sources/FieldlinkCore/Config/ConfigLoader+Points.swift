@@ -1,0 +1,96 @@
+import Foundation
+
+// A device's points: its profile's and its own entries, the keys every point shares, the family's through `readPoint`.
+extension DocumentReader {
+    /// `map: {0: off, 1: running, 2: fault}`: raw integers (decimal or 0x hex) to the labels published.
+    func readLabels(_ value: ConfigValue) -> [Int64: String]? {
+        guard let entries = value.entries() else { return nil }
+        if entries.isEmpty { return value.fail("a map needs at least one raw value and its label") }
+        var labels: [Int64: String] = [:]
+        for (key, label) in entries {
+            guard let raw = key.int(in: Int.min...Int.max), let text = label.nonEmptyString() else { continue }
+            labels[Int64(raw)] = text
+        }
+        return labels
+    }
+
+    /// A device's point entries: its profile's points in the profile's order (those named in
+    /// `profile_points:` only, when given), each under the device's own entry of the same name if it
+    /// has one, then the device's other points. nil when an entry is not even a mapping (reported).
+    func pointEntries(_ value: ConfigValue?, profile: DeviceProfile?, selection: ConfigValue?) -> [(ConfigMapping, PointOrigin)]? {
+        var own: [ConfigMapping] = []
+        var complete = true
+        if let value {
+            guard let list = value.list() else { return nil }
+            for entry in list {
+                if let map = entry.mapping() { own.append(map) } else { complete = false }
+            }
+        }
+        guard let profile else { return complete ? own.map { ($0, .config) } : nil }
+        let names = profile.points.map { $0.peek("name") }
+        var selected: Set<String>?
+        if let selection, let list = selection.list() {
+            selected = []
+            for item in list {
+                guard let name = item.string() else { continue }
+                if names.contains(name) {
+                    selected?.insert(name)
+                } else {
+                    item.report("no point \"\(name)\" in profile \(profile.name) (points: \(names.compactMap { $0 }.joined(separator: ", ")))")
+                }
+            }
+        }
+        var entries: [(ConfigMapping, PointOrigin)] = []
+        for (point, name) in zip(profile.points, names) {
+            if let index = own.firstIndex(where: { $0.peek("name") == name && name != nil }) {
+                entries.append((own.remove(at: index).layered(over: point), .profileOverridden))
+            } else if selected.map({ name.map($0.contains) ?? true }) ?? true {
+                entries.append((point, .profile))
+            }
+        }
+        entries += own.map { ($0, .config) }
+        return complete ? entries : nil
+    }
+
+    /// `readPoint`: the family's reader, which knows the device; `device`: the device's own route and
+    /// names, for a point's `topic`/`qos`/`retain` overrides.
+    func readPoints(_ entries: [(ConfigMapping, PointOrigin)], bus: BusConfig, readPoint: (inout ConfigMapping) -> (any PointOptions)?,
+                    device: (name: String, gateway: String, route: PublishRoute)?) -> [PointConfig]? {
+        var points: [PointConfig] = []
+        var complete = true
+        for (entry, origin) in entries {
+            var map = entry
+            let pointName = uniqueName(&map, "point", taken: points.map(\.name))
+            let unit = map.optional("unit").flatMap { $0.string() }
+            let scaleValue = map.optional("scale")
+            let scale = scaleValue.flatMap { $0.double() } ?? 1
+            if scale == 0, let scaleValue { scaleValue.report("scale must not be 0") }
+            let offset = map.optional("offset").flatMap { $0.double() } ?? 0
+            let precision = map.optional("precision")?.int(in: PointConfig.precisionRange)
+            let labels = map.optional("map").flatMap(readLabels)
+            let topicValue = map.optional("topic")
+            let topic = topicValue.flatMap { value -> TopicTemplate? in
+                guard let text = value.string() else { return nil }
+                if let reason = TopicTemplate.validate(text, placeholders: TopicTemplate.pointPlaceholders) { return value.fail(reason) }
+                return TopicTemplate(text, placeholders: TopicTemplate.pointPlaceholders)
+            }
+            let qos = map.optional("qos")?.int(in: DeviceConfig.qosRange)
+            let retain = map.optional("retain")?.bool()
+            let deadband = map.optional("deadband")?.deadband()
+            let options = readPoint(&map)
+            map.rejectUnknownKeys()
+            guard let pointName, let options else { complete = false; continue }
+            var ownRoute: PublishRoute?
+            if let device, topic != nil || qos != nil || retain != nil {
+                // Its own message: its own topic, or the device's topic with the point's name under it.
+                let rendered = topic?.render(gateway: device.gateway, device: device.name, bus: bus.name, point: pointName)
+                    ?? "\(device.route.topic)/\(pointName)"
+                ownRoute = PublishRoute(topic: rendered, qos: qos ?? device.route.qos, retain: retain ?? device.route.retain)
+            }
+            points.append(PointConfig(name: pointName, unit: unit, transform: LinearTransform(scale: scale, offset: offset, precision: precision),
+                                      options: options, location: entry.location, ownRoute: ownRoute, deadband: deadband,
+                                      labels: labels, origin: origin))
+        }
+        return complete ? points : nil
+    }
+}
