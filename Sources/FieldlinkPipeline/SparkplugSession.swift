@@ -1,29 +1,29 @@
-import FieldlinkBuffer
 import FieldlinkCore
-import FieldlinkMQTT
 import FieldlinkPayload
 
 /// The edge node's births, deaths and `seq` as the MQTT connection's session (see `MQTTSession`).
-struct SparkplugSession: MQTTSession {
+public struct SparkplugSession: MQTTSession {
     let node: SparkplugEdgeNode
 
-    func will() -> OutboundMessage { Self.outbound(node.will()) }
-    func births() -> [OutboundMessage] { node.births().map(Self.outbound) }
+    public init(node: SparkplugEdgeNode) { self.node = node }
+
+    public func will() -> OutboundMessage { Self.outbound(node.will()) }
+    public func births() -> [OutboundMessage] { node.births().map(Self.outbound) }
     /// NDEATH before a clean disconnect: the broker sends no will then, and a host must still learn
     /// that the node is gone.
-    func farewell() -> [OutboundMessage] { [Self.outbound(node.death())] }
-    var subscriptions: [String] { [node.commandTopic] }
+    public func farewell() -> [OutboundMessage] { [Self.outbound(node.death())] }
+    public var subscriptions: [String] { [node.commandTopic] }
 
-    func received(topic: String, payload: [UInt8]) -> [OutboundMessage] {
+    public func received(topic: String, payload: [UInt8]) -> [OutboundMessage] {
         guard topic == node.commandTopic, node.isRebirthCommand(payload) else { return [] }
         return births()
     }
 
-    func pending() -> [OutboundMessage] {
+    public func pending() -> [OutboundMessage] {
         node.takeRebirthRequest() ? births() : []
     }
 
-    func stamp(_ message: OutboundMessage) -> [UInt8]? {
+    public func stamp(_ message: OutboundMessage) -> [UInt8]? {
         node.stamp(topic: message.topic, payload: message.payload)
     }
 
