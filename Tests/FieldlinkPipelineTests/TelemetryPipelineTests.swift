@@ -1,5 +1,6 @@
 import FieldlinkCore
 import FieldlinkPipeline
+import Foundation
 import Testing
 
 @Suite struct TelemetryPipelineTests {
@@ -104,5 +105,69 @@ import Testing
         fixture.pipeline.deliver(reading("old", at: 0, [("v", .double(1))]))
         fixture.pipeline.healthChanged(DeviceHealth(device: "m", ok: true, since: 0, lastSuccess: 0, failedPolls: 0, error: nil))
         #expect(fixture.ring.messages.map(\.topic) == ["fl/new/m", "fl/new/status/m"])
+    }
+}
+
+/// `batch:` devices: several polls in one message, per topic.
+@Suite struct PipelineBatchingTests {
+    static let threePolls = BatchPolicy(maxMessages: 3, maxDelay: .seconds(5), maxBytes: 1 << 20)
+
+    /// A JSON batch: the array of the single messages.
+    func batches(_ fixture: PipelineFixture, on topic: String) throws -> [[[String: Any]]] {
+        try fixture.ring.messages(on: topic).map { try decodeJSON($0.payload) as! [[String: Any]] }
+    }
+
+    @Test func devicesSharingATopicShareItsBatchesAndOtherTopicsKeepTheirOwn() throws {
+        let shared = "fl/gw/line1"
+        let fixture = try PipelineFixture([
+            device("a", topic: shared, batch: Self.threePolls, points: [point("v")]),
+            device("b", topic: shared, batch: Self.threePolls, points: [point("v")]),
+            device("c", batch: Self.threePolls, points: [point("v")]),
+        ])
+        fixture.ring.clear()
+        fixture.pipeline.deliver(reading("a", at: 0, [("v", .double(1))]))
+        fixture.pipeline.deliver(reading("c", at: 0, [("v", .double(9))]))
+        fixture.pipeline.deliver(reading("b", at: 0, [("v", .double(2))]))
+        #expect(fixture.ring.messages.isEmpty, "nothing is full yet")
+        fixture.pipeline.deliver(reading("a", at: 1_000, [("v", .double(3))]))
+
+        let sent = try batches(fixture, on: shared)
+        #expect(sent.count == 1)
+        #expect(sent.first?.map { $0["device"] as? String } == ["a", "b", "a"])
+        #expect(sent.first?.map(seq) == [1, 1, 2])
+        #expect(fixture.ring.messages.map(\.topic) == [shared], "c's batch is its own, and not full")
+    }
+
+    @Test func aBatchGoesWhenItsOldestReadingHasWaitedMaxDelay() throws {
+        let fixture = try PipelineFixture([device("m", batch: Self.threePolls, points: [point("v")])])
+        fixture.ring.clear()
+        fixture.pipeline.deliver(reading("m", at: 10_000, [("v", .double(1))]))
+        fixture.pipeline.deliver(reading("m", at: 11_000, [("v", .double(2))]))
+        fixture.pipeline.flushDue(now: 14_999)
+        #expect(fixture.ring.messages.isEmpty)
+        fixture.pipeline.flushDue(now: 15_000)
+        #expect(try batches(fixture, on: "fl/gw/m").map { $0.map { $0["ts"] as? Int } } == [[10_000, 11_000]])
+        fixture.pipeline.flushDue(now: 60_000)
+        #expect(fixture.ring.messages.count == 1, "a batch goes once")
+    }
+
+    @Test func aReloadSendsBatchesInTheMakingUnderTheSettingsTheyWereMadeWith() throws {
+        let fixture = try PipelineFixture([device("m", batch: Self.threePolls, points: [point("v")])])
+        fixture.pipeline.deliver(reading("m", at: 0, [("v", .double(1))]))
+        fixture.ring.clear()
+        fixture.pipeline.update(devices: [device("m", topic: "fl/new/m", batch: Self.threePolls, points: [point("v")])], statusTopic: "s")
+        #expect(fixture.ring.messages.map(\.topic) == ["fl/gw/m", "fl/new/m/meta"])
+        #expect(try batches(fixture, on: "fl/gw/m").map(\.count) == [1])
+    }
+
+    @Test func theFlusherSendsEveryBatchWhenItStops() async throws {
+        let fixture = try PipelineFixture([device("m", batch: BatchPolicy(maxMessages: 50, maxDelay: .seconds(3_600)), points: [point("v")])])
+        fixture.ring.clear()
+        fixture.pipeline.deliver(reading("m", at: Int64(Date().timeIntervalSince1970 * 1_000), [("v", .double(1))]))
+        let flusher = BatchFlusher(pipeline: fixture.pipeline)
+        let running = Task { try await flusher.run() }
+        running.cancel()
+        try await running.value
+        #expect(try batches(fixture, on: "fl/gw/m").map(\.count) == [1])
     }
 }
