@@ -7,11 +7,11 @@ public struct SparkplugSession: MQTTSession {
 
     public init(node: SparkplugEdgeNode) { self.node = node }
 
-    public func will() -> OutboundMessage { Self.outbound(node.will()) }
-    public func births() -> [OutboundMessage] { node.births().map(Self.outbound) }
+    public func will() -> OutboundMessage { node.will() }
+    public func births() -> [OutboundMessage] { node.births() }
     /// NDEATH before a clean disconnect: the broker sends no will then, and a host must still learn
     /// that the node is gone.
-    public func farewell() -> [OutboundMessage] { [Self.outbound(node.death())] }
+    public func farewell() -> [OutboundMessage] { [node.death()] }
     public var subscriptions: [String] { [node.commandTopic] }
 
     public func received(topic: String, payload: [UInt8]) -> [OutboundMessage] {
@@ -25,10 +25,5 @@ public struct SparkplugSession: MQTTSession {
 
     public func stamp(_ message: OutboundMessage) -> [UInt8]? {
         node.stamp(topic: message.topic, payload: message.payload)
-    }
-
-    static func outbound(_ message: SparkplugMessage) -> OutboundMessage {
-        OutboundMessage(topic: message.topic, payload: message.payload, qos: message.qos, retain: message.retain,
-                        contentType: SparkplugEdgeNode.contentType)
     }
 }

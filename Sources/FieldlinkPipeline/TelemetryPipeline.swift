@@ -78,7 +78,7 @@ public final class TelemetryPipeline: ReadingSink {
             case (.cbor, _): encoder = CBORPayloadEncoder()
             case (.sparkplugb, let node?):
                 route = PublishRoute(topic: node.topic("DDATA", device: device.name), qos: node.config.dataQoS, retain: false)
-                encoder = SparkplugDataEncoder(node: node) { ring.append(SparkplugSession.outbound($0)) }
+                encoder = SparkplugDataEncoder(node: node) { ring.append($0) }
             case (.sparkplugb, nil):
                 preconditionFailure("the config loader requires a sparkplug: section for sparkplugb devices")
             }
@@ -133,7 +133,7 @@ public final class TelemetryPipeline: ReadingSink {
 
     public func healthChanged(_ health: DeviceHealth) {
         if let death = sparkplug?.deviceDeath(health) {
-            ring.append(SparkplugSession.outbound(death))
+            ring.append(death)
         }
         let topic = statusTopic.withLock { $0 } + "/" + health.device
         ring.append(OutboundMessage(topic: topic, payload: JSONPayloadEncoder().encode(health: health), qos: 1, retain: true,

@@ -7,9 +7,9 @@ import FieldlinkCore
 /// whose repeated `metrics` are joined, each metric keeping its own timestamp.
 public struct SparkplugDataEncoder: PayloadEncoder {
     let node: SparkplugEdgeNode
-    let emit: @Sendable (SparkplugMessage) -> Void
+    let emit: @Sendable (OutboundMessage) -> Void
 
-    public init(node: SparkplugEdgeNode, emit: @escaping @Sendable (SparkplugMessage) -> Void) {
+    public init(node: SparkplugEdgeNode, emit: @escaping @Sendable (OutboundMessage) -> Void) {
         self.node = node
         self.emit = emit
     }

@@ -3,14 +3,6 @@ import Foundation
 import SwiftProtobuf
 import Synchronization
 
-/// A Sparkplug B message the edge node asks to have sent: births, deaths and data.
-public struct SparkplugMessage: Sendable, Equatable {
-    public var topic: String
-    public var payload: [UInt8]
-    public var qos: Int
-    public var retain: Bool
-}
-
 /// The gateway as one Sparkplug B 3.0 edge node, its devices as Sparkplug devices.
 ///
 /// Sparkplug is stateful where JSON and CBOR are not: a host application learns each metric's name
@@ -139,7 +131,7 @@ public final class SparkplugEdgeNode: Sendable {
 
     /// The NDEATH to register as the will of the next CONNECT. A session that got as far as its
     /// NBIRTH used its number up, so the next one counts on.
-    public func will() -> SparkplugMessage {
+    public func will() -> OutboundMessage {
         state.withLock { state in
             if state.sessionStarted {
                 state.bdSeq = (state.bdSeq + 1) % 256
@@ -150,7 +142,7 @@ public final class SparkplugEdgeNode: Sendable {
     }
 
     /// NDEATH with the current `bdSeq`: the will, and what a clean disconnect sends first.
-    public func death() -> SparkplugMessage {
+    public func death() -> OutboundMessage {
         var payload = SparkplugB_Payload()
         payload.timestamp = Self.now()
         var metric = SparkplugB_Payload.Metric()
@@ -158,12 +150,12 @@ public final class SparkplugEdgeNode: Sendable {
         metric.datatype = DataType.int64.rawValue
         metric.longValue = state.withLock { $0.bdSeq }
         payload.metrics = [metric]
-        return SparkplugMessage(topic: topic("NDEATH"), payload: Self.serialize(payload), qos: 1, retain: false)
+        return Self.message(topic("NDEATH"), payload, qos: 1)
     }
 
     /// NBIRTH (seq 0) and a DBIRTH per device, with every metric's name, alias, datatype and last
     /// value: after every CONNECT, on a rebirth command, and after a reload changed the metrics.
-    public func births() -> [SparkplugMessage] {
+    public func births() -> [OutboundMessage] {
         rebirthPending.store(false, ordering: .relaxed)
         let now = Self.now()
         let (messages, bdSeq, first) = state.withLock { state in
@@ -185,7 +177,7 @@ public final class SparkplugEdgeNode: Sendable {
             rebirth.booleanValue = false
             node.metrics = [bdSeq, rebirth]
             node.seq = Self.nextSeq(&state)
-            var messages = [SparkplugMessage(topic: topic("NBIRTH"), payload: Self.serialize(node), qos: 0, retain: false)]
+            var messages = [Self.message(topic("NBIRTH"), node, qos: 0)]
             for device in state.order {
                 var birth = deviceBirth(device, state: &state, now: now)
                 birth.payload = Self.appending(seq: Self.nextSeq(&state), to: birth.payload)
@@ -226,7 +218,7 @@ public final class SparkplugEdgeNode: Sendable {
     /// What to queue for a reading: a DBIRTH first when the device was declared dead, then its DDATA.
     /// A device the node does not define (a poll finishing just as a reload removed or added it)
     /// gives nothing: it has no aliases to send by, and its next birth will carry it.
-    public func messages(for reading: Reading) -> (birth: SparkplugMessage?, data: [UInt8]) {
+    public func messages(for reading: Reading) -> (birth: OutboundMessage?, data: [UInt8]) {
         state.withLock { state in
             guard state.devices[reading.device] != nil else { return (nil, []) }
             var last = state.last[reading.device, default: LastValues()]
@@ -241,7 +233,7 @@ public final class SparkplugEdgeNode: Sendable {
             last.timestamp = reading.timestamp
             last.sequence = reading.sequence
             state.last[reading.device] = last
-            var birth: SparkplugMessage?
+            var birth: OutboundMessage?
             if state.dead.contains(reading.device) {
                 state.dead.remove(reading.device)
                 birth = deviceBirth(reading.device, state: &state, now: UInt64(max(0, reading.timestamp)))
@@ -275,19 +267,18 @@ public final class SparkplugEdgeNode: Sendable {
     }
 
     /// A device that can no longer be read (DDEATH): sent when its health says nothing was read.
-    public func deviceDeath(_ health: DeviceHealth) -> SparkplugMessage? {
+    public func deviceDeath(_ health: DeviceHealth) -> OutboundMessage? {
         let nothingRead = !health.ok && (health.lastSuccess ?? Int64.min) < health.since
-        return state.withLock { state -> SparkplugMessage? in
+        return state.withLock { state -> OutboundMessage? in
             guard nothingRead, state.devices[health.device] != nil, !state.dead.contains(health.device) else { return nil }
             state.dead.insert(health.device)
             var payload = SparkplugB_Payload()
             payload.timestamp = UInt64(max(0, health.since))
-            return SparkplugMessage(topic: topic("DDEATH", device: health.device), payload: Self.serialize(payload),
-                                    qos: config.dataQoS, retain: false)
+            return Self.message(topic("DDEATH", device: health.device), payload, qos: config.dataQoS)
         }
     }
 
-    private func deviceBirth(_ device: String, state: inout State, now: UInt64) -> SparkplugMessage {
+    private func deviceBirth(_ device: String, state: inout State, now: UInt64) -> OutboundMessage {
         var payload = SparkplugB_Payload()
         payload.timestamp = now
         let last = state.last[device]
@@ -317,7 +308,7 @@ public final class SparkplugEdgeNode: Sendable {
         sequence.datatype = DataType.uint64.rawValue
         sequence.longValue = last?.sequence ?? 0
         payload.metrics.append(sequence)
-        return SparkplugMessage(topic: topic("DBIRTH", device: device), payload: Self.serialize(payload), qos: 0, retain: false)
+        return Self.message(topic("DBIRTH", device: device), payload, qos: 0)
     }
 
     /// A metric's datatype is fixed by its birth: declared by the driver, or taken from the first

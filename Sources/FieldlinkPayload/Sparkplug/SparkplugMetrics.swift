@@ -90,6 +90,11 @@ extension SparkplugEdgeNode {
         return property
     }
 
+    /// Births, deaths and data are never retained: a host learns the state from births, not the broker.
+    static func message(_ topic: String, _ payload: SparkplugB_Payload, qos: Int) -> OutboundMessage {
+        OutboundMessage(topic: topic, payload: serialize(payload), qos: qos, retain: false, contentType: contentType)
+    }
+
     static func serialize(_ payload: SparkplugB_Payload) -> [UInt8] {
         // Serialising a message with only known, set fields cannot fail.
         (try? payload.serializedBytes()) ?? []
