@@ -5,13 +5,22 @@ import ServiceLifecycle
 /// buses stopped, before the publisher drains).
 public struct BatchFlusher: Service {
     let pipeline: TelemetryPipeline
+    let interval: Duration
+    let now: @Sendable () -> Int64
 
-    public init(pipeline: TelemetryPipeline) { self.pipeline = pipeline }
+    /// `interval`: how often due batches are looked for; `now`: the time in Unix ms, the readings'
+    /// clock (injected so a test needs no wall clock).
+    public init(pipeline: TelemetryPipeline, interval: Duration = .milliseconds(250),
+                now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000) }) {
+        self.pipeline = pipeline
+        self.interval = interval
+        self.now = now
+    }
 
     public func run() async throws {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(250))
-            pipeline.flushDue(now: Int64(Date().timeIntervalSince1970 * 1_000))
+            try? await Task.sleep(for: interval)
+            pipeline.flushDue(now: now())
         }
         pipeline.flushAll()
     }

@@ -1,6 +1,7 @@
 import FieldlinkCore
 import FieldlinkPipeline
 import Foundation
+import Synchronization
 import Testing
 
 @Suite struct TelemetryPipelineTests {
@@ -157,6 +158,22 @@ import Testing
         fixture.ring.clear()
         fixture.pipeline.update(devices: [device("m", topic: "fl/new/m", batch: Self.threePolls, points: [point("v")])], statusTopic: "s")
         #expect(fixture.ring.messages.map(\.topic) == ["fl/gw/m", "fl/new/m/meta"])
+        #expect(try batches(fixture, on: "fl/gw/m").map(\.count) == [1])
+    }
+
+    @Test func theFlusherSendsBatchesAsTheyFallDue() async throws {
+        let fixture = try PipelineFixture([device("m", batch: Self.threePolls, points: [point("v")])])
+        fixture.ring.clear()
+        fixture.pipeline.deliver(reading("m", at: 10_000, [("v", .double(1))]))
+        let clock = Mutex<Int64>(14_999)
+        let flusher = BatchFlusher(pipeline: fixture.pipeline, interval: .milliseconds(1)) { clock.withLock { $0 } }
+        let running = Task { try await flusher.run() }
+        defer { running.cancel() }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(fixture.ring.messages.isEmpty, "not due before max_delay")
+        clock.withLock { $0 = 15_000 }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while fixture.ring.messages.isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
         #expect(try batches(fixture, on: "fl/gw/m").map(\.count) == [1])
     }
 
