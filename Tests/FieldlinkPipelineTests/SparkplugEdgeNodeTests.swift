@@ -1,17 +1,12 @@
 @testable import FieldlinkCore
+import FieldlinkPipeline
 import Foundation
 import SwiftProtobuf
 import Testing
 
 @testable import FieldlinkPayload
 
-/// Options for a device built by hand: the node only needs names, units, transforms and kinds.
-private struct TestOptions: DeviceOptions, PointOptions {
-    var kind: ValueKind?
-    var valueKind: ValueKind? { kind }
-    var description: String { "test" }
-}
-
+/// A device built by hand (`TestOptions`: Fixtures.swift): the node only needs names, units, transforms and kinds.
 private func device(_ name: String, format: PayloadFormat = .sparkplugb, points: [(String, ValueKind?, LinearTransform)]) -> DeviceConfig {
     let location = ConfigLocation(file: "test.yaml", line: 1, column: 1)
     return DeviceConfig(name: name, bus: "bus", interval: .seconds(1), topic: "t/\(name)", qos: 0, retain: false, format: format,

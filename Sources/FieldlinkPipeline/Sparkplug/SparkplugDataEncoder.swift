@@ -1,4 +1,5 @@
 import FieldlinkCore
+import FieldlinkPayload
 
 /// A Sparkplug device's DDATA, as the pipeline's encoder. A device that was declared dead is
 /// born again first: its DBIRTH goes to `emit` before the data is returned, so it is queued ahead.

@@ -1,6 +1,6 @@
 import FieldlinkCore
+import FieldlinkPayload
 import Foundation
-import SwiftProtobuf
 import Synchronization
 
 /// The gateway as one Sparkplug B 3.0 edge node, its devices as Sparkplug devices.
@@ -17,10 +17,7 @@ import Synchronization
 ///   session's NBIRTH (seq 0) and DBIRTHs. Data is encoded without `seq`, and sending appends the
 ///   field (protobuf fields may come in any order, and a repeated-free scalar's last occurrence wins).
 public final class SparkplugEdgeNode: Sendable {
-    /// Sparkplug's datatype codes (specification 6.4.16).
-    public enum DataType: UInt32, Sendable {
-        case int8 = 1, int16, int32, int64, uint8, uint16, uint32, uint64, float, double, boolean, string
-    }
+    public typealias DataType = SparkplugEncoding.DataType
 
     /// One metric as announced in a birth.
     struct MetricDefinition: Sendable, Equatable {
@@ -65,10 +62,10 @@ public final class SparkplugEdgeNode: Sendable {
         var datatypes: [String: [String: DataType]] = [:]
     }
 
-    public static let namespace = "spBv1.0"
-    public static let contentType = "application/x-protobuf"
-    public static let rebirthMetric = "Node Control/Rebirth"
-    public static let sequenceMetric = "fieldlink/seq"
+    public static let namespace = SparkplugEncoding.namespace
+    public static let contentType = SparkplugEncoding.contentType
+    public static let rebirthMetric = SparkplugEncoding.rebirthMetric
+    public static let sequenceMetric = SparkplugEncoding.sequenceMetric
 
     public let config: SparkplugConfig
     private let state: Mutex<State>
@@ -108,7 +105,7 @@ public final class SparkplugEdgeNode: Sendable {
         for device in sparkplugDevices {
             var metrics: [MetricDefinition] = []
             for point in device.points {
-                let declared = point.transform.isIdentity ? point.options.valueKind.map(Self.dataType) : .double
+                let declared = point.transform.isIdentity ? point.options.valueKind.map(SparkplugEncoding.dataType) : .double
                 metrics.append(MetricDefinition(name: point.name, alias: alias, declared: declared, unit: point.unit))
                 alias += 1
             }
@@ -143,14 +140,8 @@ public final class SparkplugEdgeNode: Sendable {
 
     /// NDEATH with the current `bdSeq`: the will, and what a clean disconnect sends first.
     public func death() -> OutboundMessage {
-        var payload = SparkplugB_Payload()
-        payload.timestamp = Self.now()
-        var metric = SparkplugB_Payload.Metric()
-        metric.name = "bdSeq"
-        metric.datatype = DataType.int64.rawValue
-        metric.longValue = state.withLock { $0.bdSeq }
-        payload.metrics = [metric]
-        return Self.message(topic("NDEATH"), payload, qos: 1)
+        let bdSeq = state.withLock { $0.bdSeq }
+        return Self.message(topic("NDEATH"), SparkplugEncoding.nodeDeath(bdSeq: bdSeq, at: Self.now()), qos: 1)
     }
 
     /// NBIRTH (seq 0) and a DBIRTH per device, with every metric's name, alias, datatype and last
@@ -163,24 +154,11 @@ public final class SparkplugEdgeNode: Sendable {
             state.sessionStarted = true
             state.seq = 0
             state.dead = []
-            var node = SparkplugB_Payload()
-            node.timestamp = now
-            var bdSeq = SparkplugB_Payload.Metric()
-            bdSeq.name = "bdSeq"
-            bdSeq.timestamp = now
-            bdSeq.datatype = DataType.int64.rawValue
-            bdSeq.longValue = state.bdSeq
-            var rebirth = SparkplugB_Payload.Metric()
-            rebirth.name = Self.rebirthMetric
-            rebirth.timestamp = now
-            rebirth.datatype = DataType.boolean.rawValue
-            rebirth.booleanValue = false
-            node.metrics = [bdSeq, rebirth]
-            node.seq = Self.nextSeq(&state)
+            let node = SparkplugEncoding.nodeBirth(bdSeq: state.bdSeq, at: now, seq: Self.nextSeq(&state))
             var messages = [Self.message(topic("NBIRTH"), node, qos: 0)]
             for device in state.order {
                 var birth = deviceBirth(device, state: &state, now: now)
-                birth.payload = Self.appending(seq: Self.nextSeq(&state), to: birth.payload)
+                birth.payload = SparkplugEncoding.appending(seq: Self.nextSeq(&state), to: birth.payload)
                 messages.append(birth)
             }
             return (messages, state.bdSeq, first)
@@ -198,14 +176,13 @@ public final class SparkplugEdgeNode: Sendable {
     /// An NCMD: true when it asks for a rebirth (`Node Control/Rebirth` = true). Anything else is
     /// ignored: fieldlink has no writable metrics.
     public func isRebirthCommand(_ payload: [UInt8]) -> Bool {
-        guard let decoded = try? SparkplugB_Payload(serializedBytes: payload) else { return false }
-        return decoded.metrics.contains { $0.name == Self.rebirthMetric && $0.booleanValue }
+        SparkplugEncoding.isRebirthCommand(payload)
     }
 
     /// Appends this session's next `seq` to a message on its way out; other topics pass unchanged.
     public func stamp(topic: String, payload: [UInt8]) -> [UInt8]? {
         guard topic.hasPrefix(Self.namespace + "/") else { return nil }
-        return Self.appending(seq: state.withLock { Self.nextSeq(&$0) }, to: payload)
+        return SparkplugEncoding.appending(seq: state.withLock { Self.nextSeq(&$0) }, to: payload)
     }
 
     private static func nextSeq(_ state: inout State) -> UInt64 {
@@ -246,24 +223,13 @@ public final class SparkplugEdgeNode: Sendable {
     /// timestamp; a failed point as `is_null` with its reason in the `Quality`/`Error` properties.
     private func data(_ reading: Reading, state: inout State) -> [UInt8] {
         let definition = state.devices[reading.device]!
-        let timestamp = UInt64(max(0, reading.timestamp))
-        var payload = SparkplugB_Payload()
-        payload.timestamp = timestamp
-        for (name, value) in reading.values {
-            guard let metric = definition.byName[name] else { continue }
-            let type = datatype(of: metric, device: reading.device, value: value, state: &state)
-            payload.metrics.append(Self.metric(alias: metric.alias, timestamp: timestamp, type: type, value: value))
+        let values = reading.values.compactMap { name, value -> (alias: UInt64, type: DataType, value: Value)? in
+            guard let metric = definition.byName[name] else { return nil }
+            return (metric.alias, datatype(of: metric, device: reading.device, value: value, state: &state), value)
         }
-        for (name, reason) in reading.errors {
-            guard let metric = definition.byName[name] else { continue }
-            payload.metrics.append(Self.failed(alias: metric.alias, timestamp: timestamp, reason: reason))
-        }
-        var sequence = SparkplugB_Payload.Metric()
-        sequence.alias = definition.sequenceAlias
-        sequence.timestamp = timestamp
-        sequence.longValue = reading.sequence
-        payload.metrics.append(sequence)
-        return Self.serialize(payload)
+        let failures = reading.errors.compactMap { name, reason in definition.byName[name].map { (alias: $0.alias, reason: reason) } }
+        return SparkplugEncoding.data(at: UInt64(max(0, reading.timestamp)), values: values, failures: failures,
+                                      sequenceAlias: definition.sequenceAlias, sequence: reading.sequence)
     }
 
     /// A device that can no longer be read (DDEATH): sent when its health says nothing was read.
@@ -272,42 +238,22 @@ public final class SparkplugEdgeNode: Sendable {
         return state.withLock { state -> OutboundMessage? in
             guard nothingRead, state.devices[health.device] != nil, !state.dead.contains(health.device) else { return nil }
             state.dead.insert(health.device)
-            var payload = SparkplugB_Payload()
-            payload.timestamp = UInt64(max(0, health.since))
-            return Self.message(topic("DDEATH", device: health.device), payload, qos: config.dataQoS)
+            return Self.message(topic("DDEATH", device: health.device), SparkplugEncoding.deviceDeath(at: UInt64(max(0, health.since))),
+                                qos: config.dataQoS)
         }
     }
 
     private func deviceBirth(_ device: String, state: inout State, now: UInt64) -> OutboundMessage {
-        var payload = SparkplugB_Payload()
-        payload.timestamp = now
         let last = state.last[device]
         let definition = state.devices[device]!
-        let timestamp = last.map { UInt64(max(0, $0.timestamp)) } ?? now
-        for metric in definition.metrics {
+        let metrics = definition.metrics.map { metric in
             let value = last?.values[metric.name]
-            let type = datatype(of: metric, device: device, value: value, state: &state)
-            var entry: SparkplugB_Payload.Metric
-            if let value {
-                entry = Self.metric(alias: metric.alias, timestamp: timestamp, type: type, value: value)
-            } else {
-                entry = Self.failed(alias: metric.alias, timestamp: timestamp, reason: last?.errors[metric.name] ?? "not read yet")
-            }
-            entry.name = metric.name
-            entry.datatype = type.rawValue
-            if let unit = metric.unit {
-                entry.properties.keys.append("engUnit")
-                entry.properties.values.append(Self.property(string: unit))
-            }
-            payload.metrics.append(entry)
+            return SparkplugEncoding.BirthMetric(name: metric.name, alias: metric.alias,
+                                                 type: datatype(of: metric, device: device, value: value, state: &state),
+                                                 unit: metric.unit, value: value, reason: last?.errors[metric.name] ?? "not read yet")
         }
-        var sequence = SparkplugB_Payload.Metric()
-        sequence.name = Self.sequenceMetric
-        sequence.alias = definition.sequenceAlias
-        sequence.timestamp = timestamp
-        sequence.datatype = DataType.uint64.rawValue
-        sequence.longValue = last?.sequence ?? 0
-        payload.metrics.append(sequence)
+        let payload = SparkplugEncoding.deviceBirth(at: now, metricsAt: last.map { UInt64(max(0, $0.timestamp)) } ?? now, metrics: metrics,
+                                                    sequenceAlias: definition.sequenceAlias, sequence: last?.sequence ?? 0)
         return Self.message(topic("DBIRTH", device: device), payload, qos: 0)
     }
 
@@ -316,9 +262,17 @@ public final class SparkplugEdgeNode: Sendable {
     private func datatype(of metric: MetricDefinition, device: String, value: Value?, state: inout State) -> DataType {
         if let declared = metric.declared { return declared }
         if let known = state.datatypes[device]?[metric.name] { return known }
-        let inferred = Self.dataType(inferredFrom: value)
+        let inferred = SparkplugEncoding.dataType(inferredFrom: value)
         if value != nil { state.datatypes[device, default: [:]][metric.name] = inferred }
         return inferred
     }
 
+    /// Births, deaths and data are never retained: a host learns the state from births, not the broker.
+    static func message(_ topic: String, _ payload: [UInt8], qos: Int) -> OutboundMessage {
+        OutboundMessage(topic: topic, payload: payload, qos: qos, retain: false, contentType: contentType)
+    }
+
+    static func now() -> UInt64 {
+        UInt64((Date().timeIntervalSince1970 * 1_000).rounded(.down))
+    }
 }
