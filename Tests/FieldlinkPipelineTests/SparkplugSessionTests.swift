@@ -35,7 +35,7 @@ import Testing
         let births = session.births()
         #expect(births.map(\.topic) == ["spBv1.0/g/NBIRTH/n", "spBv1.0/g/DBIRTH/n/m"])
         let dbirth = try decode(births[1].payload)
-        #expect(dbirth.metrics.map(\.name) == ["v", "i", SparkplugEdgeNode.sequenceMetric])
+        #expect(dbirth.metrics.map(\.name) == ["v", "i", SparkplugEncoding.sequenceMetric])
         #expect(dbirth.metrics[0].doubleValue == 230.5, "a birth carries the last value")
         #expect(dbirth.metrics[2].longValue == 1, "and the reading's own seq from the pipeline")
         #expect(try births.map { try decode($0.payload).seq } == [0, 1])
@@ -83,7 +83,7 @@ import Testing
 
         var command = SparkplugB_Payload()
         var rebirth = SparkplugB_Payload.Metric()
-        rebirth.name = SparkplugEdgeNode.rebirthMetric
+        rebirth.name = SparkplugEncoding.rebirthMetric
         rebirth.booleanValue = true
         command.metrics = [rebirth]
         let bytes: [UInt8] = try command.serializedBytes()
@@ -96,7 +96,7 @@ import Testing
         fixture.pipeline.update(devices: more, statusTopic: "fl/gw/status")
         let births = session.pending()
         #expect(births.map(\.topic) == ["spBv1.0/g/NBIRTH/n", "spBv1.0/g/DBIRTH/n/m"])
-        #expect(try decode(births[1].payload).metrics.map(\.name) == ["v", "i", "f", SparkplugEdgeNode.sequenceMetric])
+        #expect(try decode(births[1].payload).metrics.map(\.name) == ["v", "i", "f", SparkplugEncoding.sequenceMetric])
         #expect(session.pending().isEmpty, "once")
     }
 }

@@ -15,7 +15,7 @@ public struct SparkplugDataEncoder: PayloadEncoder {
         self.emit = emit
     }
 
-    public var contentType: String { SparkplugEdgeNode.contentType }
+    public var contentType: String { SparkplugEncoding.contentType }
 
     public func encode(_ reading: Reading) -> [UInt8] {
         let (birth, data) = node.messages(for: reading)

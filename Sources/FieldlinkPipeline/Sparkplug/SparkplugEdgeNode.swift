@@ -17,7 +17,7 @@ import Synchronization
 ///   session's NBIRTH (seq 0) and DBIRTHs. Data is encoded without `seq`, and sending appends the
 ///   field (protobuf fields may come in any order, and a repeated-free scalar's last occurrence wins).
 public final class SparkplugEdgeNode: Sendable {
-    public typealias DataType = SparkplugEncoding.DataType
+    typealias DataType = SparkplugEncoding.DataType
 
     /// One metric as announced in a birth.
     struct MetricDefinition: Sendable, Equatable {
@@ -62,11 +62,6 @@ public final class SparkplugEdgeNode: Sendable {
         var datatypes: [String: [String: DataType]] = [:]
     }
 
-    public static let namespace = SparkplugEncoding.namespace
-    public static let contentType = SparkplugEncoding.contentType
-    public static let rebirthMetric = SparkplugEncoding.rebirthMetric
-    public static let sequenceMetric = SparkplugEncoding.sequenceMetric
-
     public let config: SparkplugConfig
     private let state: Mutex<State>
     private let rebirthPending = Atomic<Bool>(false)
@@ -88,7 +83,7 @@ public final class SparkplugEdgeNode: Sendable {
     // MARK: Topics
 
     public func topic(_ type: String, device: String? = nil) -> String {
-        let node = "\(Self.namespace)/\(config.groupID)/\(type)/\(config.edgeNodeID)"
+        let node = "\(SparkplugEncoding.namespace)/\(config.groupID)/\(type)/\(config.edgeNodeID)"
         return device.map { "\(node)/\($0)" } ?? node
     }
 
@@ -181,7 +176,7 @@ public final class SparkplugEdgeNode: Sendable {
 
     /// Appends this session's next `seq` to a message on its way out; other topics pass unchanged.
     public func stamp(topic: String, payload: [UInt8]) -> [UInt8]? {
-        guard topic.hasPrefix(Self.namespace + "/") else { return nil }
+        guard topic.hasPrefix(SparkplugEncoding.namespace + "/") else { return nil }
         return SparkplugEncoding.appending(seq: state.withLock { Self.nextSeq(&$0) }, to: payload)
     }
 
@@ -269,7 +264,7 @@ public final class SparkplugEdgeNode: Sendable {
 
     /// Births, deaths and data are never retained: a host learns the state from births, not the broker.
     static func message(_ topic: String, _ payload: [UInt8], qos: Int) -> OutboundMessage {
-        OutboundMessage(topic: topic, payload: payload, qos: qos, retain: false, contentType: contentType)
+        OutboundMessage(topic: topic, payload: payload, qos: qos, retain: false, contentType: SparkplugEncoding.contentType)
     }
 
     static func now() -> UInt64 {
