@@ -67,8 +67,17 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
-        // The uplink.
-        .target(name: "FieldlinkMQTT", dependencies: ["FieldlinkCore", "FieldlinkBuffer", "FieldlinkPOSIX", "CMosquitto"]),
+        // Reading -> messages in the ring: seq, on-change, per-point routes, batches, the Sparkplug session.
+        .target(
+            name: "FieldlinkPipeline",
+            dependencies: [
+                "FieldlinkCore", "FieldlinkPayload",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The uplink: reads any `MessageRing` (FieldlinkCore), so it does not know the disk ring.
+        .target(name: "FieldlinkMQTT", dependencies: ["FieldlinkCore", "FieldlinkPOSIX", "CMosquitto"]),
         // Living under systemd: journald log handler, sd_notify and the watchdog.
         .target(
             name: "FieldlinkSystemd",
@@ -82,7 +91,7 @@ let package = Package(
         .executableTarget(
             name: "fieldlink",
             dependencies: [
-                "FieldlinkCore", "FieldlinkModbus", "FieldlinkPayload", "FieldlinkBuffer", "FieldlinkMQTT", "FieldlinkSystemd",
+                "FieldlinkCore", "FieldlinkModbus", "FieldlinkPipeline", "FieldlinkBuffer", "FieldlinkMQTT", "FieldlinkSystemd",
                 "FieldlinkI2C",
                 "FieldlinkSerial",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -101,16 +110,23 @@ let package = Package(
         .testTarget(name: "FieldlinkI2CTests", dependencies: ["FieldlinkI2C", "BusTestSupport"]),
         .testTarget(name: "FieldlinkSerialTests", dependencies: ["FieldlinkSerial", "TestSupport", "BusTestSupport"]),
         .testTarget(name: "FieldlinkPayloadTests", dependencies: ["FieldlinkPayload"]),
+        // FieldlinkPayload and SwiftProtobuf: to decode what the Sparkplug session sends.
+        .testTarget(
+            name: "FieldlinkPipelineTests",
+            dependencies: [
+                "FieldlinkPipeline", "FieldlinkPayload", "TestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         .testTarget(name: "FieldlinkBufferTests", dependencies: ["FieldlinkBuffer"]),
         .testTarget(name: "FieldlinkSystemdTests", dependencies: ["FieldlinkSystemd"]),
-        .testTarget(name: "FieldlinkMQTTTests", dependencies: ["FieldlinkMQTT", "TestSupport"]),
+        .testTarget(name: "FieldlinkMQTTTests", dependencies: ["FieldlinkMQTT", "FieldlinkBuffer", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport"]),
 
         // Store-and-forward ring benchmark driver (bench/ring.sh); bench code stays out of Sources/.
         .executableTarget(
             name: "ring-bench",
             dependencies: [
-                "FieldlinkBuffer", "FieldlinkMQTT", "FieldlinkCore", "FieldlinkPayload",
+                "FieldlinkBuffer", "FieldlinkMQTT", "FieldlinkCore", "FieldlinkPayload", "FieldlinkPipeline",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench/RingBench"

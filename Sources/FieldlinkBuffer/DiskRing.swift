@@ -44,12 +44,12 @@ public final class DiskRing: MessageRing {
         }
     }
 
-    private struct Entry {
+    struct Entry {
         var record: RingRecord
         var appendedAt: Int64
     }
 
-    private struct State {
+    struct State {
         var log: SegmentLog
         /// The newest messages; every id here is above every id on disk.
         var memory = Deque<Entry>()
@@ -76,8 +76,8 @@ public final class DiskRing: MessageRing {
     }
 
     public let settings: Settings
-    private let state: Mutex<State>
-    private let logger: Logger
+    let state: Mutex<State>
+    let logger: Logger
     /// Boxed: a closure kept directly in a `Mutex` is re-wrapped in reabstraction thunks on every
     /// `withLock { $0 }`, so calling it got slower with every message (measured: most of the CPU).
     private final class Wakeup: Sendable {
@@ -86,8 +86,8 @@ public final class DiskRing: MessageRing {
     }
 
     private let consumerWakeup = Mutex<Wakeup?>(nil)
-    private let workerSignal = DispatchSemaphore(value: 0)
-    private let workerDone = DispatchSemaphore(value: 0)
+    let workerSignal = DispatchSemaphore(value: 0)
+    let workerDone = DispatchSemaphore(value: 0)
 
     /// Opens the ring in `settings.directory`, recovering whatever a crash or power cut left there.
     public init(settings: Settings, logger: Logger) throws(FileError) {
@@ -124,7 +124,7 @@ public final class DiskRing: MessageRing {
         wake()  // whatever is already queued
     }
 
-    private func wakeConsumer() {
+    func wakeConsumer() {
         consumerWakeup.withLock { $0 }?.call()
     }
 
@@ -312,7 +312,7 @@ public final class DiskRing: MessageRing {
         return false
     }
 
-    private func dropOldestSegment(_ state: inout State, reason: String) {
+    func dropOldestSegment(_ state: inout State, reason: String) {
         do {
             let (lost, lastID) = try state.log.dropOldest(above: state.watermark)
             drop(through: lastID, count: lost, &state, reason: reason)
@@ -360,118 +360,5 @@ public final class DiskRing: MessageRing {
         state.replayTokens = min(Double(settings.replayRate), state.replayTokens + elapsed * Double(settings.replayRate))
     }
 
-    // MARK: The ring's own thread
-
-    /// Group commit, cleanup, age limit and read-ahead, off the publisher's task.
-    private func workerLoop() {
-        var lastSync = ContinuousClock.now
-        while true {
-            let throttled = state.withLock { $0.throttled }
-            let wait = throttled ? min(settings.syncInterval, .milliseconds(50)) : settings.syncInterval
-            _ = workerSignal.wait(timeout: .now() + .milliseconds(Int(wait.milliseconds)))
-            var yield = false
-            let stopping = state.withLock { state -> Bool in
-                if state.readAheadWanted {
-                    readAhead(&state)
-                    yield = true
-                }
-                if state.throttled {
-                    state.throttled = false
-                    yield = true
-                }
-                if state.stopping || ContinuousClock.now - lastSync >= settings.syncInterval {
-                    lastSync = .now
-                    commit(&state)
-                }
-                return state.stopping
-            }
-            if yield {
-                state.withLock { $0.consumerWaiting = false }
-                wakeConsumer()
-            }
-            if stopping { break }
-        }
-        workerDone.signal()
-    }
-
-    private func readAhead(_ state: inout State) {
-        state.readAheadWanted = false
-        guard let onDisk = state.log.lastID else { return }
-        let from = max(state.sendCursor, (state.readAhead.last?.id ?? 0) + 1)
-        guard from <= onDisk, state.readAhead.count < 1_024 else { return }
-        do {
-            let (records, corrupt) = try state.log.read(from: from, limit: 1_024 - state.readAhead.count)
-            if corrupt > 0 {
-                state.counters.corrupt += UInt64(corrupt)
-                logger.warning("skipped \(corrupt) corrupt record(s) in the ring (\(state.counters.corrupt) since it was created)")
-            }
-            state.readAhead.append(contentsOf: records.filter { $0.id <= onDisk })
-            if records.isEmpty, from <= onDisk {
-                // Nothing readable left on disk below `onDisk`: the rest was corrupt or deleted.
-                state.sendCursor = max(state.sendCursor, onDisk + 1)
-            }
-        } catch {
-            logger.error("ring cannot read its backlog: \(error); retrying")
-        }
-    }
-
-    /// fsync what was appended, persist the watermark, delete acknowledged segments, enforce `max_age`.
-    private func commit(_ state: inout State) {
-        do {
-            try state.log.sync()
-            if let maxAge = settings.maxAge {
-                let cutoff = Self.unixMilliseconds() - maxAge.milliseconds
-                while state.log.segments.count > 1, let oldest = state.log.segments.first, oldest.newestAppend < cutoff {
-                    dropOldestSegment(&state, reason: "older than buffer.max_age")
-                }
-            }
-            try state.log.removeSegments(through: state.watermark)
-            let onDisk = !state.log.isEmpty || settings.durability == .always
-            // Online in spill mode with nothing on disk there is nothing to protect: no write at all.
-            if state.counters != state.persistedCounters, onDisk || state.stopping || state.counters.dropped != state.persistedCounters.dropped {
-                try RingStateFile.write(state.counters, directory: settings.directory)
-                state.persistedCounters = state.counters
-            }
-        } catch {
-            if state.diskProblem == nil { logger.error("ring commit failed: \(error)") }
-            state.diskProblem = "\(error)"
-        }
-    }
-
     static func unixMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000) }
-}
-
-/// What the ring persists besides records: how far the broker has acknowledged, and what was lost.
-public struct RingCounters: Sendable, Equatable {
-    public var watermark: UInt64 = 0
-    public var dropped: UInt64 = 0
-    public var corrupt: UInt64 = 0
-    public var truncatedBytes: UInt64 = 0
-    public init() {}
-}
-
-/// `{buffer}/state`: the counters, checksummed, replaced atomically.
-enum RingStateFile {
-    static let name = "state"
-
-    static func read(directory: String) -> RingCounters? {
-        guard let file = try? PosixFile(path: "\(directory)/\(name)", mode: .readOnly),
-              let bytes = try? file.read(at: 0, count: 36), bytes.count == 36,
-              CRC32C.checksum(bytes[0..<32]) == RecordCodec.readLittleEndian(UInt32.self, bytes, 32) else { return nil }
-        var counters = RingCounters()
-        counters.watermark = RecordCodec.readLittleEndian(UInt64.self, bytes, 0)
-        counters.dropped = RecordCodec.readLittleEndian(UInt64.self, bytes, 8)
-        counters.corrupt = RecordCodec.readLittleEndian(UInt64.self, bytes, 16)
-        counters.truncatedBytes = RecordCodec.readLittleEndian(UInt64.self, bytes, 24)
-        return counters
-    }
-
-    static func write(_ counters: RingCounters, directory: String) throws(FileError) {
-        var bytes: [UInt8] = []
-        for value in [counters.watermark, counters.dropped, counters.corrupt, counters.truncatedBytes] {
-            RecordCodec.appendLittleEndian(value, to: &bytes)
-        }
-        RecordCodec.appendLittleEndian(CRC32C.checksum(bytes), to: &bytes)
-        try PosixFile.replace("\(directory)/\(name)", with: bytes, directory: directory)
-    }
 }

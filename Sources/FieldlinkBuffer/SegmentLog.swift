@@ -1,3 +1,4 @@
+import FieldlinkCore
 import Foundation
 
 /// The on-disk part of the ring: append-only segment files in one folder, each named by the id of

@@ -1,5 +1,4 @@
 import CMosquitto
-import FieldlinkBuffer
 import FieldlinkCore
 import Foundation
 import Logging
@@ -8,102 +7,12 @@ import Synchronization
 import Glibc
 #endif
 
-/// A libmosquitto error, with libmosquitto's own words for it.
-public struct MQTTError: Error, Sendable, CustomStringConvertible {
-    public var code: Int32
-    public var message: String
-
-    /// From a `MOSQ_ERR_*` return code (`mosquitto_strerror`).
-    init(returnCode: Int32, operation: String) {
-        self.code = returnCode
-        var text = String(cString: mosquitto_strerror(returnCode))
-        if returnCode == MOSQ_ERR_ERRNO.rawValue {
-            text = String(cString: strerror(errno))
-        }
-        self.message = "\(operation): \(text)"
-    }
-
-    public var description: String { message }
-
-    /// Errors that no retry will fix: the message itself is unacceptable.
-    var isPermanentForMessage: Bool {
-        [MOSQ_ERR_PAYLOAD_SIZE, MOSQ_ERR_MALFORMED_UTF8, MOSQ_ERR_INVAL, MOSQ_ERR_QOS_NOT_SUPPORTED, MOSQ_ERR_OVERSIZE_PACKET]
-            .map(\.rawValue).contains(code)
-    }
-}
-
 /// Process-wide libmosquitto setup: `mosquitto_lib_init` exactly once.
 enum MosquittoLibrary {
     static let initialized: Bool = {
         mosquitto_lib_init()
         return true
     }()
-}
-
-/// What a connection tells the publisher service. Acknowledgements never travel this way: they go
-/// from libmosquitto's callback straight into the ring, on the connection's own thread.
-enum ConnectionEvent: Sendable {
-    case connected
-    /// The broker answered CONNECT with a refusal (bad credentials, not authorised, ...).
-    case refused(reason: String)
-    /// The connection ended, or never came up; its thread is gone.
-    case closed(reason: String, wasConnected: Bool)
-}
-
-/// The publisher's handle on whichever connection thread is running: wake it when the ring has
-/// work, ask it to drain and disconnect, or to disconnect now. Safe from any thread.
-final class ConnectionControl: Sendable {
-    enum Command: Int { case run = 0, drain = 1, stop = 2 }
-
-    /// An eventfd the connection thread polls beside the broker's socket.
-    let wakeFD: Int32
-    private let command = Atomic<Int>(Command.run.rawValue)
-    private let drainDeadline = Atomic<Int64>(0)
-
-    init() throws(MQTTError) {
-        let fd = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
-        guard fd >= 0 else { throw MQTTError(returnCode: MOSQ_ERR_ERRNO.rawValue, operation: "eventfd") }
-        wakeFD = fd
-    }
-
-    deinit { close(wakeFD) }
-
-    /// The ring has records to send (`eventfd_write`).
-    func wake() {
-        _ = eventfd_write(wakeFD, 1)
-    }
-
-    /// Clears a pending wake-up (`eventfd_read`).
-    func consumeWake() {
-        var value: eventfd_t = 0
-        _ = eventfd_read(wakeFD, &value)
-    }
-
-    /// Send what the ring holds, then disconnect cleanly; disconnect anyway after `timeout`.
-    func drain(within timeout: Duration) {
-        drainDeadline.store(Self.uptime() + timeout.milliseconds * 1_000_000, ordering: .relaxed)
-        command.store(Command.drain.rawValue, ordering: .releasing)
-        wake()
-    }
-
-    func stop() {
-        command.store(Command.stop.rawValue, ordering: .releasing)
-        wake()
-    }
-
-    /// A fresh connection starts in `run`.
-    func reset() {
-        command.store(Command.run.rawValue, ordering: .releasing)
-    }
-
-    var current: Command { Command(rawValue: command.load(ordering: .acquiring)) ?? .run }
-    var drainExpired: Bool { Self.uptime() >= drainDeadline.load(ordering: .relaxed) }
-
-    static func uptime() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
-    }
 }
 
 /// One connection to the broker, from CONNECT to close, on a thread of its own: the single owner of

@@ -1,4 +1,3 @@
-import FieldlinkBuffer
 import FieldlinkCore
 import Foundation
 import Logging

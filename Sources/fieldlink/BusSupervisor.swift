@@ -1,5 +1,6 @@
 import FieldlinkCore
 import FieldlinkMQTT
+import FieldlinkPipeline
 import FieldlinkSystemd
 import Foundation
 import Logging
@@ -115,7 +116,7 @@ final class BusSupervisor: Service {
             await task.value
         }
 
-        pipeline.update(config: config)
+        pipeline.update(devices: config.devices, statusTopic: config.mqtt.statusTopic)
         start(config, into: &running, only: restart.union(added))
         if config.mqtt != old.mqtt { publisher.reconfigure(config.mqtt) }
         current.withLock { $0 = config }

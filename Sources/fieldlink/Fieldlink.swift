@@ -4,7 +4,7 @@ import FieldlinkCore
 import FieldlinkI2C
 import FieldlinkModbus
 import FieldlinkMQTT
-import FieldlinkPayload
+import FieldlinkPipeline
 import FieldlinkSerial
 import FieldlinkSystemd
 import Foundation

@@ -2,6 +2,7 @@
 // on-change reporting, over a synthetic but realistic hour of a meter (issue 7's benchmark).
 import FieldlinkCore
 import FieldlinkPayload
+import FieldlinkPipeline
 import Foundation
 
 enum PayloadBench {

@@ -1,17 +1,12 @@
 @testable import FieldlinkCore
+import FieldlinkPipeline
 import Foundation
 import SwiftProtobuf
 import Testing
 
 @testable import FieldlinkPayload
 
-/// Options for a device built by hand: the node only needs names, units, transforms and kinds.
-private struct TestOptions: DeviceOptions, PointOptions {
-    var kind: ValueKind?
-    var valueKind: ValueKind? { kind }
-    var description: String { "test" }
-}
-
+/// A device built by hand (`TestOptions`: Fixtures.swift): the node only needs names, units, transforms and kinds.
 private func device(_ name: String, format: PayloadFormat = .sparkplugb, points: [(String, ValueKind?, LinearTransform)]) -> DeviceConfig {
     let location = ConfigLocation(file: "test.yaml", line: 1, column: 1)
     return DeviceConfig(name: name, bus: "bus", interval: .seconds(1), topic: "t/\(name)", qos: 0, retain: false, format: format,
@@ -87,7 +82,7 @@ private func device(_ name: String, format: PayloadFormat = .sparkplugb, points:
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spb-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        func bdSeq(_ message: SparkplugMessage) throws -> UInt64 { try decode(message.payload).metrics.first { $0.name == "bdSeq" }!.longValue }
+        func bdSeq(_ message: OutboundMessage) throws -> UInt64 { try decode(message.payload).metrics.first { $0.name == "bdSeq" }!.longValue }
 
         let node = SparkplugEdgeNode(config: config, devices: [], stateDirectory: directory)
         #expect(try bdSeq(node.will()) == 0)
@@ -105,7 +100,7 @@ private func device(_ name: String, format: PayloadFormat = .sparkplugb, points:
         #expect(node.deviceDeath(partial) == nil, "a poll that read something is not a death")
         let death = try #require(node.deviceDeath(DeviceHealth(device: "m", ok: false, since: 200, lastSuccess: 100, failedPolls: 2, error: "timeout")))
         #expect(death.topic == "spBv1.0/g/DDEATH/n/m")
-        nonisolated(unsafe) var births: [SparkplugMessage] = []
+        nonisolated(unsafe) var births: [OutboundMessage] = []
         let encoder = SparkplugDataEncoder(node: node) { births.append($0) }
         _ = encoder.encode(Reading(device: "m", timestamp: 300, sequence: 3, values: [("x", .uint(1))], errors: []))
         #expect(births.map(\.topic) == ["spBv1.0/g/DBIRTH/n/m"])

@@ -1,6 +1,3 @@
-import FieldlinkBuffer
-import FieldlinkCore
-
 /// What a connection says about the gateway itself, beside the ring's messages: the last will, what
 /// it announces after every CONNECT and before a clean DISCONNECT, the commands it listens to, and a
 /// last touch on each message as it is sent.
@@ -31,20 +28,4 @@ extension MQTTSession {
     public func received(topic: String, payload: [UInt8]) -> [OutboundMessage] { [] }
     public func pending() -> [OutboundMessage] { [] }
     public func stamp(_ message: OutboundMessage) -> [UInt8]? { nil }
-}
-
-/// `online` (retained) after every CONNECT, `offline` as the will and before a clean stop: any
-/// subscriber sees at once whether the gateway is connected.
-public struct StatusSession: MQTTSession {
-    public let topic: String
-
-    public init(topic: String) { self.topic = topic }
-
-    private func status(_ text: String) -> OutboundMessage {
-        OutboundMessage(topic: topic, payload: Array(text.utf8), qos: 1, retain: true, contentType: "text/plain")
-    }
-
-    public func will() -> OutboundMessage { status("offline") }
-    public func births() -> [OutboundMessage] { [status("online")] }
-    public func farewell() -> [OutboundMessage] { [status("offline")] }
 }

@@ -1,6 +1,8 @@
 import FieldlinkCore
+import FieldlinkPipeline
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct SequenceStoreTests {
     static func take(_ count: Int, from store: SequenceStore, for device: String = "meter1") -> [UInt64] {
@@ -11,47 +13,51 @@ import Testing
         }
     }
 
-    static func fileContents(_ directory: TemporaryDirectory) throws -> [String: UInt64] {
-        let data = try #require(FileManager.default.contents(atPath: directory.path + "/" + SequenceStore.fileName))
+    static func fileContents(_ directory: String) throws -> [String: UInt64] {
+        let data = try #require(FileManager.default.contents(atPath: directory + "/" + SequenceStore.fileName))
         return try JSONDecoder().decode([String: UInt64].self, from: data)
     }
 
     @Test func startsAtOneForEveryDevice() throws {
-        let directory = try TemporaryDirectory()
-        let store = try SequenceStore(directory: directory.path)
+        let directory = try makeTemporaryDirectory("sequence-store")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SequenceStore(directory: directory)
         #expect(Self.take(3, from: store) == [1, 2, 3])
         #expect(Self.take(2, from: store, for: "climate") == [1, 2])
         #expect(Self.take(1, from: store) == [4])
     }
 
     @Test func createsItsDirectory() throws {
-        let directory = try TemporaryDirectory()
-        let nested = directory.path + "/state/deeper"
+        let directory = try makeTemporaryDirectory("sequence-store")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let nested = directory + "/state/deeper"
         let store = try SequenceStore(directory: nested)
         #expect(Self.take(1, from: store) == [1])
         #expect(FileManager.default.fileExists(atPath: nested + "/" + SequenceStore.fileName))
     }
 
     @Test func cleanRestartContinuesWithoutAGap() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try makeTemporaryDirectory("sequence-store")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         do {
-            let store = try SequenceStore(directory: directory.path, blockSize: 10)
+            let store = try SequenceStore(directory: directory, blockSize: 10)
             #expect(Self.take(3, from: store) == [1, 2, 3])
             #expect(Self.take(1, from: store, for: "climate") == [1])
             try store.close()
         }
         #expect(try Self.fileContents(directory) == ["meter1": 4, "climate": 2])
-        let reopened = try SequenceStore(directory: directory.path, blockSize: 10)
+        let reopened = try SequenceStore(directory: directory, blockSize: 10)
         #expect(Self.take(2, from: reopened) == [4, 5])
         #expect(Self.take(1, from: reopened, for: "climate") == [2])
         #expect(Self.take(1, from: reopened, for: "new") == [1])
     }
 
     @Test func cleanRestartsRepeatedlyStayGapless() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try makeTemporaryDirectory("sequence-store")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         var handedOut: [UInt64] = []
         for _ in 0..<5 {
-            let store = try SequenceStore(directory: directory.path, blockSize: 4)
+            let store = try SequenceStore(directory: directory, blockSize: 4)
             handedOut += Self.take(7, from: store)
             try store.close()
         }
@@ -62,13 +68,14 @@ import Testing
     /// a block the crash hit; the gap is at most one block.
     @Test(arguments: [1, 2, 3, 4, 5, 8, 9, 13])
     func crashRestartNeverReusesANumber(handedOut count: Int) throws {
-        let directory = try TemporaryDirectory()
+        let directory = try makeTemporaryDirectory("sequence-store")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let blockSize: UInt64 = 4
-        let crashed = try SequenceStore(directory: directory.path, blockSize: blockSize)
+        let crashed = try SequenceStore(directory: directory, blockSize: blockSize)
         let before = Self.take(count, from: crashed)
         #expect(before == Array(1...UInt64(count)))
         // No close(): the process died. The old instance is simply abandoned.
-        let reopened = try SequenceStore(directory: directory.path, blockSize: blockSize)
+        let reopened = try SequenceStore(directory: directory, blockSize: blockSize)
         let after = try #require(Self.take(1, from: reopened).first)
         #expect(after > UInt64(count))
         #expect(after <= UInt64(count) + blockSize)
@@ -76,39 +83,42 @@ import Testing
     }
 
     @Test func reservesBlocksInsteadOfWritingEveryNumber() throws {
-        let directory = try TemporaryDirectory()
-        let store = try SequenceStore(directory: directory.path, blockSize: 100)
+        let directory = try makeTemporaryDirectory("sequence-store")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SequenceStore(directory: directory, blockSize: 100)
         _ = Self.take(1, from: store)
         #expect(try Self.fileContents(directory) == ["meter1": 101])
         // Inside the block nothing is written: the file is not touched even if it vanishes.
-        try FileManager.default.removeItem(atPath: directory.path + "/" + SequenceStore.fileName)
+        try FileManager.default.removeItem(atPath: directory + "/" + SequenceStore.fileName)
         _ = Self.take(99, from: store)
-        #expect(!FileManager.default.fileExists(atPath: directory.path + "/" + SequenceStore.fileName))
+        #expect(!FileManager.default.fileExists(atPath: directory + "/" + SequenceStore.fileName))
         // Number 101 opens the next block.
         #expect(Self.take(1, from: store) == [101])
         #expect(try Self.fileContents(directory) == ["meter1": 201])
     }
 
     @Test func crashAfterACleanRestartIsSafeToo() throws {
-        let directory = try TemporaryDirectory()
-        let first = try SequenceStore(directory: directory.path, blockSize: 10)
+        let directory = try makeTemporaryDirectory("sequence-store")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = try SequenceStore(directory: directory, blockSize: 10)
         _ = Self.take(3, from: first)
         try first.close()
-        let second = try SequenceStore(directory: directory.path, blockSize: 10)
+        let second = try SequenceStore(directory: directory, blockSize: 10)
         #expect(Self.take(2, from: second) == [4, 5])
         // crash
-        let third = try SequenceStore(directory: directory.path, blockSize: 10)
+        let third = try SequenceStore(directory: directory, blockSize: 10)
         #expect(Self.take(1, from: third) == [14])
         withExtendedLifetime(second) {}
     }
 
     @Test(arguments: ["not json", "{\"meter1\": -3}", "[1, 2]", "{\"meter1\": \"7\"}", ""])
     func corruptFileIsAClearError(contents: String) throws {
-        let directory = try TemporaryDirectory()
-        let path = directory.path + "/" + SequenceStore.fileName
+        let directory = try makeTemporaryDirectory("sequence-store")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/" + SequenceStore.fileName
         try contents.write(toFile: path, atomically: true, encoding: .utf8)
         do {
-            _ = try SequenceStore(directory: directory.path)
+            _ = try SequenceStore(directory: directory)
             Issue.record("opened a corrupt state file")
         } catch let error as StateFileError {
             #expect(error.path == path)
@@ -119,10 +129,11 @@ import Testing
     }
 
     @Test func unwritableDirectoryIsReportedButNumberingGoesOn() throws {
-        let directory = try TemporaryDirectory()
-        let store = try SequenceStore(directory: directory.path, blockSize: 2)
+        let directory = try makeTemporaryDirectory("sequence-store")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SequenceStore(directory: directory, blockSize: 2)
         // Put a directory where the file goes, so every write fails (works as root, unlike permissions).
-        try FileManager.default.createDirectory(atPath: directory.path + "/" + SequenceStore.fileName, withIntermediateDirectories: false)
+        try FileManager.default.createDirectory(atPath: directory + "/" + SequenceStore.fileName, withIntermediateDirectories: false)
         let first = store.next(for: "meter1")
         #expect(first.sequence == 1)
         let error = try #require(first.persistError)

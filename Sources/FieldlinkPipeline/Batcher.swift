@@ -1,15 +1,4 @@
-/// Several polls of a device in one message: fewer MQTT headers and round trips on a metered link.
-public struct BatchPolicy: Sendable, Hashable {
-    public var maxMessages: Int
-    public var maxDelay: Duration
-    public var maxBytes: Int
-
-    public init(maxMessages: Int = 50, maxDelay: Duration = .seconds(10), maxBytes: Int = 16 << 10) {
-        self.maxMessages = maxMessages
-        self.maxDelay = maxDelay
-        self.maxBytes = maxBytes
-    }
-}
+import FieldlinkCore
 
 /// One device's batch in the making: readings waiting to go out together. Each keeps its own `ts`
 /// and `seq`; the batch goes when it is full (messages or bytes) or its oldest is too old. `size`

@@ -1,5 +1,3 @@
-import FieldlinkCore
-
 /// A message ready for the broker: everything the publisher needs, nothing it must look up.
 public struct OutboundMessage: Sendable, Equatable {
     public var topic: String
@@ -21,6 +19,11 @@ public struct OutboundMessage: Sendable, Equatable {
 public struct RingRecord: Sendable, Equatable {
     public var id: UInt64
     public var message: OutboundMessage
+
+    public init(id: UInt64, message: OutboundMessage) {
+        self.id = id
+        self.message = message
+    }
 }
 
 /// Holds messages from the moment they are encoded until the broker acknowledged them.
@@ -48,10 +51,17 @@ extension MessageRing {
     public func uplinkChanged(up: Bool) {}
 }
 
+/// How full the ring is, for the drain at shutdown, `STATUS=` and the logs.
 public struct RingStatistics: Sendable, Equatable {
     /// Records held: pending plus in flight.
     public var depth: Int
     public var inFlight: Int
     /// Dropped because the ring was full, since start.
     public var dropped: UInt64
+
+    public init(depth: Int, inFlight: Int, dropped: UInt64) {
+        self.depth = depth
+        self.inFlight = inFlight
+        self.dropped = dropped
+    }
 }

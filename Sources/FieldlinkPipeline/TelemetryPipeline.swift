@@ -1,4 +1,3 @@
-import FieldlinkBuffer
 import FieldlinkCore
 import FieldlinkPayload
 import Logging
@@ -8,7 +7,7 @@ import Synchronization
 ///
 /// Called on the bus's own thread right after a poll, so the occasional sequence-file write stays
 /// off the cooperative pool.
-final class TelemetryPipeline: ReadingSink {
+public final class TelemetryPipeline: ReadingSink {
     /// Where one device's messages go: its own topic, and the points that have a topic of their own.
     struct DeviceRoutes: Sendable {
         var device: PublishRoute
@@ -23,7 +22,6 @@ final class TelemetryPipeline: ReadingSink {
     private let statusTopic: Mutex<String>
     /// Report-by-exception state per device; it outlives a reload, so a reload sends no burst.
     private let filters = Mutex<[String: ReportFilter]>([:])
-    /// Readings waiting to go out together, per device (devices with `batch:` only).
     /// Readings waiting to go out together, per topic and format (devices with `batch:` only):
     /// devices that share a topic share its batches.
     private let batches = Mutex<[String: PendingBatch]>([:])
@@ -36,19 +34,28 @@ final class TelemetryPipeline: ReadingSink {
     let sequences: SequenceStore
     let ring: any MessageRing
     /// The Sparkplug B edge node, when the config has a `sparkplug:` section.
-    let sparkplug: SparkplugEdgeNode?
+    public let sparkplug: SparkplugEdgeNode?
     let logger: Logger
 
-    init(config: Config, sequences: SequenceStore, ring: any MessageRing, logger: Logger) {
-        self.sparkplug = config.sparkplug.map {
-            SparkplugEdgeNode(config: $0, devices: config.devices, stateDirectory: config.gateway.stateDirectory)
-        }
-        self.routes = Mutex(Self.routes(for: config.devices, sparkplug: sparkplug, ring: ring))
-        self.statusTopic = Mutex(config.mqtt.statusTopic)
+    /// `sparkplug`: the edge node of the `sparkplugb` devices; required when there are any.
+    public init(devices: [DeviceConfig], statusTopic: String, sparkplug: SparkplugEdgeNode?, sequences: SequenceStore,
+                ring: any MessageRing, logger: Logger) {
+        self.sparkplug = sparkplug
+        self.routes = Mutex(Self.routes(for: devices, sparkplug: sparkplug, ring: ring))
+        self.statusTopic = Mutex(statusTopic)
         self.sequences = sequences
         self.ring = ring
         self.logger = logger
-        describe(config.devices)
+        describe(devices)
+    }
+
+    /// The daemon's pipeline: the Sparkplug edge node keeps its `bdSeq` in the state directory.
+    public convenience init(config: Config, sequences: SequenceStore, ring: any MessageRing, logger: Logger) {
+        let node = config.sparkplug.map {
+            SparkplugEdgeNode(config: $0, devices: config.devices, stateDirectory: config.gateway.stateDirectory)
+        }
+        self.init(devices: config.devices, statusTopic: config.mqtt.statusTopic, sparkplug: node, sequences: sequences, ring: ring,
+                  logger: logger)
     }
 
     /// Names, units and types of JSON and CBOR devices, retained next to their data (Sparkplug
@@ -71,7 +78,7 @@ final class TelemetryPipeline: ReadingSink {
             case (.cbor, _): encoder = CBORPayloadEncoder()
             case (.sparkplugb, let node?):
                 route = PublishRoute(topic: node.topic("DDATA", device: device.name), qos: node.config.dataQoS, retain: false)
-                encoder = SparkplugDataEncoder(node: node) { ring.append(SparkplugSession.outbound($0)) }
+                encoder = SparkplugDataEncoder(node: node) { ring.append($0) }
             case (.sparkplugb, nil):
                 preconditionFailure("the config loader requires a sparkplug: section for sparkplugb devices")
             }
@@ -82,15 +89,15 @@ final class TelemetryPipeline: ReadingSink {
 
     /// A reload's new topics, QoS and retain flags; readings from devices that are gone are dropped.
     /// Batches in the making go out first, under the settings they were made with.
-    func update(config: Config) {
+    public func update(devices: [DeviceConfig], statusTopic: String) {
         flushAll()
-        sparkplug?.configure(devices: config.devices)
-        routes.withLock { $0 = Self.routes(for: config.devices, sparkplug: sparkplug, ring: ring) }
-        describe(config.devices)
-        statusTopic.withLock { $0 = config.mqtt.statusTopic }
+        sparkplug?.configure(devices: devices)
+        routes.withLock { $0 = Self.routes(for: devices, sparkplug: sparkplug, ring: ring) }
+        describe(devices)
+        self.statusTopic.withLock { $0 = statusTopic }
     }
 
-    func deliver(_ reading: Reading) {
+    public func deliver(_ reading: Reading) {
         guard let routes = routes.withLock({ $0[reading.device] }) else {
             // A poll that finished just as a reload removed its device.
             logger.debug("reading from a device no longer configured; dropped", metadata: ["device": "\(reading.device)"])
@@ -124,9 +131,9 @@ final class TelemetryPipeline: ReadingSink {
         logger.trace("queued", metadata: ["device": "\(reading.device)", "seq": "\(sequence)"])
     }
 
-    func healthChanged(_ health: DeviceHealth) {
+    public func healthChanged(_ health: DeviceHealth) {
         if let death = sparkplug?.deviceDeath(health) {
-            ring.append(SparkplugSession.outbound(death))
+            ring.append(death)
         }
         let topic = statusTopic.withLock { $0 } + "/" + health.device
         ring.append(OutboundMessage(topic: topic, payload: JSONPayloadEncoder().encode(health: health), qos: 1, retain: true,
@@ -152,7 +159,7 @@ final class TelemetryPipeline: ReadingSink {
     }
 
     /// Batches whose oldest reading has waited `max_delay` (called a few times a second).
-    func flushDue(now: Int64) {
+    public func flushDue(now: Int64) {
         let due = batches.withLock { batches in
             batches.keys.compactMap { key -> ([Reading], DeviceRoutes)? in
                 guard let routes = batches[key]?.routes, let policy = routes.batch,
@@ -164,7 +171,7 @@ final class TelemetryPipeline: ReadingSink {
     }
 
     /// Every batch in the making (shutdown, reload).
-    func flushAll() {
+    public func flushAll() {
         let all = batches.withLock { batches in
             defer { batches.removeAll() }
             return batches.values.compactMap { pending in pending.batcher.isEmpty ? nil : (pending.batcher, pending.routes) }

@@ -1,4 +1,5 @@
 import FieldlinkCore
+import FieldlinkPipeline
 import Testing
 
 @Suite struct BatcherTests {

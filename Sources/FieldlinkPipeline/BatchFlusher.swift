@@ -1,0 +1,27 @@
+import Foundation
+import ServiceLifecycle
+
+/// Sends batches whose oldest reading has waited `max_delay`, and every batch at shutdown (after the
+/// buses stopped, before the publisher drains).
+public struct BatchFlusher: Service {
+    let pipeline: TelemetryPipeline
+    let interval: Duration
+    let now: @Sendable () -> Int64
+
+    /// `interval`: how often due batches are looked for; `now`: the time in Unix ms, the readings'
+    /// clock (injected so a test needs no wall clock).
+    public init(pipeline: TelemetryPipeline, interval: Duration = .milliseconds(250),
+                now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000) }) {
+        self.pipeline = pipeline
+        self.interval = interval
+        self.now = now
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            pipeline.flushDue(now: now())
+        }
+        pipeline.flushAll()
+    }
+}
