@@ -189,6 +189,9 @@ struct ModbusBusTests {
         // Three silent polls (1.4 s), then backed off.
         #expect(eventually(timeout: .seconds(5)) { !gateway.logLines(level: "NOTICE", containing: "backed off").isEmpty },
                 "not backed off; log:\n\(gateway.stderr)")
+        // The silent poll that started the backoff may still have delayed the neighbours' next slot
+        // (a 200 ms timeout): the window opens one interval later, when only the backoff is at work.
+        pause(.milliseconds(Int(interval)))
         let start = nowMilliseconds()
         let requestsBefore = dead.requests.filter { $0.unit == 3 }.count
         pause(.seconds(8))
