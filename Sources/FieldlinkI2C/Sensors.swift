@@ -217,39 +217,42 @@ struct BME280: I2CSensor {
     private var calibration: Calibration?
 
     /// 4.2.3, `BME280_compensate_T_int32`: temperature in 0.01 °C and t_fine for the other two.
+    ///
+    /// The datasheet's C code wraps on overflow; so does this (`&*`, `&+`), so a chip answering
+    /// garbage (a wrong chip at the address, a marginal bus) gives an implausible value, never a trap.
     static func temperature(_ adc: Int32, _ c: Calibration) -> (centidegrees: Int32, fine: Int32) {
-        let var1 = (((adc >> 3) - (Int32(c.t1) << 1)) * Int32(c.t2)) >> 11
-        let delta = (adc >> 4) - Int32(c.t1)
-        let var2 = (((delta * delta) >> 12) * Int32(c.t3)) >> 14
-        let fine = var1 + var2
-        return ((fine * 5 + 128) >> 8, fine)
+        let var1 = (((adc >> 3) &- (Int32(c.t1) << 1)) &* Int32(c.t2)) >> 11
+        let delta = (adc >> 4) &- Int32(c.t1)
+        let var2 = (((delta &* delta) >> 12) &* Int32(c.t3)) >> 14
+        let fine = var1 &+ var2
+        return ((fine &* 5 &+ 128) >> 8, fine)
     }
 
     /// 4.2.3, `BME280_compensate_P_int64`: pressure in Pa as Q24.8 (value / 256); nil where the
     /// datasheet returns 0 to avoid a division by zero.
     static func pressure(_ adc: Int32, fine: Int32, _ c: Calibration) -> UInt32? {
-        var var1 = Int64(fine) - 128_000
-        var var2 = var1 * var1 * Int64(c.p6)
-        var2 = var2 + ((var1 * Int64(c.p5)) << 17)
-        var2 = var2 + (Int64(c.p4) << 35)
-        var1 = ((var1 * var1 * Int64(c.p3)) >> 8) + ((var1 * Int64(c.p2)) << 12)
-        var1 = (((Int64(1) << 47) + var1) * Int64(c.p1)) >> 33
+        var var1 = Int64(fine) &- 128_000
+        var var2 = var1 &* var1 &* Int64(c.p6)
+        var2 = var2 &+ ((var1 &* Int64(c.p5)) &<< 17)
+        var2 = var2 &+ (Int64(c.p4) &<< 35)
+        var1 = ((var1 &* var1 &* Int64(c.p3)) >> 8) &+ ((var1 &* Int64(c.p2)) &<< 12)
+        var1 = (((Int64(1) << 47) &+ var1) &* Int64(c.p1)) >> 33
         guard var1 != 0 else { return nil }
-        var p = 1_048_576 - Int64(adc)
-        p = (((p << 31) - var2) * 3_125) / var1
-        var1 = (Int64(c.p9) * (p >> 13) * (p >> 13)) >> 25
-        var2 = (Int64(c.p8) * p) >> 19
-        p = ((p + var1 + var2) >> 8) + (Int64(c.p7) << 4)
+        var p = 1_048_576 &- Int64(adc)
+        p = (((p &<< 31) &- var2) &* 3_125).dividedReportingOverflow(by: var1).partialValue
+        var1 = (Int64(c.p9) &* (p >> 13) &* (p >> 13)) >> 25
+        var2 = (Int64(c.p8) &* p) >> 19
+        p = ((p &+ var1 &+ var2) >> 8) &+ (Int64(c.p7) &<< 4)
         return UInt32(truncatingIfNeeded: p)
     }
 
     /// 4.2.3, `bme280_compensate_H_int32`: relative humidity in Q22.10 (value / 1024).
     static func humidity(_ adc: Int32, fine: Int32, _ c: Calibration) -> UInt32 {
-        var v = fine - 76_800
-        let a = ((adc << 14) - (Int32(c.h4) << 20) - (Int32(c.h5) * v)) + 16_384
-        let b = ((((v * Int32(c.h6)) >> 10) * (((v * Int32(c.h3)) >> 11) + 32_768)) >> 10) + 2_097_152
-        v = (a >> 15) * ((b * Int32(c.h2) + 8_192) >> 14)
-        v = v - (((((v >> 15) * (v >> 15)) >> 7) * Int32(c.h1)) >> 4)
+        var v = fine &- 76_800
+        let a = ((adc &<< 14) &- (Int32(c.h4) &<< 20) &- (Int32(c.h5) &* v)) &+ 16_384
+        let b = ((((v &* Int32(c.h6)) >> 10) &* (((v &* Int32(c.h3)) >> 11) &+ 32_768)) >> 10) &+ 2_097_152
+        v = (a >> 15) &* ((b &* Int32(c.h2) &+ 8_192) >> 14)
+        v = v &- (((((v >> 15) &* (v >> 15)) >> 7) &* Int32(c.h1)) >> 4)
         v = min(max(v, 0), 419_430_400)
         return UInt32(v >> 12)
     }
@@ -262,6 +265,22 @@ struct BME280: I2CSensor {
         let (centidegrees, fine) = temperature(adcT, c)
         var values: [String: Double] = ["temperature": Double(centidegrees) / 100, "humidity": Double(humidity(adcH, fine: fine, c)) / 1_024]
         if let pressure = pressure(adcP, fine: fine, c) { values["pressure"] = Double(pressure) / 256 }
+        return values
+    }
+
+    /// The chip's operating range (1.1 "Operating range"): a compensated value outside it comes from
+    /// garbage (a wrong chip, a marginal bus, broken trimming values), not from the air.
+    static let plausibleTemperature = -40.0...85.0
+    static let plausiblePressure = 30_000.0...110_000.0
+
+    /// The compensated values, or why they cannot be believed. Temperature feeds the other two
+    /// (t_fine), so an implausible temperature fails all three; an implausible pressure fails alone.
+    static func plausibleValues(_ data: [UInt8], _ c: Calibration, address: UInt8) throws(I2CError) -> [String: Double] {
+        var values = compensate(data, c)
+        if let temperature = values["temperature"], !plausibleTemperature.contains(temperature) {
+            throw I2CError(.badData, "BME280 at \(hex(address)): implausible temperature \(temperature) °C (outside -40…85 °C; wrong chip or garbage on the bus?)")
+        }
+        if let pressure = values["pressure"], !plausiblePressure.contains(pressure) { values["pressure"] = nil }
         return values
     }
 
@@ -283,7 +302,7 @@ struct BME280: I2CSensor {
         if data[3] == 0x80, data[4] == 0, data[5] == 0 {
             throw I2CError(.badData, "BME280 at \(hex(device.address)) returned no measurement (0x80000)")
         }
-        return Self.compensate(data, calibration)
+        return try Self.plausibleValues(data, calibration, address: device.address)
     }
 
     private func readCalibration(_ device: I2CDevice) throws(I2CError) -> Calibration {

@@ -152,4 +152,34 @@ import Testing
         #expect(BME280.temperature(519_888, example) == (2_508, 128_422))
         #expect(example.h4 == 313 && example.h5 == 50 && example.h6 == 30 && example.h1 == 75)
     }
+
+    /// A raw temperature of 0xFFFFF with dig_T1 = 26000, dig_T2 = 27500 overflowed Int32 in the
+    /// datasheet's formula and trapped (the daemon died). It wraps now, as the C code does, and the
+    /// implausible result is the device's error.
+    @Test func bme280GarbageIsAnErrorNotACrash() {
+        var image = Self.bmeImage
+        var low = image[0x88]!
+        low[0] = UInt8(26_000 & 0xFF); low[1] = UInt8(26_000 >> 8)
+        low[2] = UInt8(27_500 & 0xFF); low[3] = UInt8(27_500 >> 8)
+        image[0x88] = low
+        image[0xF7] = [0xFF, 0xFF, 0xF0, 0xFF, 0xFF, 0xF0, 0xFF, 0xFF]
+        #expect {
+            try Self.measure(BME280(), ["temperature", "humidity", "pressure"], chip: RegisterFileChip(image), at: 0x76)
+        } throws: { error in
+            (error as? I2CError)?.code == .badData && "\(error)".contains("implausible temperature")
+        }
+    }
+
+    /// Every raw burst, against the worked example's trimming and against all-ones trimming: the
+    /// compensation never traps (a trap kills the whole gateway).
+    @Test(arguments: [UInt8(0x00), 0x7F, 0x80, 0xFF])
+    func bme280CompensationNeverTraps(fill: UInt8) {
+        let ones = BME280.Calibration(low: [UInt8](repeating: 0xFF, count: 26), high: [UInt8](repeating: 0xFF, count: 7))
+        let example = BME280.Calibration(low: Self.bmeImage[0x88]!, high: Self.bmeImage[0xE1]!)
+        for calibration in [ones, example] {
+            for byte in [fill, fill ^ 0x55] {
+                _ = BME280.compensate([UInt8](repeating: byte, count: 8), calibration)
+            }
+        }
+    }
 }
