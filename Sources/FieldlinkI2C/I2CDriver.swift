@@ -76,7 +76,8 @@ final class I2CDriver: BusDriver {
     static func makeSensor(_ options: I2CDeviceOptions) -> any I2CSensor {
         switch options.driver {
         case .tmp102: TMP102()
-        case .lm75: LM75()
+        case .lm75: LM75(bits: 9)
+        case .lm75a: LM75(bits: 11)
         case .sht3x: SHT3x()
         case .bme280: BME280()
         case .ads1115: ADS1115(gain: options.gain ?? 2.048)

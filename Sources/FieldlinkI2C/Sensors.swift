@@ -2,13 +2,15 @@ import FieldlinkCore
 
 /// The built-in drivers (`driver:`): what each chip measures and where it usually sits.
 public enum I2CDriverKind: String, Sendable, Hashable, CaseIterable {
-    case tmp102, lm75, sht3x, bme280, ads1115, bh1750, registers
+    /// `lm75`: 9 bits, what every LM75 variant guarantees (TI LM75B/C, Maxim LM75), as the kernel's
+    /// lm75 driver reads it; `lm75a`: the 11 bits of NXP's LM75A/LM75B.
+    case tmp102, lm75, lm75a, sht3x, bme280, ads1115, bh1750, registers
 
     /// The quantities a point can `measure`, with the unit each comes in; empty for `registers`,
     /// whose points name their own register.
     public var quantities: [(name: String, unit: String)] {
         switch self {
-        case .tmp102, .lm75: [("temperature", "°C")]
+        case .tmp102, .lm75, .lm75a: [("temperature", "°C")]
         case .sht3x: [("temperature", "°C"), ("humidity", "%RH")]
         case .bme280: [("temperature", "°C"), ("pressure", "Pa"), ("humidity", "%RH")]
         case .ads1115: (0...3).map { ("ain\($0)", "V") }
@@ -20,7 +22,7 @@ public enum I2CDriverKind: String, Sendable, Hashable, CaseIterable {
     /// The address the chip answers at with its address pins in the default state; nil: must be given.
     public var defaultAddress: UInt8? {
         switch self {
-        case .tmp102, .lm75, .ads1115: 0x48
+        case .tmp102, .lm75, .lm75a, .ads1115: 0x48
         case .sht3x: 0x44
         case .bme280: 0x76
         case .bh1750: 0x23
@@ -53,15 +55,20 @@ struct TMP102: I2CSensor {
 }
 
 /// LM75 family (TI LM75B SNIS153, 7.5.1 "Temperature Register"; NXP LM75A 7.4.3): register 0x00,
-/// two bytes MSB first, left-justified two's complement, 9 (LM75B) to 11 (LM75A) bits; the bits
-/// below D5 are not part of the reading on any variant, so they are masked and value / 256 is exact.
+/// two bytes MSB first, left-justified two's complement. TI's LM75B/C and Maxim's LM75 have 9 bits
+/// (0.5 °C) and leave D6–D0 undefined, so they are masked away unless the part is known to have
+/// 11 (NXP LM75A/LM75B, 0.125 °C: `lm75a`); value / 256 is then exact.
 struct LM75: I2CSensor {
-    static func celsius(_ bytes: [UInt8]) -> Double {
-        Double(Int16(bitPattern: UInt16(bytes[0]) << 8 | UInt16(bytes[1]) & 0xFFE0)) / 256
+    /// 9 or 11.
+    var bits = 9
+
+    static func celsius(_ bytes: [UInt8], bits: Int = 9) -> Double {
+        let mask = UInt16(0xFFFF) << (16 - bits)
+        return Double(Int16(bitPattern: (UInt16(bytes[0]) << 8 | UInt16(bytes[1])) & mask)) / 256
     }
 
     mutating func measure(_ wanted: Set<String>, on device: I2CDevice) throws(I2CError) -> [String: Double] {
-        ["temperature": Self.celsius(try device.readRegisters(0x00, count: 2))]
+        ["temperature": Self.celsius(try device.readRegisters(0x00, count: 2), bits: bits)]
     }
 }
 
@@ -112,11 +119,17 @@ struct SHT3x: I2CSensor {
 
 /// ROHM BH1750FVI (datasheet 2011.11 rev. D, "Instruction Set Architecture" p.5 and "Measurement
 /// sequence example" p.7): Power On (0x01), One Time H-Resolution Mode (0x20), wait at most 180 ms,
-/// read two bytes MSB first; lux = count / 1.2 at the default measurement time (MTreg 69).
+/// read two bytes MSB first; lux = count / 1.2 at the default measurement time (MTreg 69), which is
+/// written once at start ("Change Measurement time", p.11), as the kernel's driver does, so a chip
+/// left at another MTreg by another program still reads right.
 struct BH1750: I2CSensor {
     static let powerOn: UInt8 = 0x01
     static let oneTimeHighResolution: UInt8 = 0x20
     static let conversionTime = Duration.milliseconds(180)
+    static let defaultMeasurementTime: UInt8 = 69
+    /// 01000_MT[7:5] and 011_MT[4:0].
+    static let measurementTimeCommands: [UInt8] = [0x40 | defaultMeasurementTime >> 5, 0x60 | defaultMeasurementTime & 0x1F]
+    private var measurementTimeSet = false
 
     static func lux(_ bytes: [UInt8]) -> Double {
         Double(UInt16(bytes[0]) << 8 | UInt16(bytes[1])) / 1.2
@@ -124,6 +137,10 @@ struct BH1750: I2CSensor {
 
     mutating func measure(_ wanted: Set<String>, on device: I2CDevice) throws(I2CError) -> [String: Double] {
         try device.write([Self.powerOn])
+        if !measurementTimeSet {
+            for command in Self.measurementTimeCommands { try device.write([command]) }
+            measurementTimeSet = true
+        }
         try device.write([Self.oneTimeHighResolution])
         device.bus.pause(Self.conversionTime)
         // Two bytes with no register pointer: plain I2C only (an SMBus word read would send a command).

@@ -129,22 +129,29 @@ final class SHT3xChip: ChipModel {
 
 /// BH1750 (opcodes p.5): answers only after Power On and a One Time H-Resolution measurement.
 final class BH1750Chip: ChipModel {
+    /// The count at the default measurement time (MTreg 69); a longer time counts proportionally more.
     var count: UInt16
+    /// MTreg, as the last "Change Measurement time" commands left it.
+    var measurementTime: UInt8 = 69
     private var poweredOn = false
     private var measured = false
 
     init(count: UInt16) { self.count = count }
 
     func write(_ bytes: [UInt8]) {
-        if bytes == [0x01] { poweredOn = true }
-        if bytes == [0x20], poweredOn { measured = true }
+        guard let byte = bytes.first, bytes.count == 1 else { return }
+        if byte == 0x01 { poweredOn = true }
+        if byte == 0x20, poweredOn { measured = true }
+        if byte & 0xF8 == 0x40 { measurementTime = measurementTime & 0x1F | (byte & 0x07) << 5 }
+        if byte & 0xE0 == 0x60 { measurementTime = measurementTime & 0xE0 | byte & 0x1F }
     }
 
     func read(_ count: Int) -> [UInt8] {
         guard measured else { return [0, 0] }
         measured = false
         poweredOn = false  // one-time mode powers down after the measurement
-        return [UInt8(self.count >> 8), UInt8(self.count & 0xFF)]
+        let counted = UInt16(clamping: Int(self.count) * Int(measurementTime) / 69)
+        return [UInt8(counted >> 8), UInt8(counted & 0xFF)]
     }
 }
 

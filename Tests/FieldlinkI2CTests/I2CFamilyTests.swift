@@ -56,7 +56,7 @@ import Testing
 
             """)
         let expected = [
-            "i2c.yaml:6:36: devices[0].driver: unknown value \"tmp103\" (expected one of tmp102, lm75, sht3x, bme280, ads1115, bh1750, registers)",
+            "i2c.yaml:6:36: devices[0].driver: unknown value \"tmp103\" (expected one of tmp102, lm75, lm75a, sht3x, bme280, ads1115, bh1750, registers)",
             "i2c.yaml:7:74: devices[1].points[0].name: tmp102 measures temperature, not \"humidity\" (name the quantity with measure: to give the point another name)",
             "i2c.yaml:8:85: devices[2].points[0].measure: sht3x measures temperature, humidity, not \"temp\"",
             "i2c.yaml:8:112: devices[2].points[1].register: register is a registers-driver key; a sht3x point takes measure",

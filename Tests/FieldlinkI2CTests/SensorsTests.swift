@@ -30,11 +30,14 @@ import Testing
         #expect(bus.transfers == [.smbusReadWordData(command: 0x00)])
     }
 
-    // LM75B (9-bit) and LM75A (11-bit) readings; the bits below the reading are ignored.
-    @Test(arguments: [([UInt8(0x19), 0x80], 25.5), ([0xE7, 0x00], -25), ([0xFF, 0x80], -0.5), ([0x7D, 0x00], 125),
-                      ([0x19, 0x60], 25.375), ([0x19, 0x7F], 25.375), ([0xC9, 0x00], -55)] as [([UInt8], Double)])
-    func lm75Readings(bytes: [UInt8], celsius: Double) throws {
-        #expect(try Self.measure(LM75(), ["temperature"], chip: RegisterFileChip([0x00: bytes])).values["temperature"] == celsius)
+    // 9-bit parts (TI LM75B/C, Maxim LM75; D6-D0 undefined) and 11-bit NXP LM75A/LM75B readings.
+    @Test(arguments: [([UInt8(0x19), 0x80], 25.5, 25.5), ([0xE7, 0x00], -25, -25), ([0xFF, 0x80], -0.5, -0.5), ([0x7D, 0x00], 125, 125),
+                      ([0x19, 0x60], 25.0, 25.375), ([0x19, 0x7F], 25.0, 25.375), ([0xC9, 0x00], -55, -55),
+                      ([0x55, 0x20], 85.0, 85.125)] as [([UInt8], Double, Double)])
+    func lm75Readings(bytes: [UInt8], nineBit: Double, elevenBit: Double) throws {
+        let chip = RegisterFileChip([0x00: bytes])
+        #expect(try Self.measure(LM75(bits: 9), ["temperature"], chip: chip).values["temperature"] == nineBit)
+        #expect(try Self.measure(LM75(bits: 11), ["temperature"], chip: chip).values["temperature"] == elevenBit)
     }
 
     // SHT3x datasheet 4.12 Table 19: CRC-8 of 0xBEEF is 0x92.
@@ -76,6 +79,21 @@ import Testing
         #expect(abs(values["illuminance"]! - 28_066.67) < 0.01)
         #expect(bus.transfers.first == .writeRead(write: [0x01], readCount: 0))
         #expect(bus.paused == [BH1750.conversionTime])
+    }
+
+    /// A chip another program left at MTreg 138 counts twice as much per lux: the driver sets 69
+    /// (0x42, 0x65) before its first measurement, and only then.
+    @Test func bh1750SetsItsMeasurementTimeOnce() throws {
+        let chip = BH1750Chip(count: 0x8390)
+        chip.measurementTime = 138
+        var sensor = BH1750()
+        let bus = FakeI2CBus(chips: [0x23: chip])
+        let device = I2CDevice(bus: bus, address: 0x23)
+        #expect(abs(try sensor.measure(["illuminance"], on: device)["illuminance"]! - 28_066.67) < 0.01)
+        #expect(chip.measurementTime == 69)
+        let writes = bus.transfers.count
+        _ = try sensor.measure(["illuminance"], on: device)
+        #expect(bus.transfers.count - writes == writes - 2, "MTreg is written once")
     }
 
     // ADS1115 9.3.3 Table 3: at ±4.096 V one LSB is 125 µV; 0x7FFF is +FS, 0x8000 is -FS.

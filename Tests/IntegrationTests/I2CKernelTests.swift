@@ -10,7 +10,7 @@ import TestSupport
 /// ioctl structs, the SMBus fallback and the decoding on a real kernel driver.
 @Suite("I2C against a real kernel (QEMU)")
 struct I2CKernelTests {
-    /// Register images: TMP102 -12.25 °C (0xF3C0) at 0x50, LM75 85.125 °C (0x5520) at 0x51, a
+    /// Register images: TMP102 -12.25 °C (0xF3C0) at 0x50, LM75A (11-bit) 85.125 °C (0x5520) at 0x51, a
     /// `registers` device at 0x52 (int16 little-endian -1234, uint16 big-endian 0x1234 scaled by 0.1,
     /// uint32 big-endian 123456 read byte by byte), a chip that is not a BME280 at 0x53, nothing at 0x48;
     /// and an SHT3x at 0x54, whose six-byte read has no SMBus equivalent (I2C_FUNCS says no plain I2C).
@@ -63,7 +63,7 @@ struct I2CKernelTests {
           - {name: header, type: i2c, device: /dev/i2c-0}
         devices:
           - {name: cold, bus: header, driver: tmp102, address: 0x50, interval: 500ms, points: [{name: temperature, unit: °C}]}
-          - {name: hot, bus: header, driver: lm75, address: 0x51, interval: 1s, points: [{name: t, measure: temperature}]}
+          - {name: hot, bus: header, driver: lm75a, address: 0x51, interval: 1s, points: [{name: t, measure: temperature}]}
           - name: regs
             bus: header
             driver: registers
