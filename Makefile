@@ -6,7 +6,7 @@
 #   make install / make uninstall     elsewhere: PREFIX (default /usr/local) and DESTDIR, from a release build
 SWIFT ?= swift
 
-.PHONY: demo test deps test-deps deb-deps build release deb install uninstall
+.PHONY: demo test deps test-deps deb-deps build release deb install uninstall fuzz
 
 deps:
 	scripts/install-deps.sh runtime
@@ -33,6 +33,13 @@ test: test-deps
 	# One test at a time: the integration tests wait synchronously on real processes, and in parallel
 	# they can hold every thread of the cooperative pool while an async test waits for one (~3 min).
 	FIELDLINK_BIN=$$($(SWIFT) build --show-bin-path)/fieldlink $(SWIFT) test --skip-build --no-parallel
+	# Every libFuzzer harness for a few seconds from its seeds: a crash, leak or hang fails the run.
+	FUZZ_SECONDS=3 SWIFT=$(SWIFT) scripts/fuzz.sh
+
+# `make fuzz FUZZ_SECONDS=N`: every harness (fuzz/Harness) for N seconds; see scripts/fuzz.sh.
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT=$(SWIFT) scripts/fuzz.sh
 
 deb: deb-deps
 	SWIFT=$(SWIFT) scripts/build-deb.sh

@@ -122,6 +122,16 @@ let package = Package(
         .testTarget(name: "FieldlinkMQTTTests", dependencies: ["FieldlinkMQTT", "FieldlinkBuffer", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport"]),
 
+        // libFuzzer harnesses (`make fuzz`): built with -sanitize=fuzzer,address -DFUZZING; a stub otherwise.
+        .executableTarget(
+            name: "fieldlink-fuzz",
+            dependencies: [
+                "FieldlinkCore", "FieldlinkSerial", "FieldlinkModbus", "FieldlinkI2C", "FieldlinkBuffer", "FieldlinkPayload",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "fuzz/Harness"
+        ),
+
         // Store-and-forward ring benchmark driver (bench/ring.sh); bench code stays out of Sources/.
         .executableTarget(
             name: "ring-bench",

@@ -4,15 +4,15 @@ import Logging
 /// The transactions of one I2C adapter, on its owner's thread: the adapter opened lazily (and
 /// reopened after it failed), each device's chip driver with what it learned (calibration), and
 /// the raw values of its points. Conversion, health and backoff are the `BusOwner`'s.
-final class I2CDriver: BusDriver {
+public final class I2CDriver: BusDriver {
     private let path: String
     private let devices: [DeviceConfig]
     private let openBus: (String) throws(I2CError) -> any I2CBus
     private var bus: (any I2CBus)?
     private var sensors: [(any I2CSensor)?]
 
-    /// `openBus` is the seam for tests: the fake bus instead of /dev/i2c-N.
-    init(device path: String, devices: [DeviceConfig],
+    /// `openBus` is the seam for tests and the fuzz harness: a fake bus instead of /dev/i2c-N.
+    public init(device path: String, devices: [DeviceConfig],
          openBus: @escaping (String) throws(I2CError) -> any I2CBus = { path throws(I2CError) in try I2CAdapter(path: path) }) {
         self.path = path
         self.devices = devices
@@ -21,11 +21,11 @@ final class I2CDriver: BusDriver {
     }
 
     /// A chip's transfers take milliseconds; a conversion wait (BME280, ADS1115) at most ~100 ms.
-    func longestPoll(of device: Int) -> Duration { .milliseconds(200) }
+    public func longestPoll(of device: Int) -> Duration { .milliseconds(200) }
 
     /// Reads every point of device `index`. A device's failure (NACK, wrong chip, CRC) fails its
     /// points only; the next device on the bus is polled as usual.
-    func poll(_ index: Int) -> DevicePoll? {
+    public func poll(_ index: Int) -> DevicePoll? {
         let config = devices[index]
         let options = config.options as! I2CDeviceOptions
         let sources = config.points.map { ($0.options as! I2CPointOptions).source }

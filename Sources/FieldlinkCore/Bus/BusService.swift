@@ -65,7 +65,8 @@ struct DiscardingSink: ReadingSink {
 extension BusDriver {
     /// `fieldlink probe --device`: one reading of `device` on a driver made for it alone, converted
     /// as the running gateway would. Blocking; for the CLI, never while a gateway owns the bus.
-    public func commissioningReading(of device: DeviceConfig, index: Int = 0, logger: Logger) -> Reading {
-        BusOwner(driver: self, devices: [device], sink: DiscardingSink(), logger: logger).commission(index)
+    /// The driver must have been made for `device` alone (its index 0).
+    public func commissioningReading(of device: DeviceConfig, logger: Logger) -> Reading {
+        BusOwner(driver: self, devices: [device], sink: DiscardingSink(), logger: logger).commission(0)
     }
 }
