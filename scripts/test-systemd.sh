@@ -25,8 +25,8 @@ begun=$SECONDS
 
 # Bump when the base root's recipe changes (it is part of the cache key).
 recipe_version=1
-checks=(install not-started-by-install no-password-file fresh-start reading-modbus reading-i2c no-restart-loop
-        status ready watchdog-pings watchdog-restart journal-fields password-required credential reload security
+checks=(install not-started-by-install no-password-file fresh-start reading-modbus reading-i2c no-restart-loop dynamic-user
+        status ready watchdog-pings watchdog-restart journal-fields journal-device-warning password-required credential reload security
         stop upgrade-install upgrade-keeps upgrade-backlog purge purge-clean purge-keeps-password no-priority-noise)
 
 fail() { echo "test-systemd: FAIL: $*" >&2; exit 1; }
