@@ -172,7 +172,7 @@ boot=$SECONDS
 # ttyS1 is a host pty; the simulator opens it with no parity (a pty has no line settings, and this
 # host's kernel refuses PARENB on one); the guest's emulated 16550 is set to 19200 8E1 by fieldlink.
 qemu-system-x86_64 -M pc -accel tcg -m 2048 -smp 2 -kernel "$kernel_cache/vmlinux" -initrd "$work/initrd.cpio" \
-    -append "console=ttyS0 rdinit=/lib/systemd/systemd panic=-1 systemd.show_status=auto" \
+    -append "console=ttyS0 rdinit=/lib/systemd/systemd panic=-1 quiet" \
     -display none -nodefaults -no-user-config -nic none -no-reboot -monitor none \
     -serial "file:$work/console.log" -serial pty </dev/null >"$work/qemu.log" 2>&1 &
 qemu_pid=$!
