@@ -16,11 +16,12 @@
 #   5. every check below must have passed; each one that did not is named with its reason.
 #
 # Options: --deb PATH (test that package instead of building one), --keep (keep the work directory).
+# Environment: FIELDLINK_SYSTEMD_VM_TIMEOUT (seconds for the guest, default 360; an idle run needs about
+# 150), FIELDLINK_SYSTEMD_VM_CACHE, FIELDLINK_DEBIAN_MIRROR, FIELDLINK_DEBIAN_SECURITY_MIRROR.
 # A missing prerequisite is a failure (run `make test-deps`), never a skip. Every process it starts
 # (QEMU, the simulator) is stopped by PID. Only loopback on the host: the guest has no network.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 begun=$SECONDS
 
 # Bump when the base root's recipe changes (it is part of the cache key).
@@ -37,7 +38,7 @@ while (($#)); do
     case $1 in
         --deb) deb=$2; shift 2 ;;
         --keep) keep=1; shift ;;
-        -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) fail "unknown argument $1 (see --help)" ;;
     esac
 done
@@ -187,7 +188,7 @@ done
 python3 scripts/modbus_sim.py --port "$pty" --parity N --image "$work/image.json" >"$work/sim.log" 2>&1 &
 sim_pid=$!
 
-deadline=$((SECONDS + ${FIELDLINK_SYSTEMD_VM_TIMEOUT:-270}))
+deadline=$((SECONDS + ${FIELDLINK_SYSTEMD_VM_TIMEOUT:-360}))
 shown=0
 while kill -0 "$qemu_pid" 2>/dev/null && ((SECONDS < deadline)); do
     if [[ -f $work/console.log ]]; then
@@ -210,11 +211,11 @@ failed=0
 for check in "${checks[@]}"; do
     if grep -aq "FLTEST PASS $check\( \|$\)" <<<"$console"; then continue; fi
     failed=$((failed + 1))
-    reason=$(grep -a "FLTEST FAIL $check:" <<<"$console" | head -1 | sed 's/.*FLTEST FAIL [^:]*: //')
+    reason=$(grep -a "FLTEST FAIL $check:" <<<"$console" | head -1 | sed 's/.*FLTEST FAIL [^:]*: //' || true)
     echo "test-systemd: FAIL $check: ${reason:-no result (the scenario did not get there)}" >&2
 done
 if ((!ended)); then
-    echo "test-systemd: the guest did not finish the scenario within ${FIELDLINK_SYSTEMD_VM_TIMEOUT:-270} s; last console lines:" >&2
+    echo "test-systemd: the guest did not finish the scenario within ${FIELDLINK_SYSTEMD_VM_TIMEOUT:-360} s; last console lines:" >&2
     tail -25 <<<"$console" | sed 's/^/    /' >&2
 fi
 if ((failed || !ended)); then
