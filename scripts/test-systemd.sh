@@ -38,7 +38,7 @@ while (($#)); do
     case $1 in
         --deb) deb=$2; shift 2 ;;
         --keep) keep=1; shift ;;
-        -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) fail "unknown argument $1 (see --help)" ;;
     esac
 done
