@@ -1,12 +1,13 @@
 # The two commands of the README:
 #   make demo   installs what is needed, builds a release and runs the gateway on the simulated demo
 #   make test   installs what the tests need and runs the whole test suite (what CI runs)
+#   make test-systemd   the package under a real systemd 252 in a QEMU Debian 12 guest (part of make test)
 # Deployment (README: Deploy on a Raspberry Pi):
 #   make deb                          dist/fieldlink_<version>_<arch>.deb (release build, scripts/build-deb.sh)
 #   make install / make uninstall     elsewhere: PREFIX (default /usr/local) and DESTDIR, from a release build
 SWIFT ?= swift
 
-.PHONY: demo test deps test-deps deb-deps build release deb install uninstall fuzz
+.PHONY: demo test test-systemd deps test-deps deb-deps build release deb install uninstall fuzz
 
 deps:
 	scripts/install-deps.sh runtime
@@ -33,8 +34,15 @@ test: test-deps
 	# One test at a time: the integration tests wait synchronously on real processes, and in parallel
 	# they can hold every thread of the cooperative pool while an async test waits for one (~3 min).
 	FIELDLINK_BIN=$$($(SWIFT) build --show-bin-path)/fieldlink $(SWIFT) test --skip-build --no-parallel
+	$(MAKE) --no-print-directory test-systemd
 	# Every libFuzzer harness for a few seconds from its seeds: a crash, leak or hang fails the run.
 	FUZZ_SECONDS=3 SWIFT=$(SWIFT) scripts/fuzz.sh
+
+# The release package (as `make deb` builds it) installed with apt in a Debian 12 guest booted with
+# systemd 252 under QEMU, and a deployment scenario run there (scripts/test-systemd.sh; README:
+# Deploy on a Raspberry Pi). The bookworm root is cached; a cached run takes a few minutes.
+test-systemd: test-deps deb-deps
+	SWIFT=$(SWIFT) scripts/test-systemd.sh
 
 # `make fuzz FUZZ_SECONDS=N`: every harness (fuzz/Harness) for N seconds; see scripts/fuzz.sh.
 FUZZ_SECONDS ?= 60

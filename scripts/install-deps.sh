@@ -18,6 +18,8 @@ if [[ $what == test ]]; then
     apt_packages+=(systemd util-linux openssl)
     # The real-kernel I2C test: an x86 QEMU guest (TCG) with the host's static busybox in a cpio initramfs.
     apt_packages+=(qemu-system-x86 busybox-static cpio)
+    # The systemd deployment test (scripts/test-systemd.sh): mmdebstrap builds its Debian 12 root.
+    apt_packages+=(mmdebstrap)
 fi
 if [[ $what == test || $what == deb ]]; then
     # dpkg-dev: dpkg-shlibdeps, which turns the binary's shared libraries into the package's Depends:.
