@@ -49,7 +49,7 @@ i2c=$(for a in /sys/class/i2c-adapter/i2c-*; do grep -q PIIX4 "$a/name" && basen
 say "NOTE adapter /dev/$i2c ($(stat -c '%G %a' "/dev/$i2c" 2>&1)), ttyS1 $(stat -c '%G %a' /dev/ttyS1)"
 set_bytes() { local a=$1 r=$2; shift 2; for b in "$@"; do i2cset -y "${i2c#i2c-}" "$a" "$r" "$b" b; r=$(printf 0x%02x $((r + 1))); done; }
 set_bytes 0x50 0x00 0xf3 0xc0 # TMP102: -12.25 °C
-set_bytes 0x51 0x00 0x55 0x20 # LM75: 85.125 °C
+set_bytes 0x51 0x00 0x55 0x20 # LM75A (11-bit): 85.125 °C
 sed -i "s|/dev/i2c-0|/dev/$i2c|" "$here"/config-*.yaml
 
 # ---- 1. Install as a user does: apt-get install ./fieldlink_….deb; no password file; edit the config.
