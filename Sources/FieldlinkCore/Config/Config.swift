@@ -12,6 +12,10 @@ public struct Config: Sendable {
     public var devices: [DeviceConfig]
     /// Set when a device publishes `sparkplugb`: the edge node those devices belong to.
     public var sparkplug: SparkplugConfig? = nil
+    /// `homeassistant:`; nil when the section is absent.
+    public var homeAssistant: HomeAssistantConfig? = nil
+    /// `metrics:`; nil when the section is absent.
+    public var metrics: MetricsConfig? = nil
 
     public func devices(on bus: BusConfig) -> [DeviceConfig] {
         devices.filter { $0.bus == bus.name }
@@ -274,6 +278,8 @@ public struct ProfileReference: Sendable, Hashable {
     public var file: String
     /// The profile's `model:`, e.g. "Eastron SDM120-Modbus".
     public var model: String
+    /// The profile's `manufacturer:`, e.g. "Eastron"; nil when the profile does not say.
+    public var manufacturer: String? = nil
 }
 
 /// Where a point was declared: shown by `check`, so a user sees what a profile contributed.
