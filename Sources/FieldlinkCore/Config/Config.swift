@@ -279,7 +279,11 @@ public struct ProfileReference: Sendable, Hashable {
     /// The profile's `model:`, e.g. "Eastron SDM120-Modbus".
     public var model: String
     /// The profile's `manufacturer:`, e.g. "Eastron"; nil when the profile does not say.
-    public var manufacturer: String? = nil
+    public var manufacturer: String?
+
+    public init(name: String, file: String, model: String, manufacturer: String? = nil) {
+        (self.name, self.file, self.model, self.manufacturer) = (name, file, model, manufacturer)
+    }
 }
 
 /// Where a point was declared: shown by `check`, so a user sees what a profile contributed.
