@@ -140,7 +140,7 @@ struct HomeAssistantTests {
         let peers = try Peers("ha-reload")
         defer { peers.stop() }
         let (workspace, broker) = (peers.workspace, peers.broker)
-        let discovery = try Subscriber(broker: broker, topic: "homeassistant/#", in: workspace.path, name: "ha-sub")
+        let discovery = try Subscriber(broker: broker, topic: "ha/#", in: workspace.path, name: "ha-sub")
         defer { discovery.process.stop() }
         let image: [Int: [[String: Any]]] = [1: [["table": "holding", "address": 0, "type": "uint16", "value": 7],
                                                  ["table": "holding", "address": 1, "type": "uint16", "value": 8]]]
