@@ -35,7 +35,7 @@ public enum PrometheusText {
         family("fieldlink_bus_utilisation_ratio", "gauge", "Line time used as a fraction of wall time since the bus started.",
                status.buses.map { (bus($0), $0.utilisation) })
         family("fieldlink_ring_messages", "gauge", "Messages held until the broker acknowledges them.", [([], Double(status.ring.messages))])
-        family("fieldlink_ring_bytes", "gauge", "Bytes the ring holds on disk and in memory.", [([], Double(status.ring.bytes))])
+        family("fieldlink_ring_bytes", "gauge", "Bytes of the ring: segment files on disk (acknowledged records go with their whole segment) plus messages in memory.", [([], Double(status.ring.bytes))])
         family("fieldlink_ring_oldest_message_age_seconds", "gauge", "Age of the oldest message not yet acknowledged; 0 when empty.",
                [([], status.ring.oldestAgeSeconds ?? 0)])
         family("fieldlink_ring_dropped_messages_total", "counter", "Messages dropped because the ring was full or they were too old.",
