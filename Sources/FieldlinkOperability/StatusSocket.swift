@@ -53,14 +53,23 @@ public final class StatusSocketServer: Service, Sendable {
     }
 
     public func run() async throws {
-        // A socket left by a crash refuses connections; a live daemon on the same path would be a
-        // second daemon on the same state, which the ring's lock has already refused.
+        // A socket left by a crash refuses connections and is replaced; one that answers belongs to
+        // another daemon on the same state directory, which keeps it.
+        let other = CLinuxIO_unix_connect(path)
+        if other >= 0 {
+            close(other)
+            logger.error("another process answers on the status socket \(path); this daemon's `fieldlink status` is not available")
+            try? await gracefulShutdown()
+            return
+        }
         unlink(path)
         let fd: Int32
         do {
             fd = try valueOrErrno { CLinuxIO_unix_listen(path, 8) }
         } catch {
+            // Not a reason to stop polling: the gateway runs on without `fieldlink status`.
             logger.error("status socket \(path): \(error); `fieldlink status` will not answer")
+            try? await gracefulShutdown()
             return
         }
         listener.withLock { $0 = fd }
