@@ -36,7 +36,7 @@ struct HomeAssistantTests {
         return true
     }
 
-    @Test("a meter profile device and a serial sensor announced field by field; availability follows a dead meter and a stopped gateway",
+    @Test("a meter profile device, an I2C chip and a serial sensor announced field by field; availability follows dead devices and a stopped gateway",
           .timeLimit(.minutes(2)))
     func discoveryAndAvailability() throws {
         let peers = try Peers("ha-discovery")
@@ -62,6 +62,7 @@ struct HomeAssistantTests {
             buses:
               - {name: plc, type: modbus-tcp, host: 127.0.0.1, port: \(port), timeout: 300ms}
               - {name: uart, type: serial, port: \(pty.gatewaySide), baud: 9600}
+              - {name: header, type: i2c, device: \(workspace.path)/i2c-9}
             devices:
               - {name: meter, bus: plc, unit: 1, interval: 300ms, profile: eastron-sdm120, profile_points: [voltage, frequency, import_active_energy]}
               - {name: dead, bus: plc, unit: 7, interval: 300ms, points: [{name: relay, table: coil, address: 0}]}
@@ -70,6 +71,7 @@ struct HomeAssistantTests {
                 interval: 500ms
                 parser: keyvalue
                 points: [{name: temperature, field: T, unit: °C}, {name: humidity, field: H, unit: "%RH"}]
+              - {name: room, bus: header, driver: bme280, interval: 300ms, points: [{name: pressure}, {name: rh, measure: humidity}]}
 
             """, to: "fieldlink.yaml")
         let gateway = try startGateway(config: config, in: workspace.path)
@@ -77,7 +79,8 @@ struct HomeAssistantTests {
 
         let expected = ["homeassistant/sensor/gw-ha/meter_voltage/config", "homeassistant/sensor/gw-ha/meter_frequency/config",
                         "homeassistant/sensor/gw-ha/meter_import_active_energy/config", "homeassistant/binary_sensor/gw-ha/dead_relay/config",
-                        "homeassistant/sensor/gw-ha/climate_temperature/config", "homeassistant/sensor/gw-ha/climate_humidity/config"]
+                        "homeassistant/sensor/gw-ha/climate_temperature/config", "homeassistant/sensor/gw-ha/climate_humidity/config",
+                        "homeassistant/sensor/gw-ha/room_pressure/config", "homeassistant/sensor/gw-ha/room_rh/config"]
         try #require(discovery.waitFor(timeout: .seconds(15)) { _ in Set(Self.configs(discovery).keys) == Set(expected) },
                      "configs: \(Self.configs(discovery).keys.sorted()); log:\n\(gateway.stderr)")
         #expect(discovery.messages.allSatisfy { !$0.payload.isEmpty })
@@ -115,6 +118,15 @@ struct HomeAssistantTests {
         #expect(humidity["unit_of_measurement"] as? String == "%" && humidity["device_class"] as? String == "humidity")
         #expect(humidity["value_template"] as? String == "{{ value_json.values.humidity }}")
 
+        // An I2C chip's points take their unit from its driver: BME280 pressure in Pa, humidity in %RH.
+        let pressure = try #require(Self.decode(configs[expected[6]]))
+        #expect(pressure["unit_of_measurement"] as? String == "Pa" && pressure["device_class"] as? String == "pressure")
+        #expect(pressure["state_topic"] as? String == "fieldlink/gw-ha/room")
+        #expect(pressure["value_template"] as? String == "{{ value_json.values.pressure }}")
+        let rh = try #require(Self.decode(configs[expected[7]]))
+        #expect(rh["unit_of_measurement"] as? String == "%" && rh["device_class"] as? String == "humidity")
+        #expect(rh["state_class"] as? String == "measurement")
+
         // The value template finds the value in what the state topic carries.
         try #require(peers.subscriber.waitFor(device: "meter", count: 2, timeout: .seconds(15)), "log:\n\(gateway.stderr)")
         #expect(peers.subscriber.telemetry(device: "meter").last?.valueText("voltage") == "230.5")
@@ -124,6 +136,9 @@ struct HomeAssistantTests {
                 "meter not available; log:\n\(gateway.stderr)")
         #expect(eventually(timeout: .seconds(15)) { (try? broker.retained("fieldlink/gw-ha/status/dead")) != nil })
         #expect(try Self.isAvailable(relay, broker: broker) == false)
+        // The I2C adapter does not exist: that device is unavailable too.
+        #expect(eventually(timeout: .seconds(15)) { (try? broker.retained("fieldlink/gw-ha/status/room")) != nil })
+        #expect(try Self.isAvailable(pressure, broker: broker) == false)
         #expect(eventually(timeout: .seconds(15)) { (try? Self.isAvailable(temperature, broker: broker)) == true },
                 "serial sensor not available; log:\n\(gateway.stderr)")
 

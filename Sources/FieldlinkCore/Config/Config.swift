@@ -212,10 +212,13 @@ public protocol PointOptions: Sendable, Hashable, CustomStringConvertible {
     /// type does; a parsed text field may not). Formats that declare types up front use it
     /// (Sparkplug B's birth certificates); nil lets them infer it from the values.
     var valueKind: ValueKind? { get }
+    /// The unit a point has when its entry gives none (an I2C chip knows what it measures in).
+    var defaultUnit: String? { get }
 }
 
 extension PointOptions {
     public var valueKind: ValueKind? { nil }
+    public var defaultUnit: String? { nil }
 }
 
 public struct BusConfig: Sendable {
