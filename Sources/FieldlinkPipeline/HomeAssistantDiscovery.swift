@@ -70,6 +70,7 @@ public struct HomeAssistantDiscovery: Sendable {
     /// Why a device is not announced; nil when it is.
     public static func notAnnounced(_ device: DeviceConfig) -> String? {
         switch device.format {
+        case .json where device.batch != nil: "its messages are batches (JSON arrays), from which a value template cannot pick the latest reading"
         case .json: nil
         case .cbor: "its payload is CBOR, which Home Assistant's templates cannot decode"
         case .sparkplugb: "Sparkplug B devices are described by their DBIRTH, not by discovery"

@@ -80,6 +80,12 @@ struct HomeAssistantDiscoveryTests {
         #expect(HomeAssistantDiscovery.notAnnounced(devices[1])?.contains("Sparkplug") == true)
     }
 
+    @Test func batchedDevicesAreNotAnnounced() {
+        let batched = device("b", batch: BatchPolicy(), points: [point("x")])
+        #expect(discovery.entities(of: [batched]).isEmpty)
+        #expect(HomeAssistantDiscovery.notAnnounced(batched)?.contains("batches") == true)
+    }
+
     @Test func removalIsAnEmptyRetainedConfig() throws {
         let before = discovery.entities(of: [device("m", points: [pointWithUnit("v", "V"), pointWithUnit("i", "A")])])
         let after = discovery.entities(of: [device("m", points: [pointWithUnit("v", "V")])])
