@@ -87,13 +87,22 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // What the gateway tells its keepers: `fieldlink status` over a Unix socket, the Prometheus textfile.
+        .target(
+            name: "FieldlinkOperability",
+            dependencies: [
+                "FieldlinkCore", "FieldlinkPOSIX", "CLinuxIO",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The executable: CLI and wiring.
         .executableTarget(
             name: "fieldlink",
             dependencies: [
                 "FieldlinkCore", "FieldlinkModbus", "FieldlinkPipeline", "FieldlinkBuffer", "FieldlinkMQTT", "FieldlinkSystemd",
                 "FieldlinkI2C",
-                "FieldlinkSerial",
+                "FieldlinkSerial", "FieldlinkOperability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
@@ -120,6 +129,7 @@ let package = Package(
         .testTarget(name: "FieldlinkBufferTests", dependencies: ["FieldlinkBuffer"]),
         .testTarget(name: "FieldlinkSystemdTests", dependencies: ["FieldlinkSystemd"]),
         .testTarget(name: "FieldlinkMQTTTests", dependencies: ["FieldlinkMQTT", "FieldlinkBuffer", "TestSupport"]),
+        .testTarget(name: "FieldlinkOperabilityTests", dependencies: ["FieldlinkOperability", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport"]),
 
         // libFuzzer harnesses (`make fuzz`): built with -sanitize=fuzzer,address -DFUZZING; a stub otherwise.

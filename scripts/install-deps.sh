@@ -10,8 +10,9 @@ pip_packages=("pymodbus==3.16.*" "pyserial>=3.5")
 if [[ $what == test ]]; then
     # cryptography: the TLS tests issue an already-expired certificate, which the openssl CLI cannot;
     # cbor2: an independent CBOR decoder for the payload tests.
+    # prometheus_client: its text-format parser reads the metrics textfile in the tests.
     # tahu: Eclipse Tahu's Sparkplug B bindings (the spec's schema, with the protobuf runtime it pins).
-    pip_packages+=("paho-mqtt>=2" "cryptography>=41" "cbor2>=5" "tahu==0.1.2")
+    pip_packages+=("paho-mqtt>=2" "cryptography>=41" "cbor2>=5" "tahu==0.1.2" "prometheus_client>=0.17")
     # systemd: systemd-journald, journalctl and systemd-analyze for the deployment tests;
     # util-linux: unshare/nsenter, which give the journald test a private /run/systemd;
     # openssl: the TLS tests make their own CA and certificates.

@@ -33,6 +33,10 @@ public enum I2CPointSource: Sendable, Hashable {
 /// the user's names whatever the chip calls things.
 public struct I2CPointOptions: PointOptions {
     public var source: I2CPointSource
+    /// The driver's unit for the quantity (°C, %RH, Pa, lx, V), the point's unless its entry names one.
+    public var unit: String? = nil
+
+    public var defaultUnit: String? { unit }
 
     public var description: String {
         switch source {
@@ -119,7 +123,8 @@ public struct I2CFamily: DriverFamily {
             return I2CPointOptions(source: .register(address: register, type: type, order: order))
         }
         guard let quantity else { return nil }
-        return I2CPointOptions(source: .quantity(quantity))
+        let unit = device.context?.quantities.first { $0.name == quantity }?.unit
+        return I2CPointOptions(source: .quantity(quantity), unit: unit)
     }
 
     public func makeBusService(bus: BusConfig, devices: [DeviceConfig], sink: any ReadingSink, logger: Logger) -> any Service {

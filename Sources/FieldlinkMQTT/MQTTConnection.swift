@@ -35,6 +35,8 @@ final class MQTTConnection {
     private var mosq: OpaquePointer?
     /// libmosquitto message id -> ring record id, for what the broker has not acknowledged yet.
     private var inFlight: [Int32: UInt64] = [:]
+    /// Their QoS, for the acknowledgement counters.
+    private var inFlightQoS: [Int32: Int] = [:]
     /// Set while `mosquitto_publish_v5` runs. With an external loop libmosquitto writes a PUBLISH at
     /// once, and for QoS 0 calls the publish callback from inside that call, before the caller has
     /// the message id: such completions are held here and settled when the call returns.
@@ -299,11 +301,14 @@ final class MQTTConnection {
             let completedAlready = completedDuringPublish.contains(mid)
             completedDuringPublish.removeAll(keepingCapacity: true)
             if rc == MOSQ_ERR_SUCCESS.rawValue {
+                GatewayCounters.shared.published(qos: message.qos)
                 if completedAlready {
+                    GatewayCounters.shared.acknowledged(qos: message.qos)
                     ring.acknowledge(record.id)  // QoS 0, already handed to the socket
                     needsPump = true  // its room in the window is free again
                 } else {
                     inFlight[mid] = record.id
+                    inFlightQoS[mid] = message.qos
                 }
                 continue
             }
@@ -336,6 +341,7 @@ final class MQTTConnection {
         publishDirectly(session.births())
         ring.uplinkChanged(up: true)
         HealthBoard.shared.setBroker(endpoint.url)
+        GatewayCounters.shared.connected()
         needsPump = true
         emit(.connected)
     }
@@ -352,6 +358,7 @@ final class MQTTConnection {
     /// PUBACK/PUBCOMP (QoS 1/2), or on the socket (QoS 0). A reason code of 0x80 or more means the
     /// broker refused the message (MQTT 5); it will not take it later either, so it leaves the ring.
     private func acknowledged(_ mid: Int32, reasonCode: Int32) {
+        let qos = inFlightQoS.removeValue(forKey: mid)
         guard let id = inFlight.removeValue(forKey: mid) else {
             if publishing { completedDuringPublish.append(mid) }
             return
@@ -360,6 +367,8 @@ final class MQTTConnection {
             let reason = mosquitto_reason_string(reasonCode).map { String(cString: $0) } ?? "code \(reasonCode)"
             logger.error("broker refused a message: \(reason) (reason code \(reasonCode)); dropped — check the broker's ACL for this client",
                          metadata: ["mqtt_reason": "\(reasonCode)"])
+        } else if let qos {
+            GatewayCounters.shared.acknowledged(qos: qos)
         }
         ring.acknowledge(id)
         needsPump = true

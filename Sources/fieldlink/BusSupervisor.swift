@@ -24,15 +24,17 @@ final class BusSupervisor: Service {
     private let file: String
     private let pipeline: TelemetryPipeline
     private let publisher: MQTTPublisher
+    private let announcer: HomeAssistantAnnouncer
     private let logger: Logger
     private let notifier = SystemdNotifier()
     /// The config in force: what a reload compares against, and whose devices `STATUS=` counts.
     let current: Mutex<Config>
 
-    init(config: Config, pipeline: TelemetryPipeline, publisher: MQTTPublisher, logger: Logger) {
+    init(config: Config, pipeline: TelemetryPipeline, publisher: MQTTPublisher, announcer: HomeAssistantAnnouncer, logger: Logger) {
         self.file = config.file
         self.pipeline = pipeline
         self.publisher = publisher
+        self.announcer = announcer
         self.logger = logger
         self.current = Mutex(config)
     }
@@ -117,6 +119,7 @@ final class BusSupervisor: Service {
         }
 
         pipeline.update(devices: config.devices, statusTopic: config.mqtt.statusTopic)
+        announcer.announce(config)
         start(config, into: &running, only: restart.union(added))
         if config.mqtt != old.mqtt { publisher.reconfigure(config.mqtt) }
         current.withLock { $0 = config }

@@ -1,4 +1,5 @@
 import FieldlinkCore
+import FieldlinkPipeline
 
 /// What `fieldlink check` prints: enough to see at a glance that the config says what was meant.
 struct ConfigSummary {
@@ -36,6 +37,7 @@ struct ConfigSummary {
         } else {
             lines.append("status on \(mqtt.statusTopic) (retained online/offline, offline as last will)")
         }
+        lines += Self.operability(config)
         lines.append("\(plural(config.buses.count, "bus")), \(plural(config.devices.count, "device")), \(plural(pointCount, "point"))")
         for bus in config.buses {
             lines.append("bus \(bus.name) (\(bus.type)): \(bus.options)")
@@ -60,5 +62,27 @@ struct ConfigSummary {
             }
         }
         text = lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Home Assistant discovery (and who it leaves out), and the metrics textfile.
+    private static func operability(_ config: Config) -> [String] {
+        var lines: [String] = []
+        if let settings = config.homeAssistant, settings.enabled {
+            let discovery = HomeAssistantDiscovery(config: config, homeAssistant: settings, version: FieldlinkVersion.current)
+            let count = discovery.entities(of: config.devices).count
+            lines.append("Home Assistant discovery on \(settings.prefix)/…/config: \(count) entit\(count == 1 ? "y" : "ies")")
+            for device in config.devices {
+                if let reason = HomeAssistantDiscovery.notAnnounced(device) {
+                    lines.append("  device \(device.name) not announced: \(reason)")
+                }
+            }
+            if config.sparkplug != nil {
+                lines.append("  availability follows device health only: with Sparkplug B the gateway publishes no online/offline status")
+            }
+        }
+        if let metrics = config.metrics {
+            lines.append("metrics to \(metrics.textfile) every \(metrics.interval.configText) (Prometheus textfile, no port opened)")
+        }
+        return lines
     }
 }

@@ -4,6 +4,7 @@ import FieldlinkCore
 import FieldlinkI2C
 import FieldlinkModbus
 import FieldlinkMQTT
+import FieldlinkOperability
 import FieldlinkPipeline
 import FieldlinkSerial
 import FieldlinkSystemd
@@ -29,7 +30,7 @@ struct Fieldlink: AsyncParsableCommand {
         commandName: "fieldlink",
         abstract: "Polls field devices (Modbus, serial, I2C) and publishes their readings to an MQTT broker.",
         version: FieldlinkVersion.current,
-        subcommands: [Run.self, Check.self, Probe.self, Plan.self, Scan.self, Buffer.self]
+        subcommands: [Run.self, Check.self, Status.self, Probe.self, Plan.self, Scan.self, Buffer.self]
     )
 }
 
@@ -85,6 +86,7 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load()
+        let started = ContinuousClock.now
         let level = logLevel
         if logTarget.usesJournal {
             LoggingSystem.bootstrap { JournalLogHandler(label: $0, level: level) }
@@ -112,14 +114,23 @@ struct Run: AsyncParsableCommand {
         let pipeline = TelemetryPipeline(config: config, sequences: sequences, ring: ring, logger: logger)
         let publisher = MQTTPublisher(config: config.mqtt, ring: ring, session: pipeline.sparkplug.map { SparkplugSession(node: $0) },
                                       logger: logger)
-        let buses = BusSupervisor(config: config, pipeline: pipeline, publisher: publisher, logger: logger)
+        let announcer = HomeAssistantAnnouncer(ring: ring, stateDirectory: config.gateway.stateDirectory, version: FieldlinkVersion.current,
+                                               logger: logger)
+        announcer.announce(config)
+        let buses = BusSupervisor(config: config, pipeline: pipeline, publisher: publisher, announcer: announcer, logger: logger)
         let busThreads = config.buses.filter { !config.devices(on: $0).isEmpty }.count
         // Last, so it starts after the buses (READY=1 waits for their threads) and hears of a shutdown first (STOPPING=1).
         let watchdog = SystemdWatchdogService(expectedBusThreads: busThreads, logger: logger) { snapshot in
             ServiceStatus(devices: buses.current.withLock { $0.devices.map(\.name) }, health: snapshot, buffered: ring.statistics.depth).line
         }
+        let source = StatusSource(started: started, config: { buses.current.withLock { $0 } }, ring: ring)
+        let socket = StatusSocketPath.daemon(stateDirectory: config.gateway.stateDirectory, environment: ProcessInfo.processInfo.environment)
+        var keepers: [any Service] = [StatusSocketServer(path: socket, logger: logger, document: source.document)]
+        if let metrics = config.metrics {
+            keepers.append(MetricsTextfileService(config: metrics, logger: logger, document: source.document))
+        }
         // Shutdown runs this list backwards: STOPPING=1, the buses stop, the last batches go out, the publisher drains.
-        let services: [any Service] = [publisher, BatchFlusher(pipeline: pipeline), buses, watchdog]
+        let services: [any Service] = [publisher, BatchFlusher(pipeline: pipeline)] + keepers + [buses, watchdog]
 
         logger.info("fieldlink \(FieldlinkVersion.current) starting: \(config.devices.count) device(s) on \(config.buses.count) bus(es), gateway \(config.gateway.id)")
         // ServiceGroup stops services in reverse order: the watchdog (STOPPING=1), the buses (no new

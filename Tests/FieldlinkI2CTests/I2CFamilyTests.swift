@@ -44,6 +44,19 @@ import Testing
         #expect(config.devices[2].points.map { "\($0.options)" } == ["register 0x10 int16 little", "register 0x20 uint16 big"])
     }
 
+    @Test func pointsTakeTheirDriversUnitUnlessScaledOrGivenOne() throws {
+        let config = try Self.load("""
+              - {name: room, bus: header, driver: bme280, interval: 5s,
+                 points: [{name: temperature}, {name: hpa, measure: pressure, scale: 0.01}, {name: rh, measure: humidity, unit: "%"}]}
+              - {name: adc, bus: header, driver: ads1115, address: 0x49, interval: 1s, points: [{name: ain2}]}
+              - {name: eeprom, bus: header, driver: registers, address: 0x50, interval: 1s, points: [{name: raw, register: 0x20}]}
+
+            """)
+        #expect(config.devices[0].points.map(\.unit) == ["°C", nil, "%"])
+        #expect(config.devices[1].points.map(\.unit) == ["V"])
+        #expect(config.devices[2].points.map(\.unit) == [nil])
+    }
+
     @Test func configErrorsAreLocated() {
         let problems = Self.problems("""
               - {name: a, bus: header, driver: tmp103, interval: 1s, points: [{name: temperature}]}

@@ -3,3 +3,4 @@
 #pragma once
 #include "CLinuxIO_serial.h"
 #include "CLinuxIO_i2c.h"
+#include "CLinuxIO_socket.h"

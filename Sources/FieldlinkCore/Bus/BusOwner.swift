@@ -16,6 +16,8 @@ public final class BusOwner<Driver: BusDriver> {
     private let clock: any BusClock
     private let logger: Logger
     private var states: [DeviceState]
+    /// The bus these devices are on, for its line-time counter.
+    private let bus: String
 
     /// What the owner keeps per device between polls.
     private struct DeviceState {
@@ -35,6 +37,8 @@ public final class BusOwner<Driver: BusDriver> {
         self.sink = sink
         self.clock = clock
         self.logger = logger
+        self.bus = devices.first?.bus ?? ""
+        GatewayCounters.shared.busStarted(bus)
         let policy = driver.backoff, noun = driver.noun
         self.states = devices.map { device in
             DeviceState(health: DeviceHealthTracker(device: device.name, pointCount: device.points.count, retry: device.interval, noun: noun),
@@ -74,7 +78,10 @@ public final class BusOwner<Driver: BusDriver> {
     /// Polls device `index` now and books the outcome (backoff), without publishing.
     func pollNow(_ index: Int) -> Reading? {
         let timestamp = clock.unixMilliseconds
-        return driver.poll(index).map { finish($0, of: index, at: timestamp) }
+        let start = clock.now
+        let poll = driver.poll(index)
+        GatewayCounters.shared.addLineTime(clock.now - start, bus: bus)
+        return poll.map { finish($0, of: index, at: timestamp) }
     }
 
     /// `fieldlink probe --device`: one reading, converted as a poll is, handed to nobody.
@@ -85,7 +92,9 @@ public final class BusOwner<Driver: BusDriver> {
 
     /// Runs a write transaction for the write-back path, between polls.
     public func write(_ write: PointWrite) -> Result<Void, WriteFailure> {
-        driver.write(write)
+        let start = clock.now
+        defer { GatewayCounters.shared.addLineTime(clock.now - start, bus: bus) }
+        return driver.write(write)
     }
 
     private func finish(_ poll: DevicePoll, of index: Int, at timestamp: Int64) -> Reading {
@@ -136,6 +145,8 @@ public final class BusOwner<Driver: BusDriver> {
 
     /// Hands the reading on (unless every point failed) and the device's health when it changed.
     private func publish(_ reading: Reading, of index: Int) {
+        GatewayCounters.shared.recordReading(device: reading.device, pointErrors: reading.errors.count,
+                                             goodAt: reading.values.isEmpty ? nil : reading.timestamp)
         if !reading.isTotalFailure { sink.deliver(reading) }
         if let health = report(reading, of: index) { sink.healthChanged(health) }
     }

@@ -12,6 +12,10 @@ public struct Config: Sendable {
     public var devices: [DeviceConfig]
     /// Set when a device publishes `sparkplugb`: the edge node those devices belong to.
     public var sparkplug: SparkplugConfig? = nil
+    /// `homeassistant:`; nil when the section is absent.
+    public var homeAssistant: HomeAssistantConfig? = nil
+    /// `metrics:`; nil when the section is absent.
+    public var metrics: MetricsConfig? = nil
 
     public func devices(on bus: BusConfig) -> [DeviceConfig] {
         devices.filter { $0.bus == bus.name }
@@ -208,10 +212,13 @@ public protocol PointOptions: Sendable, Hashable, CustomStringConvertible {
     /// type does; a parsed text field may not). Formats that declare types up front use it
     /// (Sparkplug B's birth certificates); nil lets them infer it from the values.
     var valueKind: ValueKind? { get }
+    /// The unit a point has when its entry gives none (an I2C chip knows what it measures in).
+    var defaultUnit: String? { get }
 }
 
 extension PointOptions {
     public var valueKind: ValueKind? { nil }
+    public var defaultUnit: String? { nil }
 }
 
 public struct BusConfig: Sendable {
@@ -274,6 +281,12 @@ public struct ProfileReference: Sendable, Hashable {
     public var file: String
     /// The profile's `model:`, e.g. "Eastron SDM120-Modbus".
     public var model: String
+    /// The profile's `manufacturer:`, e.g. "Eastron"; nil when the profile does not say.
+    public var manufacturer: String?
+
+    public init(name: String, file: String, model: String, manufacturer: String? = nil) {
+        (self.name, self.file, self.model, self.manufacturer) = (name, file, model, manufacturer)
+    }
 }
 
 /// Where a point was declared: shown by `check`, so a user sees what a profile contributed.

@@ -87,7 +87,9 @@ extension DocumentReader {
                     ?? "\(device.route.topic)/\(pointName)"
                 ownRoute = PublishRoute(topic: rendered, qos: qos ?? device.route.qos, retain: retain ?? device.route.retain)
             }
-            points.append(PointConfig(name: pointName, unit: unit, transform: LinearTransform(scale: scale, offset: offset, precision: precision),
+            // The family's unit only for the raw value: a scaled point's unit is the user's to say.
+            let pointUnit = unit ?? (scale == 1 && offset == 0 ? options.defaultUnit : nil)
+            points.append(PointConfig(name: pointName, unit: pointUnit, transform: LinearTransform(scale: scale, offset: offset, precision: precision),
                                       options: options, location: entry.location, ownRoute: ownRoute, deadband: deadband,
                                       labels: labels, origin: origin))
         }

@@ -116,10 +116,14 @@ struct DocumentReader {
             diagnostics.record(ConfigProblem(location: first.location, path: "devices.\(first.name).format",
                                              message: "sparkplugb needs a top-level sparkplug: section with at least group_id"))
         }
+        let homeAssistant = readHomeAssistant(top.optional("homeassistant"))
+        let metrics = readMetrics(top.optional("metrics"))
         top.rejectUnknownKeys()
         guard let gateway, let mqtt else { return nil }
         var config = Config(file: diagnostics.file, gateway: gateway, mqtt: mqtt, buffer: buffer, buses: buses, devices: devices)
         config.sparkplug = sparkplug
+        config.homeAssistant = homeAssistant
+        config.metrics = metrics
         return config
     }
 }

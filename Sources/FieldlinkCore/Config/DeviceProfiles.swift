@@ -3,16 +3,18 @@ import Yams
 
 /// A device profile: the points of one device model as data (`devices/<name>.yaml`), so a register
 /// map is transcribed once from its datasheet and checked once by a golden test, not retyped into
-/// every config. The file's keys: `model:` (text), `defaults:` (point keys every point starts
+/// every config. The file's keys: `model:` (text), `manufacturer:` (text, optional), `defaults:` (point keys every point starts
 /// from), `points:` (a list of point entries, as in a config). Generic: any family's points work.
 public struct DeviceProfile {
     public var name: String
     public var file: String
     public var model: String
+    /// `manufacturer:`, optional (Home Assistant's device block shows it).
+    public var manufacturer: String?
     /// Each point's mapping, already layered over the profile's `defaults:`.
     var points: [ConfigMapping]
 
-    public var reference: ProfileReference { ProfileReference(name: name, file: file, model: model) }
+    public var reference: ProfileReference { ProfileReference(name: name, file: file, model: model, manufacturer: manufacturer) }
 }
 
 /// Where `profile: NAME` is looked for, in order; the first `NAME.yaml` found wins.
@@ -101,6 +103,7 @@ final class ProfileLoader {
         }
         guard var top = ConfigValue(node: root, path: "", diagnostics: own).mapping() else { return nil }
         let model = top.required("model")?.nonEmptyString()
+        let manufacturer = top.optional("manufacturer")?.nonEmptyString()
         let defaults = top.optional("defaults")?.mapping()
         var points: [ConfigMapping] = []
         if let list = top.required("points")?.list() {
@@ -112,6 +115,6 @@ final class ProfileLoader {
         }
         top.rejectUnknownKeys()
         guard let model else { return nil }
-        return DeviceProfile(name: name, file: file, model: model, points: points)
+        return DeviceProfile(name: name, file: file, model: model, manufacturer: manufacturer, points: points)
     }
 }

@@ -1,0 +1,47 @@
+import FieldlinkCore
+import Foundation
+import Testing
+import TestSupport
+
+/// `homeassistant:` and `metrics:`: defaults (held against the README), what is refused, and
+/// profiles' optional `manufacturer:`.
+struct OperabilityConfigTests {
+    @Test func absentSectionsAreNil() throws {
+        let config = try ConfigFixture.parse(ConfigFixture.minimal)
+        #expect(config.homeAssistant == nil)
+        #expect(config.metrics == nil)
+    }
+
+    @Test func defaults() throws {
+        let config = try ConfigFixture.parse(ConfigFixture.minimal + "homeassistant: {enabled: true}\nmetrics: {textfile: node/fieldlink.prom}\n")
+        #expect(config.homeAssistant == HomeAssistantConfig(enabled: true, prefix: HomeAssistantConfig.defaultPrefix))
+        // A relative path is the config file's folder's.
+        #expect(config.metrics == MetricsConfig(textfile: "/etc/fieldlink/node/fieldlink.prom", interval: MetricsConfig.defaultInterval))
+    }
+
+    @Test func givenValues() throws {
+        let config = try ConfigFixture.parse(ConfigFixture.minimal
+            + "homeassistant: {enabled: false, prefix: ha/site1}\nmetrics: {textfile: /var/lib/node/fl.prom, interval: 1m}\n")
+        #expect(config.homeAssistant == HomeAssistantConfig(enabled: false, prefix: "ha/site1"))
+        #expect(config.metrics?.interval == .seconds(60))
+    }
+
+    @Test(arguments: [
+        ("homeassistant: {prefix: ha}\n", "homeassistant", #"missing required key "enabled""#),
+        ("homeassistant: {enabled: true, prefix: ha/#}\n", "homeassistant.prefix", "is not a topic prefix"),
+        ("homeassistant: {enabled: true, discovery: yes}\n", "homeassistant.discovery", #"unknown key "discovery""#),
+        ("metrics: {interval: 15s}\n", "metrics", #"missing required key "textfile""#),
+        ("metrics: {textfile: /tmp/fl.txt}\n", "metrics.textfile", "ending in .prom"),
+        ("metrics: {textfile: /tmp/fl.prom, interval: 100ms}\n", "metrics.interval", "too short (minimum 1s)"),
+    ])
+    func refused(yaml: String, path: String, message: String) {
+        let problems = ConfigFixture.problems(ConfigFixture.minimal + yaml)
+        #expect(problems.contains { $0.path == path && $0.message.contains(message) }, "\(problems)")
+    }
+
+    @Test func readmeDocumentsTheDefaults() throws {
+        let readme = try Readme()
+        #expect(readme.exampleValues("Home Assistant")["prefix"] == HomeAssistantConfig.defaultPrefix)
+        #expect(readme.exampleValues("Metrics for Prometheus")["interval"].flatMap(Duration.init(configText:)) == MetricsConfig.defaultInterval)
+    }
+}
