@@ -59,14 +59,27 @@ struct ConfigOption: ParsableArguments {
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Validate a config and print what it declares; exits 78 when it is invalid."
+        abstract: "Validate a config and print what it declares; exits 78 when it is invalid, 73 when its state directory cannot be created or written.",
+        discussion: "Missing serial ports and I2C adapters are warnings, not failures: a USB adapter may be plugged in later."
     )
 
     @OptionGroup var options: ConfigOption
 
+    @Flag(name: .shortAndLong, help: "Print only problems and warnings (for ExecStartPre=, so the journal gets no listing at every start).")
+    var quiet = false
+
     func run() throws {
         let config = try options.load()
-        print(ConfigSummary(config).text, terminator: "")
+        for warning in DeviceNodes.warnings(for: config) {
+            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+        }
+        do {
+            try StateDirectory.verify(config.gateway.stateDirectory)
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw exitCannotCreate
+        }
+        if !quiet { print(ConfigSummary(config).text, terminator: "") }
     }
 }
 
@@ -95,9 +108,10 @@ struct Run: AsyncParsableCommand {
 
         let sequences: SequenceStore
         do {
+            try StateDirectory.prepare(config.gateway.stateDirectory)
             sequences = try SequenceStore(directory: config.gateway.stateDirectory)
         } catch {
-            logger.critical("cannot use state directory \(config.gateway.stateDirectory): \(error)")
+            logger.critical("\(error)")
             throw exitCannotCreate
         }
 
@@ -106,7 +120,7 @@ struct Run: AsyncParsableCommand {
             ring = try DiskRing(settings: .init(directory: "\(config.gateway.stateDirectory)/buffer", buffer: config.buffer,
                                                 inFlightWindow: config.mqtt.maxInflight), logger: logger)
         } catch {
-            logger.critical("cannot open the buffer ring: \(error)")
+            logger.critical("\(StateDirectory.key): cannot open the buffer ring in \(config.gateway.stateDirectory)/buffer: \(error)")
             throw exitCannotCreate
         }
         let pipeline = TelemetryPipeline(config: config, sequences: sequences, ring: ring, logger: logger)

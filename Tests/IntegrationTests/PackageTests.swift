@@ -225,7 +225,7 @@ struct PackageTests {
         #expect(FileManager.default.isExecutableFile(atPath: "\(destination)\(prefix)/bin/fieldlink"))
         let unit = try String(contentsOfFile: "\(destination)\(prefix)/lib/systemd/system/fieldlink.service", encoding: .utf8)
         #expect(unit.contains("\nExecStart=\(prefix)/bin/fieldlink run --config /etc/fieldlink/fieldlink.yaml"))
-        #expect(unit.contains("\nExecStartPre=\(prefix)/bin/fieldlink check --config /etc/fieldlink/fieldlink.yaml"))
+        #expect(unit.contains("\nExecStartPre=\(prefix)/bin/fieldlink check --quiet --config /etc/fieldlink/fieldlink.yaml"))
         #expect(!unit.contains("/usr/bin/fieldlink"), "the unit still refers to /usr/bin/fieldlink")
         let config = "\(destination)/etc/fieldlink/fieldlink.yaml"
         #expect(FileManager.default.contentsEqual(atPath: config, andPath: "\(packageRoot)/config/example.yaml"))
