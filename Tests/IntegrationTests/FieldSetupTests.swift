@@ -206,3 +206,34 @@ struct FieldSetupTests {
         #expect(check.stdout.contains("  device m1 (unit 1) every 5s"), "\(check.stdout)")
     }
 }
+
+/// A stock mosquitto (Receive Maximum 20) below the gateway's max_inflight: the NOTICE once per run.
+@Suite("Quiet logs")
+struct QuietLogTests {
+    @Test("the Receive Maximum NOTICE is logged once per broker per run, not at every reconnect", .timeLimit(.minutes(2)))
+    func receiveMaximumNoticeOnce() throws {
+        let workspace = try Workspace("setup-receive-maximum")
+        defer { workspace.remove() }
+        let broker = try Broker(in: workspace.path, extraConfig: "max_inflight_messages 5")
+        defer { broker.stop() }
+        let config = try workspace.write(configHead(gateway: "gw-rm", stateDirectory: "\(workspace.path)/state", broker: broker)
+            .replacingOccurrences(of: "  version: 5\n", with: "  version: 5\n  max_inflight: 50\n") + """
+            buses:
+              - {name: line1, type: modbus-rtu, port: /dev/ttyFIELDLINK-NOPE}
+            devices:
+              - {name: meter, bus: line1, unit: 1, interval: 1s, points: [{name: x, address: 0}]}
+
+            """, to: "fieldlink.yaml")
+        let gateway = try startGateway(config: config, in: workspace.path)
+        defer { gateway.stop() }
+        func connections() -> Int { gateway.stderr.components(separatedBy: "connected to mqtt://127.0.0.1:\(broker.port)").count - 1 }
+        try #require(eventually(timeout: .seconds(15)) { connections() >= 1 }, "never connected; log:\n\(gateway.stderr)")
+        for round in 2...3 {
+            try broker.restart()
+            try #require(eventually(timeout: .seconds(20)) { connections() >= round }, "no reconnect \(round); log:\n\(gateway.stderr)")
+        }
+        let notices = gateway.logLines(level: "NOTICE", containing: "Receive Maximum")
+        #expect(notices.count == 1, "expected one Receive Maximum NOTICE over 3 connections; log:\n\(gateway.stderr)")
+        #expect(notices.first?.contains("accepts only 5 unacknowledged messages") == true, "\(notices)")
+    }
+}

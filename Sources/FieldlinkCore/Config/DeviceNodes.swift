@@ -23,7 +23,7 @@ public enum DeviceNodes {
             guard let why = FileAccess.whyNotReadWrite(node) else { return nil }
             let advice = why == Errno(ENOENT) ? advice(forMissing: node) : "the user fieldlink runs as needs access (the unit grants it; by hand: group dialout or i2c)"
             return ConfigProblem(location: bus.location, path: "buses.\(bus.name)",
-                                 message: "\(node): \(why.text) (yet); fieldlink retries it while running; \(advice)")
+                                 message: "\(node) cannot be opened now (\(why.text)); not an error, fieldlink keeps trying while it runs; \(advice)")
         }
     }
 }
