@@ -18,7 +18,7 @@ deb-deps:
 	scripts/install-deps.sh deb
 
 release: deps
-	$(SWIFT) build -c release --static-swift-stdlib
+	$(SWIFT) build -c release --static-swift-stdlib --product fieldlink
 
 build:
 	$(SWIFT) build --build-tests
@@ -38,7 +38,7 @@ deb: deb-deps
 	SWIFT=$(SWIFT) scripts/build-deb.sh
 
 # `make install` does not build (so `sudo make install` never runs the compiler as root): build first
-# with `make release` or `swift build -c release --static-swift-stdlib`. The unit's paths follow PREFIX
+# with `make release` or `swift build -c release --static-swift-stdlib --product fieldlink`. The unit's paths follow PREFIX
 # (systemd and systemd-sysusers also read /usr/local/lib/...); the config stays in /etc/fieldlink,
 # where the unit looks for it, and an existing one is kept.
 PREFIX ?= /usr/local
@@ -54,7 +54,7 @@ confdir = /etc/fieldlink
 live_systemd = [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]
 
 install:
-	@test -x "$(BINARY)" || { echo "make install: $(BINARY) not found; build it first: make release (or swift build -c release --static-swift-stdlib)" >&2; exit 1; }
+	@test -x "$(BINARY)" || { echo "make install: $(BINARY) not found; build it first: make release (or swift build -c release --static-swift-stdlib --product fieldlink)" >&2; exit 1; }
 	install -D -m 0755 "$(BINARY)" "$(DESTDIR)$(bindir)/fieldlink"
 	install -d -m 0755 "$(DESTDIR)$(unitdir)"
 	sed -e 's|/usr/bin/fieldlink|$(bindir)/fieldlink|g' -e 's|/usr/share/doc/fieldlink|$(docdir)|g' \

@@ -29,7 +29,7 @@ struct Fieldlink: AsyncParsableCommand {
         commandName: "fieldlink",
         abstract: "Polls field devices (Modbus, serial, I2C) and publishes their readings to an MQTT broker.",
         version: FieldlinkVersion.current,
-        subcommands: [Run.self, Check.self, Probe.self, Plan.self, Scan.self, Buffer.self]
+        subcommands: [Run.self, Check.self, Probe.self, Plan.self, Scan.self, Buffer.self, Reference.self]
     )
 }
 
