@@ -237,3 +237,30 @@ struct QuietLogTests {
         #expect(notices.first?.contains("accepts only 5 unacknowledged messages") == true, "\(notices)")
     }
 }
+
+/// `scan`'s timeout is what its help says.
+@Suite("Commissioning defaults")
+struct ScanTimeoutTests {
+    @Test("scan uses --timeout, else a configured bus's timeout, else 100ms, as scan --help says", .timeLimit(.minutes(2)))
+    func scanTimeout() throws {
+        let workspace = try Workspace("setup-scan")
+        defer { workspace.remove() }
+        let help = try runFieldlink(["scan", "--help"], in: workspace.path, name: "help")
+        #expect(help.stdout.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: #" +"#, with: " ", options: .regularExpression)
+            .contains("default: with --config the bus's; otherwise 500ms for probe, 100ms for scan"), "\(help.stdout)")
+        let file = try workspace.write("""
+            gateway: {id: gw, state_dir: \(workspace.path)/state}
+            mqtt: {url: "mqtt://127.0.0.1"}
+            buses: [{name: line1, type: modbus-rtu, port: /dev/null, timeout: 300ms}]
+            devices: [{name: m, bus: line1, unit: 1, interval: 1s, points: [{name: x, address: 0}]}]
+
+            """, to: "site.yaml")
+        // /dev/null is no serial port, so each scan stops after its first line, which names the timeout.
+        for (arguments, expected) in [(["--config", file, "--bus", "line1"], "timeout 300ms"), (["--port", "/dev/null"], "timeout 100ms"),
+                                      (["--config", file, "--bus", "line1", "--timeout", "50ms"], "timeout 50ms")] {
+            let scan = try runFieldlink(["scan", "--units", "1"] + arguments, in: workspace.path, name: "scan")
+            let first = scan.stdout.split(separator: "\n").first ?? ""
+            #expect(first.hasPrefix("scanning 1 unit(s)") && first.hasSuffix(expected), "\(arguments): \(scan.stdout)\(scan.stderr)")
+        }
+    }
+}
