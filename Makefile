@@ -2,7 +2,8 @@
 #   make demo   installs what is needed, builds a release and runs the gateway on the simulated demo
 #   make test   installs what the tests need and runs the whole test suite (what CI runs)
 # Deployment (README: Deploy on a Raspberry Pi):
-#   make deb                          dist/fieldlink_<version>_<arch>.deb (release build, scripts/build-deb.sh)
+#   make deb [ARCH=arm64]             dist/fieldlink_<version>_<arch>.deb (release build, scripts/build-deb.sh;
+#                                     ARCH=arm64 cross-builds from x86_64, scripts/cross-build.sh)
 #   make install / make uninstall     elsewhere: PREFIX (default /usr/local) and DESTDIR, from a release build
 SWIFT ?= swift
 
@@ -34,8 +35,9 @@ test: test-deps
 	# they can hold every thread of the cooperative pool while an async test waits for one (~3 min).
 	FIELDLINK_BIN=$$($(SWIFT) build --show-bin-path)/fieldlink $(SWIFT) test --skip-build --no-parallel
 
+# ARCH=arm64 on an x86_64 machine cross-builds (scripts/cross-build.sh says what is missing, if anything).
 deb: deb-deps
-	SWIFT=$(SWIFT) scripts/build-deb.sh
+	SWIFT=$(SWIFT) scripts/build-deb.sh $(if $(ARCH),--arch $(ARCH))
 
 # `make install` does not build (so `sudo make install` never runs the compiler as root): build first
 # with `make release` or `swift build -c release --static-swift-stdlib --product fieldlink`. The unit's paths follow PREFIX

@@ -4,7 +4,10 @@
 #   scripts/build-deb.sh                      release build (--static-swift-stdlib, default .build), then package
 #   scripts/build-deb.sh --binary PATH        package an existing binary instead (the tests use the debug build)
 #   options: --scratch-path DIR (where swift builds; default .build)   --output DIR (default dist)
-#            --arch ARCH (default: dpkg --print-architecture; must match the binary's ELF machine)
+#            --arch ARCH (default: dpkg --print-architecture; must match the binary's ELF machine;
+#              another one without --binary cross-builds it: scripts/cross-build.sh, e.g. arm64)
+#            --tools-binary PATH (a fieldlink for this machine, for the version and fieldlink.yaml(5)
+#              when the packaged binary cannot run here; a cross-build makes one)
 #            --generate-manual PATH (accepted and ignored: the man pages no longer need it)
 #
 # The version is `fieldlink --version`; fieldlink(1) is man/fieldlink.1 and fieldlink.yaml(5) is
@@ -21,14 +24,16 @@ binary=""
 scratch=.build
 output=dist
 arch=""
+tools=""
 while (($#)); do
     case $1 in
         --binary) binary=$2; shift 2 ;;
         --scratch-path) scratch=$2; shift 2 ;;
         --output) output=$2; shift 2 ;;
         --arch) arch=$2; shift 2 ;;
+        --tools-binary) tools=$2; shift 2 ;;
         --generate-manual) shift 2 ;;
-        -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "build-deb: unknown argument $1 (see --help)" >&2; exit 64 ;;
     esac
 done
@@ -39,8 +44,17 @@ for tool in dpkg-deb dpkg dpkg-shlibdeps gzip; do
     command -v "$tool" >/dev/null || fail "$tool not found: run \`scripts/install-deps.sh deb\` (Debian / Raspberry Pi OS)"
 done
 
-# 1. The binary: a release build of the product only (no tests, no benchmark), or the one given.
-if [[ -z $binary ]]; then
+# 1. The binary: a release build of the product only (no tests, no benchmark), or the one given;
+#    for another architecture a cross-build, and a build for this machine to run as the tools.
+arch=${arch:-$(dpkg --print-architecture)}
+if [[ -z $binary && $arch != "$(dpkg --print-architecture)" ]]; then
+    binary=$(SWIFT=$SWIFT scripts/cross-build.sh "$arch" "$scratch-$arch") || exit $?
+    if [[ -z $tools ]]; then
+        "$SWIFT" build -c release --static-swift-stdlib --scratch-path "$scratch" --product fieldlink
+        tools="$("$SWIFT" build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)/fieldlink"
+    fi
+    release=1
+elif [[ -z $binary ]]; then
     flags=(-c release --static-swift-stdlib --scratch-path "$scratch")
     "$SWIFT" build "${flags[@]}" --product fieldlink
     binary="$("$SWIFT" build "${flags[@]}" --show-bin-path)/fieldlink"
@@ -49,12 +63,13 @@ else
     release=0
 fi
 [[ -x $binary ]] || fail "$binary is missing or not executable"
+tools=${tools:-$binary}
+[[ -x $tools ]] || fail "$tools is missing or not executable"
 
-version=$("$binary" --version) || fail "$binary --version failed (a binary for another architecture needs qemu-user binfmt)"
+version=$("$tools" --version) || fail "$tools --version failed (for a binary of another architecture pass --tools-binary, or use qemu-user binfmt)"
 [[ $version =~ ^[0-9][A-Za-z0-9.+~-]*$ ]] || fail "\"$version\" (from $binary --version) is not a Debian version"
 
 # 2. Architecture: dpkg's name for this machine, checked against the binary's ELF e_machine.
-arch=${arch:-$(dpkg --print-architecture)}
 machine=$(od -An -tu2 -j18 -N2 "$binary" | tr -d ' ')
 case $machine in
     62) elf_arch=amd64 ;; 183) elf_arch=arm64 ;; 40) elf_arch=armhf ;; 243) elf_arch=riscv64 ;; *) elf_arch="ELF machine $machine" ;;
@@ -136,7 +151,7 @@ EOF
 man_date=$(date -u -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}" +%Y-%m-%d)
 mkdir -p "$stage/man" "$root/usr/share/man/man1" "$root/usr/share/man/man5"
 sed -e "s/@DATE@/$man_date/" -e "s/@VERSION@/$version/" man/fieldlink.1 >"$stage/man/fieldlink.1"
-"$binary" reference --date "$man_date" >"$stage/man/fieldlink.yaml.5" || fail "$binary reference failed"
+"$tools" reference --date "$man_date" >"$stage/man/fieldlink.yaml.5" || fail "$tools reference failed"
 [[ -s $stage/man/fieldlink.yaml.5 ]] || fail "fieldlink reference wrote nothing"
 gzip -9n <"$stage/man/fieldlink.1" >"$root/usr/share/man/man1/fieldlink.1.gz"
 gzip -9n <"$stage/man/fieldlink.yaml.5" >"$root/usr/share/man/man5/fieldlink.yaml.5.gz"

@@ -92,4 +92,24 @@ struct PackageContentTests {
         #expect(check.status == 0, "\(check.stderr)")
         #expect(check.stdout.contains("(\(root)/usr/share/fieldlink/devices/eastron-sdm120.yaml)"), "\(check.stdout)")
     }
+
+    @Test("make deb ARCH=arm64 without an aarch64 Swift SDK prints the one missing step", .timeLimit(.minutes(2)))
+    func crossBuildSaysWhatIsMissing() throws {
+        let workspace = try Workspace("deb-cross")
+        defer { workspace.remove() }
+        let noSDKs = try workspace.subdirectory("swift-sdks")  // an empty SDK folder, whatever this machine has installed
+        let make = try runTool("make", ["-n", "-C", packageRoot, "deb", "ARCH=arm64"], in: workspace.path, name: "make-n")
+        #expect(make.stdout.contains("scripts/build-deb.sh --arch arm64"), "make deb ARCH=arm64 does not pass the architecture:\n\(make.stdout)")
+        let build = try runTool("\(packageRoot)/scripts/build-deb.sh", ["--arch", "arm64", "--output", "\(workspace.path)/dist"],
+                                in: workspace.path, name: "build-deb", environment: ["SWIFT_SDKS_PATH": noSDKs], timeout: .seconds(60))
+        #expect(build.status == 69, "exit \(build.status):\n\(build.stderr)")
+        let lines = build.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "more than the one step:\n\(build.stderr)")
+        let step = String(lines.first ?? "")
+        for fragment in ["one step is missing", "--target aarch64-unknown-linux-gnu", "swift sdk install", "make deb ARCH=arm64"] {
+            #expect(step.contains(fragment), "no \(fragment.debugDescription) in: \(step)")
+        }
+        let made = (try? FileManager.default.contentsOfDirectory(atPath: "\(workspace.path)/dist")) ?? []
+        #expect(made.isEmpty, "a package was made anyway: \(made)")
+    }
 }

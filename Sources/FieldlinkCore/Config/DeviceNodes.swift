@@ -19,7 +19,7 @@ public enum DeviceNodes {
     /// A warning, at the bus, for each bus whose device node cannot be opened now.
     public static func warnings(for config: Config) -> [ConfigProblem] {
         config.buses.compactMap { bus in
-            guard let node = bus.options.physicalResource, node.hasPrefix("/dev/") else { return nil }
+            guard let node = bus.options.physicalResource, node.hasPrefix("/") else { return nil }
             guard let why = FileAccess.whyNotReadWrite(node) else { return nil }
             let advice = why == Errno(ENOENT) ? advice(forMissing: node) : "the user fieldlink runs as needs access (the unit grants it; by hand: group dialout or i2c)"
             return ConfigProblem(location: bus.location, path: "buses.\(bus.name)",
