@@ -110,8 +110,11 @@ struct Run: AsyncParsableCommand {
         do {
             try StateDirectory.prepare(config.gateway.stateDirectory)
             sequences = try SequenceStore(directory: config.gateway.stateDirectory)
+        } catch let problem as FileSystemProblem {
+            logger.critical("\(problem)")
+            throw exitCannotCreate
         } catch {
-            logger.critical("\(error)")
+            logger.critical("\(StateDirectory.key): \(error)")
             throw exitCannotCreate
         }
 

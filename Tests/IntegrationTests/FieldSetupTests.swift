@@ -63,15 +63,13 @@ struct FieldSetupTests {
         let file = try workspace.write(Self.config(state: state), to: "site.yaml")
         chmod(file, 0o644)
         for command in [["check"], ["run", "--log-target", "stderr"]] {
-            let process = try ChildProcess(setpriv, ["--reuid=65534", "--regid=65534", "--clear-groups", try fieldlinkBinary()]
-                                           + command + ["--config", file], in: workspace.path, name: "nobody-\(command[0])")
-            defer { process.stop(signal: SIGKILL, grace: .seconds(1)) }
-            #expect(process.waitForExit(timeout: .seconds(15)))
-            #expect(process.process.terminationStatus == 73, "\(command[0]): \(process.stderr)")
-            #expect(process.stderr.contains("gateway.state_dir: cannot create \(state)"), "\(command[0]): \(process.stderr)")
-            #expect(process.stderr.contains("Permission denied"), "\(command[0]): \(process.stderr)")
-            #expect(process.stderr.contains("run fieldlink under its systemd unit"), "\(command[0]): \(process.stderr)")
-            Self.expectNoFoundationText(process.stderr)
+            let nobody = try runTool(setpriv, ["--reuid=65534", "--regid=65534", "--clear-groups", try fieldlinkBinary()]
+                                     + command + ["--config", file], in: workspace.path, name: "nobody-\(command[0])", timeout: .seconds(15))
+            #expect(nobody.status == 73, "\(command[0]): \(nobody.stderr)")
+            for fragment in ["gateway.state_dir: cannot create \(state)", "Permission denied", "run fieldlink under its systemd unit"] {
+                #expect(nobody.stderr.contains(fragment), "\(command[0]): \(nobody.stderr)")
+            }
+            Self.expectNoFoundationText(nobody.stderr)
         }
     }
 
@@ -168,11 +166,9 @@ struct FieldSetupTests {
         #expect(missing.stderr.contains(#"no profile "shelf-meter""#), "\(missing.stderr)")
         #expect(missing.stderr.contains("FIELDLINK_PROFILES=") && missing.stderr.contains("profiles: ["), "\(missing.stderr)")
 
-        let process = try ChildProcess(try fieldlinkBinary(), ["check", "--config", plain], in: workspace.path, name: "env",
-                                       environment: ["FIELDLINK_PROFILES": "/nonexistent:\(shelf)"])
-        defer { process.stop(signal: SIGKILL, grace: .seconds(1)) }
-        #expect(process.waitForExit(timeout: .seconds(15)))
-        #expect(process.process.terminationStatus == 0, "\(process.stderr)")
+        let process = try runTool(try fieldlinkBinary(), ["check", "--config", plain], in: workspace.path, name: "env",
+                                  environment: ["FIELDLINK_PROFILES": "/nonexistent:\(shelf)"])
+        #expect(process.status == 0, "\(process.stderr)")
         #expect(process.stdout.contains("profile shelf-meter: Test meter (\(shelf)/shelf-meter.yaml)"), "\(process.stdout)")
 
         let keyed = try workspace.write("profiles: [../shelf]\n" + base, to: "site/keyed.yaml")
