@@ -114,7 +114,7 @@ struct Run: AsyncParsableCommand {
             logger.critical("\(problem)")
             throw exitCannotCreate
         } catch {
-            logger.critical("\(StateDirectory.key): \(error)")
+            logger.critical("\(StateDirectory.key): \(error); \(StateDirectory.remedy)")
             throw exitCannotCreate
         }
 
@@ -123,7 +123,7 @@ struct Run: AsyncParsableCommand {
             ring = try DiskRing(settings: .init(directory: "\(config.gateway.stateDirectory)/buffer", buffer: config.buffer,
                                                 inFlightWindow: config.mqtt.maxInflight), logger: logger)
         } catch {
-            logger.critical("\(StateDirectory.key): cannot open the buffer ring in \(config.gateway.stateDirectory)/buffer: \(error)")
+            logger.critical("\(StateDirectory.key): cannot open the buffer ring in \(config.gateway.stateDirectory)/buffer: \(error); \(StateDirectory.remedy)")
             throw exitCannotCreate
         }
         let pipeline = TelemetryPipeline(config: config, sequences: sequences, ring: ring, logger: logger)

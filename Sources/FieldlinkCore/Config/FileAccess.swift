@@ -89,7 +89,7 @@ public enum FileAccess {
 public enum StateDirectory {
     public static let key = "gateway.state_dir"
 
-    static let remedy = "run fieldlink under its systemd unit (its StateDirectory= creates /var/lib/fieldlink for the fieldlink user), "
+    public static let remedy = "run fieldlink under its systemd unit (its StateDirectory= creates /var/lib/fieldlink for the fieldlink user), "
         + "or set gateway.state_dir to a directory this user can write (e.g. state_dir: ./state, relative to the config file)"
 
     /// What `run` does first: creates the directory and its parents, and checks that it can be written.
