@@ -3,7 +3,8 @@
 #   make test   installs what the tests need and runs the whole test suite (what CI runs)
 #   make test-systemd   the package under a real systemd 252 in a QEMU Debian 12 guest (part of make test)
 # Deployment (README: Deploy on a Raspberry Pi):
-#   make deb                          dist/fieldlink_<version>_<arch>.deb (release build, scripts/build-deb.sh)
+#   make deb [ARCH=arm64]             dist/fieldlink_<version>_<arch>.deb (release build, scripts/build-deb.sh;
+#                                     ARCH=arm64 cross-builds from x86_64, scripts/cross-build.sh)
 #   make install / make uninstall     elsewhere: PREFIX (default /usr/local) and DESTDIR, from a release build
 SWIFT ?= swift
 
@@ -19,7 +20,7 @@ deb-deps:
 	scripts/install-deps.sh deb
 
 release: deps
-	$(SWIFT) build -c release --static-swift-stdlib
+	$(SWIFT) build -c release --static-swift-stdlib --product fieldlink
 
 build:
 	$(SWIFT) build --build-tests
@@ -49,11 +50,12 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT=$(SWIFT) scripts/fuzz.sh
 
+# ARCH=arm64 on an x86_64 machine cross-builds (scripts/cross-build.sh says what is missing, if anything).
 deb: deb-deps
-	SWIFT=$(SWIFT) scripts/build-deb.sh
+	SWIFT=$(SWIFT) scripts/build-deb.sh $(if $(ARCH),--arch $(ARCH))
 
 # `make install` does not build (so `sudo make install` never runs the compiler as root): build first
-# with `make release` or `swift build -c release --static-swift-stdlib`. The unit's paths follow PREFIX
+# with `make release` or `swift build -c release --static-swift-stdlib --product fieldlink`. The unit's paths follow PREFIX
 # (systemd and systemd-sysusers also read /usr/local/lib/...); the config stays in /etc/fieldlink,
 # where the unit looks for it, and an existing one is kept.
 PREFIX ?= /usr/local
@@ -69,7 +71,7 @@ confdir = /etc/fieldlink
 live_systemd = [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]
 
 install:
-	@test -x "$(BINARY)" || { echo "make install: $(BINARY) not found; build it first: make release (or swift build -c release --static-swift-stdlib)" >&2; exit 1; }
+	@test -x "$(BINARY)" || { echo "make install: $(BINARY) not found; build it first: make release (or swift build -c release --static-swift-stdlib --product fieldlink)" >&2; exit 1; }
 	install -D -m 0755 "$(BINARY)" "$(DESTDIR)$(bindir)/fieldlink"
 	install -d -m 0755 "$(DESTDIR)$(unitdir)"
 	sed -e 's|/usr/bin/fieldlink|$(bindir)/fieldlink|g' -e 's|/usr/share/doc/fieldlink|$(docdir)|g' \

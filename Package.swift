@@ -44,6 +44,7 @@ let package = Package(
         .target(
             name: "FieldlinkCore",
             dependencies: [
+                "FieldlinkPOSIX",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

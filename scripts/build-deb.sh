@@ -4,12 +4,14 @@
 #   scripts/build-deb.sh                      release build (--static-swift-stdlib, default .build), then package
 #   scripts/build-deb.sh --binary PATH        package an existing binary instead (the tests use the debug build)
 #   options: --scratch-path DIR (where swift builds; default .build)   --output DIR (default dist)
-#            --arch ARCH (default: dpkg --print-architecture; must match the binary's ELF machine)
-#            --generate-manual PATH (an already built generate-manual: no swift build at all, as
-#              inside `swift test`, which holds the scratch path's lock)
+#            --arch ARCH (default: dpkg --print-architecture; must match the binary's ELF machine;
+#              another one without --binary cross-builds it: scripts/cross-build.sh, e.g. arm64)
+#            --tools-binary PATH (a fieldlink for this machine, for the version and fieldlink.yaml(5)
+#              when the packaged binary cannot run here; a cross-build makes one)
+#            --generate-manual PATH (accepted and ignored: the man pages no longer need it)
 #
-# The version is `fieldlink --version` and the man page is generated from the binary by
-# swift-argument-parser's generate-manual tool, so the binary must run here (on the Pi, or under
+# The version is `fieldlink --version`; fieldlink(1) is man/fieldlink.1 and fieldlink.yaml(5) is
+# `fieldlink reference` (the loader's key tables), so the binary must run here (on the Pi, or under
 # qemu-user binfmt for a cross-built one: see the README, "Deploy on a Raspberry Pi").
 # Maintainer: $FIELDLINK_MAINTAINER, or the placeholder below.
 set -euo pipefail
@@ -22,15 +24,16 @@ binary=""
 scratch=.build
 output=dist
 arch=""
-generate_manual=""
+tools=""
 while (($#)); do
     case $1 in
         --binary) binary=$2; shift 2 ;;
         --scratch-path) scratch=$2; shift 2 ;;
         --output) output=$2; shift 2 ;;
         --arch) arch=$2; shift 2 ;;
-        --generate-manual) generate_manual=$2; shift 2 ;;
-        -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --tools-binary) tools=$2; shift 2 ;;
+        --generate-manual) shift 2 ;;
+        -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "build-deb: unknown argument $1 (see --help)" >&2; exit 64 ;;
     esac
 done
@@ -41,29 +44,32 @@ for tool in dpkg-deb dpkg dpkg-shlibdeps gzip; do
     command -v "$tool" >/dev/null || fail "$tool not found: run \`scripts/install-deps.sh deb\` (Debian / Raspberry Pi OS)"
 done
 
-# 1. The binary, and the generate-manual tool built with the same flags in the same scratch path
-#    (so the second `swift build` reuses the first one's build plan instead of relinking fieldlink).
-if [[ -z $binary ]]; then
+# 1. The binary: a release build of the product only (no tests, no benchmark), or the one given;
+#    for another architecture a cross-build, and a build for this machine to run as the tools.
+arch=${arch:-$(dpkg --print-architecture)}
+if [[ -z $binary && $arch != "$(dpkg --print-architecture)" ]]; then
+    binary=$(SWIFT=$SWIFT scripts/cross-build.sh "$arch" "$scratch-$arch") || exit $?
+    if [[ -z $tools ]]; then
+        "$SWIFT" build -c release --static-swift-stdlib --scratch-path "$scratch" --product fieldlink
+        tools="$("$SWIFT" build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)/fieldlink"
+    fi
+    release=1
+elif [[ -z $binary ]]; then
     flags=(-c release --static-swift-stdlib --scratch-path "$scratch")
-    "$SWIFT" build "${flags[@]}"
+    "$SWIFT" build "${flags[@]}" --product fieldlink
     binary="$("$SWIFT" build "${flags[@]}" --show-bin-path)/fieldlink"
     release=1
 else
-    flags=(--scratch-path "$scratch")
     release=0
 fi
 [[ -x $binary ]] || fail "$binary is missing or not executable"
-if [[ -z $generate_manual ]]; then
-    "$SWIFT" build "${flags[@]}" --product generate-manual
-    generate_manual="$("$SWIFT" build "${flags[@]}" --show-bin-path)/generate-manual"
-fi
-[[ -x $generate_manual ]] || fail "$generate_manual is missing or not executable (swift build --product generate-manual builds it)"
+tools=${tools:-$binary}
+[[ -x $tools ]] || fail "$tools is missing or not executable"
 
-version=$("$binary" --version) || fail "$binary --version failed (a binary for another architecture needs qemu-user binfmt)"
+version=$("$tools" --version) || fail "$tools --version failed (for a binary of another architecture pass --tools-binary, or use qemu-user binfmt)"
 [[ $version =~ ^[0-9][A-Za-z0-9.+~-]*$ ]] || fail "\"$version\" (from $binary --version) is not a Debian version"
 
 # 2. Architecture: dpkg's name for this machine, checked against the binary's ELF e_machine.
-arch=${arch:-$(dpkg --print-architecture)}
 machine=$(od -An -tu2 -j18 -N2 "$binary" | tr -d ' ')
 case $machine in
     62) elf_arch=amd64 ;; 183) elf_arch=arm64 ;; 40) elf_arch=armhf ;; 243) elf_arch=riscv64 ;; *) elf_arch="ELF machine $machine" ;;
@@ -111,7 +117,7 @@ Files: Swift standard library, Foundation, Dispatch (statically linked)
 Copyright: Apple Inc. and the Swift project authors
 License: Apache-2.0 WITH Swift-exception
 
-Files: swift-argument-parser, swift-log, swift-service-lifecycle, swift-collections (statically linked)
+Files: swift-argument-parser, swift-log, swift-service-lifecycle, swift-collections, swift-protobuf, swift-async-algorithms (statically linked)
 Copyright: Apple Inc. and the Swift project authors; the Swift Server Work Group
 License: Apache-2.0
 
@@ -141,13 +147,15 @@ License: MIT
  OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
 EOF
 
-# The man page: swift-argument-parser's generate-manual reads `fieldlink --experimental-dump-help`.
+# The man pages: fieldlink(1) written by hand, fieldlink.yaml(5) from the binary's key tables.
 man_date=$(date -u -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}" +%Y-%m-%d)
-mkdir -p "$stage/man" "$root/usr/share/man/man1"
-"$generate_manual" "$binary" --date "$man_date" --output-directory "$stage/man"
-[[ -s $stage/man/fieldlink.1 ]] || fail "generate-manual wrote no fieldlink.1"
+mkdir -p "$stage/man" "$root/usr/share/man/man1" "$root/usr/share/man/man5"
+sed -e "s/@DATE@/$man_date/" -e "s/@VERSION@/$version/" man/fieldlink.1 >"$stage/man/fieldlink.1"
+"$tools" reference --date "$man_date" >"$stage/man/fieldlink.yaml.5" || fail "$tools reference failed"
+[[ -s $stage/man/fieldlink.yaml.5 ]] || fail "fieldlink reference wrote nothing"
 gzip -9n <"$stage/man/fieldlink.1" >"$root/usr/share/man/man1/fieldlink.1.gz"
-chmod 0644 "$root/usr/share/man/man1/fieldlink.1.gz"
+gzip -9n <"$stage/man/fieldlink.yaml.5" >"$root/usr/share/man/man5/fieldlink.yaml.5.gz"
+chmod 0644 "$root/usr/share/man/man1/fieldlink.1.gz" "$root/usr/share/man/man5/fieldlink.yaml.5.gz"
 
 # 5. DEBIAN/: control, conffiles, maintainer scripts.
 mkdir -p "$root/DEBIAN"
@@ -171,11 +179,12 @@ Installed-Size: $installed_size
 Depends: $depends
 Section: net
 Priority: optional
-Description: field-to-MQTT gateway daemon (Modbus-RTU to MQTT)
- fieldlink polls Modbus-RTU devices on RS-485 serial lines on fixed-rate
- schedules and publishes every poll as one MQTT message, keeping unsent
- readings in a disk-backed store-and-forward ring until the broker has
- acknowledged them.
+Description: field-to-MQTT gateway daemon (Modbus, serial and I2C to MQTT)
+ fieldlink polls Modbus RTU devices on RS-485 lines, Modbus TCP devices,
+ serial text sensors (NMEA, key=value, CSV, regex) and I2C sensors on
+ fixed-rate schedules, and publishes their readings to an MQTT broker as
+ JSON, CBOR or Sparkplug B, keeping unsent readings in a disk-backed
+ store-and-forward ring until the broker has acknowledged them.
  .
  This package installs a hardened systemd unit (Type=notify, watchdog,
  DynamicUser=, journald structured fields) and an example configuration in

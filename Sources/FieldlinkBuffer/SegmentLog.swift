@@ -171,7 +171,7 @@ final class SegmentLog {
 
     /// Deletes the segments whose every record has an id at or below `watermark`.
     func removeSegments(through watermark: UInt64) throws(FileError) {
-        while let first = segments.first {
+        while !segments.isEmpty {
             let lastInSegment = segments.count > 1 ? segments[1].firstID - 1 : (lastID ?? 0)
             guard lastInSegment <= watermark else { return }
             try removeOldest()

@@ -1,4 +1,5 @@
 import CLinuxIO
+import FieldlinkCore
 import FieldlinkPOSIX
 #if canImport(Glibc)
 import Glibc
@@ -19,7 +20,9 @@ public final class I2CAdapter: I2CBus {
 
     /// Opens the adapter and asks what it can do. Wraps `open(2)` and `ioctl(I2C_FUNCS)`.
     public init(path: String) throws(I2CError) {
-        let descriptor = try valueOrErrno { CLinuxIO_i2c_open(path) } orThrow: { I2CError(.adapter, "cannot open \(path): \($0.text)") }
+        let descriptor = try valueOrErrno { CLinuxIO_i2c_open(path) } orThrow: {
+            I2CError(.adapter, "cannot open \(path): \($0.text)\($0 == Errno(ENOENT) ? "; \(DeviceNodes.enableI2C)" : "")")
+        }
         var funcs: UInt = 0
         if case .failure(let error) = Self.retrying({ CLinuxIO_i2c_funcs(descriptor, &funcs) }) {
             close(descriptor)

@@ -27,6 +27,9 @@ enum MosquittoLibrary {
 final class MQTTConnection {
     private let config: MQTTConfig
     private let endpoint: BrokerEndpoint
+    /// Brokers (and the Receive Maximum they gave) whose NOTICE this process logged: a fresh
+    /// connection each time must not repeat it into the journal at every reconnect.
+    static let receiveMaximumNoticed = Mutex<Set<String>>([])
     private let ring: any MessageRing
     private let session: any MQTTSession
     private let control: ConnectionControl
@@ -126,7 +129,8 @@ final class MQTTConnection {
             connection.topicAliasMaximum = Int(maximum)
             var receiveMaximum: UInt16 = 0
             if mosquitto_property_read_int16(properties, Int32(MQTT_PROP_RECEIVE_MAXIMUM.rawValue), &receiveMaximum, false) != nil,
-               Int(receiveMaximum) < connection.config.maxInflight {
+               Int(receiveMaximum) < connection.config.maxInflight,
+               MQTTConnection.receiveMaximumNoticed.withLock({ $0.insert("\(connection.endpoint.url) \(receiveMaximum)").inserted }) {
                 // mosquitto's default is 20: on a slow link that, not max_inflight, sets the throughput.
                 connection.logger.notice("the broker accepts only \(receiveMaximum) unacknowledged messages (its Receive Maximum); mqtt.max_inflight \(connection.config.maxInflight) is capped to that — raise max_inflight_messages on the broker for slow links")
             }

@@ -1,3 +1,4 @@
+import FieldlinkCore
 import Foundation
 import Synchronization
 
@@ -23,7 +24,11 @@ public final class SequenceStore: Sendable {
     public init(directory: String, blockSize: UInt64 = 1_000) throws {
         self.path = URL(fileURLWithPath: directory).appendingPathComponent(Self.fileName).path
         self.blockSize = blockSize
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw StateFileError(path: directory, reason: "cannot be created: \(FileAccess.errno(of: error).text)")
+        }
         var floors: [String: UInt64] = [:]
         if let data = FileManager.default.contents(atPath: path) {
             do {
@@ -68,7 +73,7 @@ public final class SequenceStore: Sendable {
         do {
             try encoder.encode(floors).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
-            throw StateFileError(path: path, reason: "cannot be written: \(error.localizedDescription)")
+            throw StateFileError(path: path, reason: "cannot be written: \(FileAccess.errno(of: error).text)")
         }
     }
 }

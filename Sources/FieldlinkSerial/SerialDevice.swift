@@ -104,12 +104,13 @@ final class SerialDevice {
 
     /// Parses one frame into `values`; a failure is counted as a drop.
     @discardableResult
-    func take(_ frame: ArraySlice<UInt8>) -> ParseOutcome {
+    /// Parses one frame; a failure counts as a drop unless `quietly` (the partial first line after the port opens).
+    func take(_ frame: ArraySlice<UInt8>, quietly: Bool = false) -> ParseOutcome {
         for index in values.indices { values[index] = nil }
         let outcome = parser.parse(frame, into: &values)
         if case .failed(let reason) = outcome {
             for index in values.indices { values[index] = nil }
-            drops.drop(reason)
+            if !quietly { drops.drop(reason) }
         }
         return outcome
     }

@@ -20,6 +20,8 @@ final class SerialDriver: BusDriver {
     /// opens and at once hangs up again (a stale pty) is still the old problem, not a recovery, so
     /// it costs no log lines.
     private var portProven = false
+    /// Set when the port opens, cleared by the first frame: that one may be the tail of a line sent before.
+    private var freshlyOpened = false
     private var nextOpen: ContinuousClock.Instant
 
     /// How long a missing port waits before it is tried again.
@@ -56,6 +58,7 @@ final class SerialDriver: BusDriver {
             let port = try openPort(options.port, options.settings)
             self.port = port
             portProven = false
+            freshlyOpened = true
             splitter.reset()
             return .success(port)
         } catch {
@@ -120,7 +123,11 @@ final class SerialDriver: BusDriver {
     private func dispatch(_ event: FrameSplitter.Event, emit: (Int, DevicePoll) -> Void) {
         switch event {
         case .frame(let frame):
-            for (index, device) in devices.enumerated() where device.take(frame) == .parsed {
+            // The port opened in the middle of whatever the device was sending: the first frame is
+            // usually its tail. Expected, so it is not a drop; a complete one is used as usual.
+            let first = freshlyOpened
+            freshlyOpened = false
+            for (index, device) in devices.enumerated() where device.take(frame, quietly: first) == .parsed {
                 if device.options.aggregate == .none { emit(index, device.poll(fromFrame: true, missing: "not in this frame")) }
                 // With `aggregate: none` too: the period's end then knows whether anything came.
                 device.accumulate()
@@ -128,6 +135,7 @@ final class SerialDriver: BusDriver {
         case .oversized:
             for device in devices { device.drops.drop("a frame longer than max_frame (\(options.maxFrame) bytes)") }
         case .noise(let count):
+            guard !freshlyOpened else { return }  // the tail of a frame sent before the port opened
             for device in devices { device.drops.drop("\(count) byte(s) outside the start/end markers") }
         }
     }

@@ -125,7 +125,7 @@ final class BusSupervisor: Service {
         current.withLock { $0 = config }
         let started = restart.union(added).filter { running[$0] != nil }.sorted()
         let brokerSettings = config.mqtt == old.mqtt ? "unchanged" : "changed"
-        logger.notice("reloaded: \(started) (re)started, \(running.count - started.count) bus(es) unchanged, broker settings \(brokerSettings)")
+        logger.notice("reloaded: \(started.isEmpty ? "no bus" : "bus(es) " + started.joined(separator: ", ")) (re)started, \(running.count - started.count) bus(es) unchanged, broker settings \(brokerSettings)")
     }
 
     private func send(_ body: () throws -> Void) {

@@ -39,6 +39,12 @@ struct ConfigSummary {
         }
         lines += Self.operability(config)
         lines.append("\(plural(config.buses.count, "bus")), \(plural(config.devices.count, "device")), \(plural(pointCount, "point"))")
+        if !config.disabledBuses.isEmpty || !config.disabledDevices.isEmpty {
+            var parts: [String] = []
+            if !config.disabledBuses.isEmpty { parts.append("bus(es) \(config.disabledBuses.joined(separator: ", "))") }
+            if !config.disabledDevices.isEmpty { parts.append("device(s) \(config.disabledDevices.joined(separator: ", "))") }
+            lines.append("disabled (enabled: false; checked, not run): \(parts.joined(separator: "; "))")
+        }
         for bus in config.buses {
             lines.append("bus \(bus.name) (\(bus.type)): \(bus.options)")
             for device in config.devices(on: bus) {

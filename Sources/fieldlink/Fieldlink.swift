@@ -30,7 +30,7 @@ struct Fieldlink: AsyncParsableCommand {
         commandName: "fieldlink",
         abstract: "Polls field devices (Modbus, serial, I2C) and publishes their readings to an MQTT broker.",
         version: FieldlinkVersion.current,
-        subcommands: [Run.self, Check.self, Status.self, Probe.self, Plan.self, Scan.self, Buffer.self]
+        subcommands: [Run.self, Check.self, Status.self, Probe.self, Plan.self, Scan.self, Buffer.self, Reference.self]
     )
 }
 
@@ -60,14 +60,27 @@ struct ConfigOption: ParsableArguments {
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Validate a config and print what it declares; exits 78 when it is invalid."
+        abstract: "Validate a config and print what it declares; exits 78 when it is invalid, 73 when its state directory cannot be created or written.",
+        discussion: "Missing serial ports and I2C adapters are warnings, not failures: a USB adapter may be plugged in later."
     )
 
     @OptionGroup var options: ConfigOption
 
+    @Flag(name: .shortAndLong, help: "Print only problems and warnings (for scripts and deployment checks).")
+    var quiet = false
+
     func run() throws {
         let config = try options.load()
-        print(ConfigSummary(config).text, terminator: "")
+        for warning in DeviceNodes.warnings(for: config) {
+            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+        }
+        do {
+            try StateDirectory.verify(config.gateway.stateDirectory)
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw exitCannotCreate
+        }
+        if !quiet { print(ConfigSummary(config).text, terminator: "") }
     }
 }
 
@@ -97,9 +110,13 @@ struct Run: AsyncParsableCommand {
 
         let sequences: SequenceStore
         do {
+            try StateDirectory.prepare(config.gateway.stateDirectory)
             sequences = try SequenceStore(directory: config.gateway.stateDirectory)
+        } catch let problem as FileSystemProblem {
+            logger.critical("\(problem)")
+            throw exitCannotCreate
         } catch {
-            logger.critical("cannot use state directory \(config.gateway.stateDirectory): \(error)")
+            logger.critical("\(StateDirectory.key): \(error); \(StateDirectory.remedy)")
             throw exitCannotCreate
         }
 
@@ -108,7 +125,7 @@ struct Run: AsyncParsableCommand {
             ring = try DiskRing(settings: .init(directory: "\(config.gateway.stateDirectory)/buffer", buffer: config.buffer,
                                                 inFlightWindow: config.mqtt.maxInflight), logger: logger)
         } catch {
-            logger.critical("cannot open the buffer ring: \(error)")
+            logger.critical("\(StateDirectory.key): cannot open the buffer ring in \(config.gateway.stateDirectory)/buffer: \(error); \(StateDirectory.remedy)")
             throw exitCannotCreate
         }
         let pipeline = TelemetryPipeline(config: config, sequences: sequences, ring: ring, logger: logger)

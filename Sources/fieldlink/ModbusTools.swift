@@ -33,7 +33,7 @@ struct BusSelection: ParsableArguments {
     @Option(help: "RTU: stop bits.")
     var stopBits: Int = 1
 
-    @Option(help: "Response timeout, e.g. 500ms (default: the bus's, or 500ms).")
+    @Option(help: "Response timeout, e.g. 500ms (default: with --config the bus's; otherwise 500ms for probe, 100ms for scan).")
     var timeout: String?
 
     var timeoutDuration: Duration? {
@@ -108,7 +108,8 @@ struct Scan: ParsableCommand {
     func run() throws {
         let list = try Self.parseUnits(units)
         let options = try line.busOptions()
-        let timeout = line.timeoutDuration ?? .milliseconds(100)
+        // A quick sweep by default; a configured bus's own timeout when there is one (its devices may need it).
+        let timeout = line.timeoutDuration ?? (line.config != nil ? options.defaults.timeout : .milliseconds(100))
         print("scanning \(list.count) unit(s) on \(options.endpoint), \(table) \(address), timeout \(timeout.configText)")
         var found: [Int] = []
         do {

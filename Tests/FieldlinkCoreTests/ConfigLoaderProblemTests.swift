@@ -7,7 +7,7 @@ import Testing
 extension ConfigLoaderTests {
     static let unknownKeys: [ProblemCase] = [
         ProblemCase("buffer:\n", "extra: 1\nbuffer:\n", path: "extra",
-                    message: #"unknown key "extra" (expected one of gateway, mqtt, buffer, payload, buses, devices, sparkplug, homeassistant, metrics)"#, at: "|extra: 1"),
+                    message: #"unknown key "extra" (expected one of gateway, mqtt, buffer, payload, profiles, buses, devices, sparkplug, homeassistant, metrics)"#, at: "|extra: 1"),
         ProblemCase("  id: gw-1\n", "  id: gw-1\n  site: north\n", path: "gateway.site",
                     message: #"unknown key "site" (expected one of id, state_dir)"#, at: "  |site: north"),
         ProblemCase("  drain_timeout: 2s\n", "  drain_timeout: 2s\n  host: broker\n", path: "mqtt.host",
@@ -20,10 +20,10 @@ extension ConfigLoaderTests {
                         + "replay_rate, memory_messages)",
                     at: "  |disk_messages"),
         ProblemCase("    timeout: 250ms\n", "    timeout: 250ms\n    flow_control: rts\n", path: "buses[0].flow_control",
-                    message: #"unknown key "flow_control" (expected one of name, type, port, baud, parity, data_bits, stop_bits, timeout, retries, delay_before_request, backoff_after, backoff_max, rs485, rts, rts_delay)"#,
+                    message: #"unknown key "flow_control" (expected one of name, enabled, type, port, baud, parity, data_bits, stop_bits, timeout, retries, delay_before_request, backoff_after, backoff_max, rs485, rts, rts_delay)"#,
                     at: "    |flow_control"),
         ProblemCase("    retain: true\n", "    retain: true\n    poll: 5s\n", path: "devices[0].poll",
-                    message: #"unknown key "poll" (expected one of name, bus, interval, topic, qos, retain, format, report, deadband, heartbeat, batch, unit, timeout, retries, delay_before_request, max_gap, merge, profile, profile_points, points)"#,
+                    message: #"unknown key "poll" (expected one of name, enabled, bus, interval, topic, qos, retain, format, report, deadband, heartbeat, batch, unit, timeout, retries, delay_before_request, max_gap, merge, profile, profile_points, points)"#,
                     at: "    |poll: 5s"),
         ProblemCase("{name: voltage, address: 0,", "{name: voltage, scal: 2, address: 0,", path: "devices[0].points[0].scal",
                     message: #"unknown key "scal" (expected one of name, unit, scale, offset, precision, map, topic, qos, retain, deadband, table, address, bit, type, order, length)"#,
@@ -263,7 +263,7 @@ extension ConfigLoaderTests {
         ProblemCase("  password: s3cret\n", "  password: s3cret\n  password_file: /run/secrets/mqtt\n", path: "mqtt.password_file",
                     message: "give either password or password_file, not both", at: "password_file: |/run"),
         ProblemCase("  password: s3cret\n", "  password_file: missing.pw\n", path: "mqtt.password_file",
-                    message: "cannot read password file /etc/fieldlink/missing.pw", at: "password_file: |missing.pw"),
+                    message: "cannot read password file /etc/fieldlink/missing.pw: No such file or directory", at: "password_file: |missing.pw"),
     ]
 
     @Test(arguments: credentials)

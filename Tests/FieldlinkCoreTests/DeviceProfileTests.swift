@@ -175,13 +175,15 @@ struct DeviceProfileTests {
         try site.write(Self.meter, to: "\(site.installed)/test-meter.yaml")
         let problems = site.problems("  - {name: m, bus: rs485, unit: 1, interval: 1s, profile: test-metre}")
         #expect(problems.map(\.description) == [
-            "\(site.config):5:59: devices[0].profile: no profile \"test-metre\" in \(site.own), \(site.installed) (available: test-meter)"
+            "\(site.config):5:59: devices[0].profile: no profile \"test-metre\" in \(site.own), \(site.installed) (available: test-meter); "
+                + "add its directory with a top-level profiles: [DIR, ...] (relative to the config file) or FIELDLINK_PROFILES=DIR:DIR, "
+                + "or give profile: a path to the .yaml file"
         ])
     }
 
     @Test(arguments: [
         ("profile_points: [voltage, power]", "devices[0].profile_points[1]", #"no point "power" in profile test-meter (points: voltage, current, energy, status)"#),
-        ("profile: \"../no-such-profile.yaml\"", "devices[0].profile", "cannot read /no-such-profile.yaml"),
+        ("profile: \"../no-such-profile.yaml\"", "devices[0].profile", "cannot read /no-such-profile.yaml: No such file or directory"),
         ("profile: \"./devices/\"", "devices[0].profile", " is a folder, not a profile file"),
         ("profile: \"a b\"", "devices[0].profile", #""a b" is neither a profile name (letters, digits, "-", "_", ".") nor a path to a .yaml file"#),
     ])

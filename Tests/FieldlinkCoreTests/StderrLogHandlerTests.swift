@@ -70,3 +70,24 @@ import Testing
         #expect(handler.label == "fieldlink")
     }
 }
+
+/// stderr timestamps are RFC 3339 with the zone's offset, never a bare UTC time without `Z`.
+@Suite struct StderrTimestampTests {
+    static let instant = Date(timeIntervalSince1970: 1_796_220_309.125)  // 2026-12-02T14:05:09.125Z (.125: exact in a Double)
+
+    @Test(arguments: [
+        ("UTC", "2026-12-02T14:05:09.125+00:00"),
+        ("Asia/Kolkata", "2026-12-02T19:35:09.125+05:30"),
+        ("America/St_Johns", "2026-12-02T10:35:09.125-03:30"),
+    ])
+    func writesLocalTimeWithItsOffset(zone: String, expected: String) throws {
+        let timeZone = try #require(TimeZone(identifier: zone))
+        #expect(StderrLogHandler.timestamp(Self.instant, timeZone: timeZone) == expected)
+    }
+
+    @Test func aLogLineStartsWithAnRFC3339Timestamp() {
+        let handler = StderrLogHandler(label: "t", level: .info, journalPrefix: false)
+        let line = handler.format(LogEvent(level: .warning, message: "m", metadata: nil, source: "", file: "", function: "", line: 0))
+        #expect(line.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d WARNING m\n/) != nil, "\(line)")
+    }
+}

@@ -131,7 +131,7 @@ import Testing
     }
 
     @Test func theRealAdapterNamesAMissingDevice() {
-        #expect(throws: I2CError(.adapter, "cannot open /nonexistent/i2c-7: No such file or directory")) {
+        #expect(throws: I2CError(.adapter, "cannot open /nonexistent/i2c-7: No such file or directory; \(DeviceNodes.enableI2C)")) {
             try I2CAdapter(path: "/nonexistent/i2c-7")
         }
         // /dev/null opens but is no adapter: I2C_FUNCS fails.

@@ -48,6 +48,23 @@ import Testing
         #expect(harness.sink.readings.count == 2, "the period's end adds nothing when frames came")
     }
 
+    @Test func theFirstPartialLineAfterThePortOpensIsDroppedSilently() throws {
+        let harness = try SerialHarness(bus: Self.stream, devices: """
+            - {name: t, bus: s, interval: 1s, parser: regex, pattern: 'T=(?<T>\\d+)', points: [{name: T}]}
+            """)
+        let port = harness.plugIn()
+        port.send("=21\nT=22\n")  // the port opened in the middle of "T=21"
+        harness.idle(for: .seconds(1))
+        harness.owner.scheduledPoll(0)
+        #expect(harness.sink.readings.map(\.values.first?.value) == [.double(22)])
+        #expect(harness.owner.driver.devices[0].drops.total == 0, "the tail of a line sent before the open is expected")
+
+        port.send("xx\nT=23\n")
+        harness.idle(for: .seconds(1))
+        harness.owner.scheduledPoll(0)
+        #expect(harness.owner.driver.devices[0].drops.total == 1, "after the first frame, a line that fails to parse is a drop again")
+    }
+
     @Test func anUnpluggedPortFailsItsDevicesAndIsReopenedWhenItComesBack() throws {
         let harness = try SerialHarness(bus: Self.stream, devices: """
             - {name: t, bus: s, interval: 1s, parser: keyvalue, points: [{name: T}]}

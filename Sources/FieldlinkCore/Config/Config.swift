@@ -10,6 +10,9 @@ public struct Config: Sendable {
     public var buffer: BufferConfig
     public var buses: [BusConfig]
     public var devices: [DeviceConfig]
+    /// Checked but left out of the run (`enabled: false`; a disabled bus takes its devices along).
+    public var disabledBuses: [String] = []
+    public var disabledDevices: [String] = []
     /// Set when a device publishes `sparkplugb`: the edge node those devices belong to.
     public var sparkplug: SparkplugConfig? = nil
     /// `homeassistant:`; nil when the section is absent.
@@ -226,6 +229,8 @@ public struct BusConfig: Sendable {
     public var type: String
     public var options: any BusOptions
     public var location: ConfigLocation
+    /// `enabled: false`: checked, not run.
+    public var enabled = true
 }
 
 public struct DeviceConfig: Sendable {
@@ -247,6 +252,8 @@ public struct DeviceConfig: Sendable {
     public var location: ConfigLocation
     /// The device profile its points come from (`profile:`), if any.
     public var profile: ProfileReference? = nil
+    /// `enabled: false`: checked, not run.
+    public var enabled = true
 
     /// A poll faster than this is a typo (`10` for `10s`), not a plan.
     public static let minimumInterval = Duration.milliseconds(10)

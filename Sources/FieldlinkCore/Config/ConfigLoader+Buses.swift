@@ -16,6 +16,7 @@ extension DocumentReader {
         for entry in list {
             guard var map = entry.mapping() else { continue }
             let busName = uniqueName(&map, "bus", taken: buses.map(\.name))
+            let enabled = map.optional("enabled")?.bool() ?? true
             // Without a family its keys cannot be told from typos: no unknown-key check then.
             guard let typeValue = map.required("type"), let type = typeValue.string() else {
                 if let busName { broken.insert(busName) }
@@ -34,7 +35,7 @@ extension DocumentReader {
                 typeValue.report("\(resource) is already bus \"\(owner.name)\"'s: one bus per line, so put these devices on that bus")
             }
             if let busName, let options {
-                buses.append(BusConfig(name: busName, type: type, options: options, location: entry.location))
+                buses.append(BusConfig(name: busName, type: type, options: options, location: entry.location, enabled: enabled))
             } else if let busName {
                 broken.insert(busName)
             }

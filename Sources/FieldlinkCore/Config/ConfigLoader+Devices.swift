@@ -9,6 +9,7 @@ extension DocumentReader {
         for entry in list {
             guard var map = entry.mapping() else { continue }
             let deviceName = uniqueName(&map, "device", taken: devices.map(\.name))
+            let enabled = map.optional("enabled")?.bool() ?? true
             let busValue = map.required("bus")
             let bus: BusConfig? = busValue.flatMap { value in
                 guard let busName = value.string() else { return nil }
@@ -75,8 +76,10 @@ extension DocumentReader {
             }
             guard let deviceName, let interval, let template, let options, let points else { continue }
             let topic = template.render(gateway: gatewayID, device: deviceName, bus: bus.name)
-            devices.append(DeviceConfig(name: deviceName, bus: bus.name, interval: interval, topic: topic, qos: qos, retain: retain, format: format, report: report.with(pointDeadbands: points), batch: batch,
-                                        options: options, points: points, location: entry.location, profile: profile?.reference))
+            var device = DeviceConfig(name: deviceName, bus: bus.name, interval: interval, topic: topic, qos: qos, retain: retain, format: format, report: report.with(pointDeadbands: points), batch: batch,
+                                      options: options, points: points, location: entry.location, profile: profile?.reference)
+            device.enabled = enabled
+            devices.append(device)
         }
         return devices
     }
@@ -86,5 +89,16 @@ extension DocumentReader {
         guard let text = value.string() else { return nil }
         if let reason = TopicTemplate.validate(text) { return value.fail(reason) }
         return TopicTemplate(text)
+    }
+
+    /// `profiles:` a directory or a list of them, each relative to the config file, each one that exists.
+    func readProfileDirectories(_ value: ConfigValue) -> [String] {
+        let entries: [ConfigValue]
+        if case .scalar = value.node { entries = [value] } else { entries = value.list() ?? [] }
+        return entries.compactMap { entry in
+            guard let path = entry.filePath() else { return nil }
+            guard case .success(true) = FileAccess.isDirectory(path) else { return entry.fail("\(path) is not a directory") }
+            return path
+        }
     }
 }

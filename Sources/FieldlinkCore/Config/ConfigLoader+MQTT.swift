@@ -1,3 +1,4 @@
+import FieldlinkPOSIX
 import Foundation
 
 // `mqtt:`: brokers (`url`/`urls`), their login, TLS and the session's timing.
@@ -101,8 +102,7 @@ extension DocumentReader {
     }
 
     static func isReadableByOthers(_ file: String) -> Bool {
-        let permissions = (try? FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? NSNumber)?.intValue ?? 0
-        return permissions & 0o004 != 0
+        FileAccess.isReadableByOthers(file)
     }
 
     func readTLS(_ value: ConfigValue) -> TLSConfig? {
@@ -126,8 +126,16 @@ extension DocumentReader {
     }
 
     func readSecretFile(_ path: String, at value: ConfigValue) -> Secret? {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            return value.fail("cannot read password file \(path)")
+        let data: Data
+        switch FileAccess.contents(of: path) {
+        case .success(let contents): data = contents
+        case .failure(let why):
+            let hint = why == Errno(EACCES) ? " (under the unit, LoadCredential= hands it over: give password_file a name relative to the config)" : ""
+            return value.fail("cannot read password file \(path): \(why.text)\(hint)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else { return value.fail("password file \(path) is not UTF-8 text") }
+        if FileAccess.isReadableByOthers(path) {
+            value.diagnostics.warn("password file \(path) can be read by other users: chmod 600 \(path)", at: value.node, path: value.path)
         }
         let secret = text.trimmingCharacters(in: .newlines)
         // Under the unit a missing /etc/fieldlink/mqtt-password arrives as an empty credential (its

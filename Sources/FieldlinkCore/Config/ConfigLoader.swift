@@ -13,14 +13,16 @@ public struct ConfigLoader: Sendable {
     }
 
     public func load(file: String) throws(ConfigErrors) -> Config {
+        let start = ConfigLocation(file: file, line: 1, column: 1)
         let text: String
-        do {
-            text = try String(contentsOfFile: file, encoding: .utf8)
-        } catch {
-            throw ConfigErrors(problems: [
-                ConfigProblem(location: ConfigLocation(file: file, line: 1, column: 1), path: "",
-                              message: "cannot read config file: \(error.localizedDescription)")
-            ])
+        switch FileAccess.contents(of: file) {
+        case .success(let data):
+            guard let decoded = String(data: data, encoding: .utf8) else {
+                throw ConfigErrors(problems: [ConfigProblem(location: start, path: "", message: "the config file is not UTF-8 text")])
+            }
+            text = decoded
+        case .failure(let why):
+            throw ConfigErrors(problems: [ConfigProblem(location: start, path: "", message: "cannot read config file: \(why.text)")])
         }
         return try parse(yaml: text, file: file)
     }
@@ -38,15 +40,16 @@ public struct ConfigLoader: Sendable {
         guard let root else {
             throw ConfigErrors(problems: [ConfigProblem(location: ConfigLocation(file: file, line: 1, column: 1), path: "", message: "config is empty")])
         }
-        let profiles = ProfileLoader(directories: ProfileSearchPath.directories(configFile: file, then: profileDirectories), diagnostics: diagnostics)
+        let profiles = ProfileLoader(directories: ProfileSearchPath.directories(configFile: file, environment: environment, then: profileDirectories), diagnostics: diagnostics)
         var reader = DocumentReader(families: families, diagnostics: diagnostics, profiles: profiles)
-        var config = reader.read(ConfigValue(node: root, path: "", diagnostics: diagnostics))
+        let merged = MergeKeys.resolve(root, path: "", diagnostics: diagnostics)
+        var config = reader.read(ConfigValue(node: merged, path: "", diagnostics: diagnostics))
         config?.warnings = diagnostics.warnings
         guard diagnostics.problems.isEmpty, let config else {
             // In file order, so a user can fix them top to bottom; a profile's problems once, however
-            // many devices use it.
-            var seen = Set<ConfigProblem>()
-            throw ConfigErrors(problems: diagnostics.problems.filter { seen.insert($0).inserted }.enumerated().sorted {
+            // many devices use it, and an anchor's once, however many entries merge it.
+            var seen = Set<String>()
+            throw ConfigErrors(problems: diagnostics.problems.filter { seen.insert("\($0.location) \($0.message)").inserted }.enumerated().sorted {
                 ($0.element.location.file == file ? 0 : 1, $0.element.location.file, $0.element.location.line, $0.element.location.column, $0.offset)
                     < ($1.element.location.file == file ? 0 : 1, $1.element.location.file, $1.element.location.line, $1.element.location.column, $1.offset)
             }.map(\.element))
@@ -105,6 +108,7 @@ struct DocumentReader {
             payloadFormat = payloadMap.optional("format")?.oneOf(PayloadFormat.self) ?? .json
             payloadMap.rejectUnknownKeys()
         }
+        if let directories = top.optional("profiles") { profiles.add(directories: readProfileDirectories(directories)) }
         var brokenBuses: Set<String> = []
         let buses = top.required("buses").flatMap { readBuses($0, broken: &brokenBuses) } ?? []
         let devices = top.required("devices").flatMap {
@@ -118,9 +122,16 @@ struct DocumentReader {
         }
         let homeAssistant = readHomeAssistant(top.optional("homeassistant"))
         let metrics = readMetrics(top.optional("metrics"))
+        top.ignoreKeys(withPrefix: "x-")
         top.rejectUnknownKeys()
         guard let gateway, let mqtt else { return nil }
-        var config = Config(file: diagnostics.file, gateway: gateway, mqtt: mqtt, buffer: buffer, buses: buses, devices: devices)
+        // `enabled: false` keeps an entry checked but out of the run; a bus's devices go with it.
+        let offBuses = Set(buses.filter { !$0.enabled }.map(\.name))
+        let running = devices.filter { $0.enabled && !offBuses.contains($0.bus) }
+        var config = Config(file: diagnostics.file, gateway: gateway, mqtt: mqtt, buffer: buffer,
+                            buses: buses.filter(\.enabled), devices: running)
+        config.disabledBuses = buses.filter { !$0.enabled }.map(\.name)
+        config.disabledDevices = devices.filter { device in !running.contains { $0.name == device.name } }.map(\.name)
         config.sparkplug = sparkplug
         config.homeAssistant = homeAssistant
         config.metrics = metrics

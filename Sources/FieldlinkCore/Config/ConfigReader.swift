@@ -1,3 +1,4 @@
+import FieldlinkPOSIX
 import Foundation
 import Yams
 
@@ -183,7 +184,12 @@ public struct ConfigValue {
     /// A file that must exist and be readable now (certificates, keys).
     public func readableFilePath(secret: Bool = false) -> String? {
         guard let path = secret ? secretFilePath() : filePath() else { return nil }
-        guard FileManager.default.isReadableFile(atPath: path) else { return fail("cannot read \(path)") }
+        if let why = FileAccess.whyUnreadable(path) {
+            return fail("cannot read \(path): \(why.text)\(why == Errno(EACCES) ? " (the user fieldlink runs as must be able to read it)" : "")")
+        }
+        if secret, FileAccess.isReadableByOthers(path) {
+            diagnostics.warn("\(path) can be read by other users: chmod 600 \(path)", at: node, path: self.path)
+        }
         return path
     }
 
@@ -295,6 +301,7 @@ public struct ConfigMapping {
     public let path: String
     public let diagnostics: ConfigDiagnostics
     private var asked: [String] = []
+    private var ignoredPrefixes: [String] = []
     private var below: [Layer] = []
 
     private struct Layer {
@@ -352,6 +359,11 @@ public struct ConfigMapping {
         return value
     }
 
+    /// Keys starting with `prefix` are known and not read: top-level `x-` keys hold YAML anchors
+    /// (`x-meter: &meter {...}`), as in Compose files.
+    public mutating func ignoreKeys(withPrefix prefix: String) {
+        ignoredPrefixes.append(prefix)
+    }
 
     /// Reports every key nobody asked for: a typo must never be silently ignored.
     public func rejectUnknownKeys() {
@@ -359,7 +371,7 @@ public struct ConfigMapping {
         for layer in layers {
             for (key, _) in layer.mapping {
                 let name = key.string ?? "\(key)"
-                guard !asked.contains(name) else { continue }
+                guard !asked.contains(name), !ignoredPrefixes.contains(where: name.hasPrefix) else { continue }
                 layer.diagnostics.report("unknown key \"\(name)\" (expected one of \(expected))", at: key, path: Self.childPath(layer.path, name))
             }
         }

@@ -33,16 +33,26 @@ public enum ProfileSearchPath {
         return directories
     }
 
-    /// `<config dir>/devices` first, so a site's own profiles (or corrected copies) win.
-    static func directories(configFile: String, then installed: [String]) -> [String] {
+    /// The environment variable that adds profile directories (colon-separated, like PATH).
+    public static let environmentVariable = "FIELDLINK_PROFILES"
+
+    /// How a user adds a directory, for the message when a profile is not found.
+    static let howToAdd = "add its directory with a top-level profiles: [DIR, ...] (relative to the config file) or FIELDLINK_PROFILES=DIR:DIR, or give profile: a path to the .yaml file"
+
+    /// `<config dir>/devices` first, so a site's own profiles (or corrected copies) win; then
+    /// `$FIELDLINK_PROFILES`, then the installed ones. A config's `profiles:` goes after its own `devices/`.
+    static func directories(configFile: String, environment: [String: String] = [:], then installed: [String]) -> [String] {
         let own = URL(fileURLWithPath: configFile).deletingLastPathComponent().appendingPathComponent("devices").standardizedFileURL.path
-        return [own] + installed.filter { $0 != own }
+        let fromEnvironment = (environment[environmentVariable] ?? "").split(separator: ":").map(String.init).filter { $0.hasPrefix("/") }
+        var directories: [String] = []
+        for directory in [own] + fromEnvironment + installed where !directories.contains(directory) { directories.append(directory) }
+        return directories
     }
 }
 
 /// Loads each profile once per config parse; a profile used by ten devices reports its problems once.
 final class ProfileLoader {
-    private let directories: [String]
+    private var directories: [String]
     private let diagnostics: ConfigDiagnostics
     private var loaded: [String: DeviceProfile?] = [:]
 
@@ -51,6 +61,13 @@ final class ProfileLoader {
     init(directories: [String], diagnostics: ConfigDiagnostics) {
         self.directories = directories
         self.diagnostics = diagnostics
+    }
+
+    /// A config's `profiles:` directories: searched right after the config's own `devices/`.
+    func add(directories extra: [String]) {
+        let own = directories.prefix(1)
+        let rest = directories.dropFirst().filter { !extra.contains($0) }
+        directories = Array(own) + extra.filter { !own.contains($0) } + rest
     }
 
     /// `profile: eastron-sdm120` (searched for), or a path to a YAML file (relative to the config file).
@@ -74,7 +91,7 @@ final class ProfileLoader {
                     ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }
                 }).sorted()
                 let available = known.isEmpty ? "none found" : "available: \(known.joined(separator: ", "))"
-                return value.fail("no profile \"\(text)\" in \(directories.joined(separator: ", ")) (\(available))")
+                return value.fail("no profile \"\(text)\" in \(directories.joined(separator: ", ")) (\(available)); \(ProfileSearchPath.howToAdd)")
             }
             file = found
         }
@@ -101,7 +118,8 @@ final class ProfileLoader {
             own.record(ConfigProblem(location: start, path: "", message: "profile is empty"))
             return nil
         }
-        guard var top = ConfigValue(node: root, path: "", diagnostics: own).mapping() else { return nil }
+        let merged = MergeKeys.resolve(root, path: "", diagnostics: own)
+        guard var top = ConfigValue(node: merged, path: "", diagnostics: own).mapping() else { return nil }
         let model = top.required("model")?.nonEmptyString()
         let manufacturer = top.optional("manufacturer")?.nonEmptyString()
         let defaults = top.optional("defaults")?.mapping()

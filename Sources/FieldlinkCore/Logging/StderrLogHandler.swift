@@ -64,8 +64,20 @@ public struct StderrLogHandler: LogHandler {
             ? "\"" + value.replacingOccurrences(of: "\"", with: "\\\"") + "\"" : value
     }
 
-    private static func timestamp() -> String {
-        Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
+    /// RFC 3339 in the local time with its offset (`2026-12-02T14:05:09.123+01:00`), so a line
+    /// read next to `date` or a device's clock needs no guessing which zone it is in.
+    public static func timestamp(_ date: Date = Date(), timeZone: TimeZone = .current) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .nanosecond], from: date)
+        let offset = timeZone.secondsFromGMT(for: date) / 60
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let millis = (parts.nanosecond ?? 0) / 1_000_000
+        let fraction = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
+        let year = String(parts.year ?? 0)
+        return "\(String(repeating: "0", count: max(0, 4 - year.count)))\(year)-\(two(parts.month ?? 0))-\(two(parts.day ?? 0))"
+            + "T\(two(parts.hour ?? 0)):\(two(parts.minute ?? 0)):\(two(parts.second ?? 0)).\(fraction)"
+            + "\(offset < 0 ? "-" : "+")\(two(abs(offset) / 60)):\(two(abs(offset) % 60))"
     }
 
     /// True when systemd connected stderr to the journal (`JOURNAL_STREAM` names stderr's device and inode).
