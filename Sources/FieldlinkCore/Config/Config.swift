@@ -208,10 +208,14 @@ public protocol PointOptions: Sendable, Hashable, CustomStringConvertible {
     /// type does; a parsed text field may not). Formats that declare types up front use it
     /// (Sparkplug B's birth certificates); nil lets them infer it from the values.
     var valueKind: ValueKind? { get }
+    /// Why `writable: true` is refused for this point (a read-only table, a family that does not
+    /// write); nil when it can be written.
+    var writeRefusal: String? { get }
 }
 
 extension PointOptions {
     public var valueKind: ValueKind? { nil }
+    public var writeRefusal: String? { "this bus family does not write points" }
 }
 
 public struct BusConfig: Sendable {
@@ -240,6 +244,11 @@ public struct DeviceConfig: Sendable {
     public var location: ConfigLocation
     /// The device profile its points come from (`profile:`), if any.
     public var profile: ProfileReference? = nil
+    /// How its writable points take commands (`accept_retained`, `command_max_age`, `command_results`).
+    public var commands = CommandPolicy()
+
+    /// Whether any point is writable: only then are command topics subscribed.
+    public var isWritable: Bool { points.contains { $0.write != nil } }
 
     /// A poll faster than this is a typo (`10` for `10s`), not a plan.
     public static let minimumInterval = Duration.milliseconds(10)
@@ -310,6 +319,8 @@ public struct PointConfig: Sendable {
     /// `map:`: raw integers to the labels published instead (status registers).
     public var labels: [Int64: String]? = nil
     public var origin: PointOrigin = .config
+    /// Set for `writable: true`: the point takes commands within these limits; nil is read-only.
+    public var write: WriteLimits? = nil
 
     /// Decimal places a point may publish (`precision:`); more than a double holds is noise.
     public static let precisionRange = 0...12
@@ -356,7 +367,7 @@ extension DeviceConfig {
     public func sameSettings(as other: DeviceConfig) -> Bool {
         name == other.name && bus == other.bus && interval == other.interval && topic == other.topic && qos == other.qos
             && retain == other.retain && format == other.format && report == other.report && batch == other.batch
-            && AnyHashable(options) == AnyHashable(other.options) && profile == other.profile
+            && AnyHashable(options) == AnyHashable(other.options) && profile == other.profile && commands == other.commands
             && points.count == other.points.count && zip(points, other.points).allSatisfy { $0.sameSettings(as: $1) }
     }
 }
@@ -364,7 +375,7 @@ extension DeviceConfig {
 extension PointConfig {
     public func sameSettings(as other: PointConfig) -> Bool {
         name == other.name && unit == other.unit && transform == other.transform && AnyHashable(options) == AnyHashable(other.options)
-            && ownRoute == other.ownRoute && deadband == other.deadband && labels == other.labels
+            && ownRoute == other.ownRoute && deadband == other.deadband && labels == other.labels && write == other.write
     }
 }
 
