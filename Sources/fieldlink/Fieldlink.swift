@@ -29,7 +29,7 @@ struct Fieldlink: AsyncParsableCommand {
         commandName: "fieldlink",
         abstract: "Polls field devices (Modbus, serial, I2C) and publishes their readings to an MQTT broker.",
         version: FieldlinkVersion.current,
-        subcommands: [Run.self, Check.self, Probe.self, Plan.self, Scan.self, Buffer.self]
+        subcommands: [Run.self, Check.self, Probe.self, Write.self, Plan.self, Scan.self, Buffer.self]
     )
 }
 
@@ -110,9 +110,10 @@ struct Run: AsyncParsableCommand {
             throw exitCannotCreate
         }
         let pipeline = TelemetryPipeline(config: config, sequences: sequences, ring: ring, logger: logger)
+        let commands = CommandDesk(logger: logger)
         let publisher = MQTTPublisher(config: config.mqtt, ring: ring, session: pipeline.sparkplug.map { SparkplugSession(node: $0) },
-                                      logger: logger)
-        let buses = BusSupervisor(config: config, pipeline: pipeline, publisher: publisher, logger: logger)
+                                      commands: commands, logger: logger)
+        let buses = BusSupervisor(config: config, pipeline: pipeline, publisher: publisher, commands: commands, logger: logger)
         let busThreads = config.buses.filter { !config.devices(on: $0).isEmpty }.count
         // Last, so it starts after the buses (READY=1 waits for their threads) and hears of a shutdown first (STOPPING=1).
         let watchdog = SystemdWatchdogService(expectedBusThreads: busThreads, logger: logger) { snapshot in
