@@ -201,4 +201,38 @@ struct WriteBackTests {
                             #"{"ok":true,"point":"f64","value":1234.5678}"#])
         #expect(gateway.stop() == 0)
     }
+
+    @Test("a command that expires while its bus is busy is dropped unwritten (MQTT 5 message expiry)", .timeLimit(.minutes(2)))
+    func expiredCommandDropped() throws {
+        let peers = try Peers("writeback-expiry")
+        defer { peers.stop() }
+        let (workspace, broker, subscriber) = (peers.workspace, peers.broker, peers.subscriber)
+        let pty = try PtyPair(in: workspace.path)
+        defer { pty.process.stop() }
+        let simulator = try ModbusSimulator(port: pty.deviceSide, image: [1: [["table": "coil", "address": 0, "value": false]]], in: workspace.path)
+        defer { simulator.process.stop() }
+        // Unit 7 never answers: a write to it holds the line for its whole 3 s timeout.
+        let config = try workspace.write(configHead(gateway: "gw-exp", stateDirectory: "\(workspace.path)/state", broker: broker) + """
+            buses:
+              - {name: rs485, type: modbus-rtu, port: \(pty.gatewaySide), parity: none}
+            devices:
+              - {name: relays, bus: rs485, unit: 1, interval: 10s, command_results: true, points: [{name: r, table: coil, address: 0, writable: true}]}
+              - {name: gone, bus: rs485, unit: 7, interval: 60s, timeout: 3s, command_results: true, points: [{name: g, table: coil, address: 0, writable: true}]}
+
+            """, to: "fieldlink.yaml")
+        let gateway = try startGateway(config: config, in: workspace.path)
+        defer { gateway.stop() }
+        try #require(subscriber.waitFor(device: "relays", count: 1, timeout: .seconds(15)), "no telemetry; log:\n\(gateway.stderr)")
+        // Wait out the silent unit's first poll, so the line is free when the commands come.
+        #expect(eventually(timeout: .seconds(10)) { !gateway.logLines(level: "WARNING", containing: "device=gone").isEmpty }, "\(gateway.stderr)")
+        try Self.publish(broker, "fieldlink/gw-exp/gone/set/g", "true", in: workspace.path)
+        try Self.publish(broker, "fieldlink/gw-exp/relays/set/r", "true", expiry: 1, in: workspace.path)
+        #expect(eventually(timeout: .seconds(10)) { !Self.answers(subscriber, on: "fieldlink/gw-exp/relays/set/r/result").isEmpty })
+        let answer = Self.answers(subscriber, on: "fieldlink/gw-exp/relays/set/r/result").first ?? ""
+        #expect(answer.hasPrefix("{\"ok\":false") && answer.contains("expired"), "\(answer)")
+        #expect(Self.answers(subscriber, on: "fieldlink/gw-exp/gone/set/g/result").first?.contains("no response (timeout)") == true)
+        #expect(!simulator.writeRequests.contains { $0.unit == 1 }, "the expired command was written: \(simulator.writeRequests)")
+        #expect(simulator.writeRequests.contains { $0.unit == 7 }, "the first command did hold the line")
+        #expect(gateway.stop() == 0)
+    }
 }
