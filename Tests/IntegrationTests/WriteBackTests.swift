@@ -142,7 +142,7 @@ struct WriteBackTests {
         #expect(gateway.stop() == 0)
     }
 
-    @Test("write-back over Modbus-TCP: each type and word order in one set object, checked in the slave's registers; fieldlink write from the command line",
+    @Test("write-back over Modbus-TCP and MQTT 3.1.1: each type and word order in one set object, checked in the slave's registers, answered on the result topics; fieldlink write from the command line",
           .timeLimit(.minutes(2)))
     func modbusTCPTypesAndCommandLine() throws {
         let peers = try Peers("writeback-tcp")
@@ -152,7 +152,9 @@ struct WriteBackTests {
         let simulator = try ModbusSimulator(tcpImage: image, in: workspace.path)
         defer { simulator.process.stop() }
         let port = try #require(simulator.tcpPort)
-        let config = try workspace.write(configHead(gateway: "gw-wbt", stateDirectory: "\(workspace.path)/state", broker: broker) + """
+        // MQTT 3.1.1: no Response Topic, so the answers are on .../set/<point>/result.
+        let head = configHead(gateway: "gw-wbt", stateDirectory: "\(workspace.path)/state", broker: broker).replacingOccurrences(of: "version: 5", with: "version: 3.1.1")
+        let config = try workspace.write(head + """
             buses:
               - {name: plc, type: modbus-tcp, host: 127.0.0.1, port: \(port), timeout: 300ms}
             devices:
