@@ -85,7 +85,7 @@ extension BusOwner {
             return .failure(ConversionError(reason))
         }
         let raw: Value
-        switch conversions[index][position].invert(value, kind: point.options.valueKind) {
+        switch conversions[index][position].invert(value, kind: point.options.writeKind) {
         case .success(let value): raw = value
         case .failure(let error): return .failure(error)
         }

@@ -211,11 +211,15 @@ public protocol PointOptions: Sendable, Hashable, CustomStringConvertible {
     /// Why `writable: true` is refused for this point (a read-only table, a family that does not
     /// write); nil when it can be written.
     var writeRefusal: String? { get }
+    /// The raw type a command's value is fitted to (write-back); the family's `valueKind` unless it
+    /// knows more about its writable points than it declares to the payload formats.
+    var writeKind: ValueKind? { get }
 }
 
 extension PointOptions {
     public var valueKind: ValueKind? { nil }
     public var writeRefusal: String? { "this bus family does not write points" }
+    public var writeKind: ValueKind? { valueKind }
 }
 
 public struct BusConfig: Sendable {
