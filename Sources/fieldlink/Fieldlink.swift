@@ -110,7 +110,7 @@ struct Run: AsyncParsableCommand {
             throw exitCannotCreate
         }
         let pipeline = TelemetryPipeline(config: config, sequences: sequences, ring: ring, logger: logger)
-        let commands = CommandDesk(logger: logger)
+        let commands = CommandDesk(formats: pipeline.sparkplug.map { [$0.commandFormat] } ?? [], logger: logger)
         let publisher = MQTTPublisher(config: config.mqtt, ring: ring, session: pipeline.sparkplug.map { SparkplugSession(node: $0) },
                                       commands: commands, logger: logger)
         let buses = BusSupervisor(config: config, pipeline: pipeline, publisher: publisher, commands: commands, logger: logger)

@@ -15,12 +15,17 @@ public final class CommandDesk: Sendable {
         /// nil: the device's `set` topic, a JSON object of several points.
         var point: String?
         var inbox: WriteInbox
+        /// Set for another format's command topic (Sparkplug DCMD): how its payload names points.
+        var format: CommandFormat?
     }
 
     private let targets = Mutex<[String: Target]>([:])
+    private let formats: [CommandFormat]
     private let logger: Logger
 
-    public init(logger: Logger) {
+    /// `formats`: command topics of payload formats beside the `set` topics (Sparkplug's DCMD).
+    public init(formats: [CommandFormat] = [], logger: Logger) {
+        self.formats = formats
         self.logger = logger
     }
 
@@ -32,6 +37,9 @@ public final class CommandDesk: Sendable {
             table["\(device.topic)/set"] = Target(device: device, point: nil, inbox: inbox)
             for point in device.points where point.write != nil {
                 table["\(device.topic)/set/\(point.name)"] = Target(device: device, point: point.name, inbox: inbox)
+            }
+            for format in formats {
+                if let topic = format.topic(device) { table[topic] = Target(device: device, point: nil, inbox: inbox, format: format) }
             }
         }
         targets.withLock { $0 = table }
@@ -51,7 +59,12 @@ public final class CommandDesk: Sendable {
             return true
         }
         let values: [(point: String, value: Value)]
-        switch target.point.map({ point in CommandPayload.scalar(message.payload).map { [(point, $0)] } }) ?? CommandPayload.object(message.payload) {
+        let parsed = if let format = target.format {
+            format.decode(device, message.payload)
+        } else {
+            target.point.map { point in CommandPayload.scalar(message.payload).map { [(point, $0)] } } ?? CommandPayload.object(message.payload)
+        }
+        switch parsed {
         case .success(let parsed): values = parsed
         case .failure(let error):
             audit(device: device.name, point: target.point ?? "*", value: message.payload, topic: message.topic, result: "refused: \(error)")
@@ -93,5 +106,20 @@ public final class CommandDesk: Sendable {
         let text = String(decoding: value.prefix(200), as: UTF8.self)
         logger.warning("command on \(topic) \(result)",
                        metadata: ["device": "\(device)", "point": "\(point)", "value": "\(text)", "result": "\(result)", "topic": "\(topic)"])
+    }
+}
+
+/// A payload format's own command topic (Sparkplug B's DCMD): which topic a device takes commands
+/// on in it, and how a payload there names points and values. Everything after is the `set` path.
+public struct CommandFormat: Sendable {
+    public var name: String
+    public var topic: @Sendable (DeviceConfig) -> String?
+    public var decode: @Sendable (DeviceConfig, [UInt8]) -> Result<[(point: String, value: Value)], ConversionError>
+
+    public init(name: String, topic: @escaping @Sendable (DeviceConfig) -> String?,
+                decode: @escaping @Sendable (DeviceConfig, [UInt8]) -> Result<[(point: String, value: Value)], ConversionError>) {
+        self.name = name
+        self.topic = topic
+        self.decode = decode
     }
 }
