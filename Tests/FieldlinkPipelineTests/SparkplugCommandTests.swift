@@ -30,12 +30,18 @@ import Testing
         return try payload.serializedBytes()
     }
 
-    @Test func aDCMDBecomesAWriteRequestOnTheDevicesBus() throws {
-        let device = Self.writableDevice()
+    /// A desk that knows the node's DCMD topics, and the inbox of the device's bus.
+    static func desk() -> (CommandDesk, WriteInbox) {
+        let device = writableDevice()
         let node = SparkplugEdgeNode(config: SparkplugConfig(groupID: "g", edgeNodeID: "n"), devices: [device], stateDirectory: nil)
         let desk = CommandDesk(formats: [node.commandFormat], logger: Logger(label: "test"))
         let inbox = WriteInbox()
         desk.update(devices: [device], inboxes: ["bus": inbox])
+        return (desk, inbox)
+    }
+
+    @Test func aDCMDBecomesAWriteRequestOnTheDevicesBus() throws {
+        let (desk, inbox) = Self.desk()
         #expect(desk.subscriptions.contains("spBv1.0/g/DCMD/n/hp"))
 
         // The relay by name, the setpoint by its alias (2: v is 1, setpoint 2, relay 3 on this node).
@@ -53,11 +59,7 @@ import Testing
     }
 
     @Test func anUnknownAliasIsRefusedBeforeAnyBus() throws {
-        let device = Self.writableDevice()
-        let node = SparkplugEdgeNode(config: SparkplugConfig(groupID: "g", edgeNodeID: "n"), devices: [device], stateDirectory: nil)
-        let desk = CommandDesk(formats: [node.commandFormat], logger: Logger(label: "test"))
-        let inbox = WriteInbox()
-        desk.update(devices: [device], inboxes: ["bus": inbox])
+        let (desk, inbox) = Self.desk()
         let payload = try Self.dcmd([(nil, 99, { $0.datatype = SparkplugEncoding.DataType.int32.rawValue; $0.intValue = 1 })])
         #expect(desk.handle(InboundMessage(topic: "spBv1.0/g/DCMD/n/hp", payload: payload, responseTopic: "r", correlationData: [1])) { _ in })
         #expect(inbox.take().isEmpty)
