@@ -26,6 +26,9 @@ extension BusOwner {
 
     private func perform(_ request: WriteRequest, on index: Int) -> [PointWriteResult] {
         let now = clock.now
+        if let refusal = request.refusal {
+            return request.values.map { PointWriteResult(point: $0.point, value: $0.value, outcome: .refused(refusal)) }
+        }
         if let deadline = request.deadline, now > deadline {
             return request.values.map { PointWriteResult(point: $0.point, value: $0.value, outcome: .refused("expired before it could be executed (command_max_age or message expiry)")) }
         }

@@ -58,27 +58,36 @@ public final class CommandDesk: Sendable {
                   result: "ignored: retained (set accept_retained: true on the device to execute retained commands)")
             return true
         }
-        let values: [(point: String, value: Value)]
+        // What clears a retained command on the broker arrives as an empty message: nothing to do.
+        if message.payload.isEmpty {
+            audit(device: device.name, point: target.point ?? "*", value: [], topic: message.topic, result: "ignored: empty payload")
+            return true
+        }
         let parsed = if let format = target.format {
             format.decode(device, message.payload)
         } else {
             target.point.map { point in CommandPayload.scalar(message.payload).map { [(point, $0)] } } ?? CommandPayload.object(message.payload)
         }
+        // A payload that is not a command still goes to the bus owner, which refuses, audits and counts it.
+        let values: [(point: String, value: Value)], refusal: String?
         switch parsed {
-        case .success(let parsed): values = parsed
+        case .success(let parsed): (values, refusal) = (parsed, nil)
         case .failure(let error):
-            audit(device: device.name, point: target.point ?? "*", value: message.payload, topic: message.topic, result: "refused: \(error)")
-            answer(answers(for: message, device: device, single: target.point, json: CommandAnswer.json(error: error.description, point: target.point),
-                           perPoint: target.point.map { [($0, CommandAnswer.json(error: error.description, point: $0))] } ?? []))
-            return true
+            (values, refusal) = ([(target.point ?? "*", .string(String(decoding: message.payload.prefix(200), as: UTF8.self)))], error.description)
         }
         // MQTT 5's expiry, where the sender gave one, says how long the command stays valid.
         let deadline = now + (message.expiry ?? device.commands.maxAge)
-        let request = WriteRequest(device: device.name, values: values, deadline: deadline, source: message.topic)
+        var request = WriteRequest(device: device.name, values: values, deadline: deadline, source: message.topic)
+        request.refusal = refusal
         let single = target.point
         target.inbox.submit(WriteJob(request: request) { [self] results in
-            let json = single != nil && results.count == 1 ? CommandAnswer.json(results[0]) : CommandAnswer.json(results)
-            answer(answers(for: message, device: device, single: single, json: json, perPoint: results.map { ($0.point, CommandAnswer.json($0)) }))
+            let json = if let refusal, single == nil {
+                CommandAnswer.json(error: refusal, point: nil)
+            } else {
+                single != nil && results.count == 1 ? CommandAnswer.json(results[0]) : CommandAnswer.json(results)
+            }
+            let perPoint = results.filter { $0.point != "*" }.map { ($0.point, CommandAnswer.json($0)) }
+            answer(answers(for: message, device: device, single: single, json: json, perPoint: perPoint))
         })
         return true
     }

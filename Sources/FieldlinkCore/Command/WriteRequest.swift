@@ -9,6 +9,9 @@ public struct WriteRequest: Sendable {
     public var deadline: ContinuousClock.Instant?
     /// Where it came from, for the audit line: the command topic, or `command line`.
     public var source: String
+    /// Set when the command could not even be read (a payload that is not a value): the bus owner
+    /// refuses it with this reason, so it is audited and counted like every other refusal.
+    public var refusal: String? = nil
 
     public init(device: String, values: [(point: String, value: Value)], deadline: ContinuousClock.Instant? = nil, source: String) {
         self.device = device
