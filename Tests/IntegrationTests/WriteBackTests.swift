@@ -171,6 +171,10 @@ struct WriteBackTests {
                   - {name: mode, address: 20, map: {0: off, 1: heat, 2: cool}, writable: true, write_function: 16}
 
             """, to: "fieldlink.yaml")
+        // `check` lists the writable points with their limits and topics.
+        let check = try runFieldlink(["check", "--config", config], in: workspace.path, name: "check")
+        #expect(check.stdout.contains("i16: holding 0 int16; WRITABLE (no limits) <- fieldlink/gw-wbt/plc1/set/i16"), "\(check.stdout)")
+        #expect(check.stdout.contains("commands: on fieldlink/gw-wbt/plc1/set[/<point>], dropped after 10s, retained ignored, results on .../set/<point>/result"))
         // The command line first, before the gateway owns the connection: same checks, then the read-back.
         let refused = try runFieldlink(["write", "--config", config, "--device", "plc1", "--point", "i16", "40000"], in: workspace.path, name: "write-refused")
         #expect(refused.status == 2 && refused.stdout.contains("out of range"), "\(refused)")
