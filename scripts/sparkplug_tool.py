@@ -78,10 +78,15 @@ def rebirth(host, port, group, node):
     metric.name = "Node Control/Rebirth"
     metric.datatype = 11  # Boolean
     metric.boolean_value = True
+    publish(host, port, f"spBv1.0/{group}/NCMD/{node}", payload)
+
+
+def publish(host, port, topic, payload):
+    """One QoS 0 publish of a Sparkplug payload, waited for, then a clean disconnect."""
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     client.connect(host, port)
     client.loop_start()
-    info = client.publish(f"spBv1.0/{group}/NCMD/{node}", payload.SerializeToString(), qos=0)
+    info = client.publish(topic, payload.SerializeToString(), qos=0)
     info.wait_for_publish(5)
     client.loop_stop()
     client.disconnect()
@@ -107,13 +112,7 @@ def dcmd(host, port, group, node, device, name, datatype, value):
         metric.long_value = int(value) & 0xFFFFFFFFFFFFFFFF
     else:
         metric.int_value = int(value) & 0xFFFFFFFF
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-    client.connect(host, port)
-    client.loop_start()
-    info = client.publish(f"spBv1.0/{group}/DCMD/{node}/{device}", payload.SerializeToString(), qos=0)
-    info.wait_for_publish(5)
-    client.loop_stop()
-    client.disconnect()
+    publish(host, port, f"spBv1.0/{group}/DCMD/{node}/{device}", payload)
 
 
 if __name__ == "__main__":
