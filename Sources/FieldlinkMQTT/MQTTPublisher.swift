@@ -16,6 +16,8 @@ public final class MQTTPublisher: Service {
         case shutdownRequested
         case deadline
         case reconfigure(MQTTConfig)
+        /// The command topics changed (a reload): subscribe them on a new connection.
+        case resubscribe
         /// A more preferred broker answered (or not) a TCP probe.
         case probed(broker: Int, reachable: Bool)
         case probeDue
@@ -43,6 +45,12 @@ public final class MQTTPublisher: Service {
 
     /// New broker settings (a reload): the current connection closes cleanly and the next one uses
     /// them at once. Nothing queued is lost: the ring holds it.
+    /// The write-back command topics changed (a reload made points writable or not): the current
+    /// connection closes cleanly and the next one, at once, subscribes the new set.
+    public func resubscribe() {
+        continuation.yield(.resubscribe)
+    }
+
     public func reconfigure(_ config: MQTTConfig) {
         continuation.yield(.reconfigure(config))
     }
@@ -168,6 +176,11 @@ public final class MQTTPublisher: Service {
                 return handle(connectionEvent)
             case .reconnectDue:
                 if !shuttingDown, !connectionRunning { connect() }
+            case .resubscribe:
+                guard !shuttingDown, connectionRunning else { return .running }
+                logger.notice("command topics changed; reconnecting to subscribe them")
+                reconnectAtOnce = true
+                control.stop()
             case .shutdownRequested:
                 guard !shuttingDown else { return .running }
                 shuttingDown = true

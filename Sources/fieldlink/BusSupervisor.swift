@@ -132,7 +132,11 @@ final class BusSupervisor: Service {
         let commandTopics = commands.subscriptions
         start(config, into: &running, only: restart.union(added))
         // New command topics are subscribed on a new connection.
-        if config.mqtt != old.mqtt || commands.subscriptions != commandTopics { publisher.reconfigure(config.mqtt) }
+        if config.mqtt != old.mqtt {
+            publisher.reconfigure(config.mqtt)
+        } else if commands.subscriptions != commandTopics {
+            publisher.resubscribe()
+        }
         current.withLock { $0 = config }
         let started = restart.union(added).filter { running[$0] != nil }.sorted()
         let brokerSettings = config.mqtt == old.mqtt ? "unchanged" : "changed"
