@@ -58,11 +58,14 @@ import Testing
         #expect(job.request.source == "spBv1.0/g/DCMD/n/hp")
     }
 
-    @Test func anUnknownAliasIsRefusedBeforeAnyBus() throws {
+    @Test func anUnknownAliasIsRefusedWithoutAWrite() throws {
         let (desk, inbox) = Self.desk()
         let payload = try Self.dcmd([(nil, 99, { $0.datatype = SparkplugEncoding.DataType.int32.rawValue; $0.intValue = 1 })])
         #expect(desk.handle(InboundMessage(topic: "spBv1.0/g/DCMD/n/hp", payload: payload, responseTopic: "r", correlationData: [1])) { _ in })
-        #expect(inbox.take().isEmpty)
+        // Refused by the bus owner (so audited and counted), with the reason; nothing to write.
+        let job = try #require(inbox.take().first)
+        #expect(job.request.refusal == "metric alias 99 is not one of device hp's")
+        #expect(job.request.values.map(\.value) == [.string("<\(payload.count) bytes>")])
         #expect(!desk.handle(InboundMessage(topic: "spBv1.0/g/DCMD/n/other", payload: payload)) { _ in }, "not a command topic")
     }
 }

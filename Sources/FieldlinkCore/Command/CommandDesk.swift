@@ -73,7 +73,9 @@ public final class CommandDesk: Sendable {
         switch parsed {
         case .success(let parsed): (values, refusal) = (parsed, nil)
         case .failure(let error):
-            (values, refusal) = ([(target.point ?? "*", .string(String(decoding: message.payload.prefix(200), as: UTF8.self)))], error.description)
+            // A binary payload (Sparkplug) is shown by its size; text as it came, cut short.
+            let shown = target.format == nil ? String(decoding: message.payload.prefix(200), as: UTF8.self) : "<\(message.payload.count) bytes>"
+            (values, refusal) = ([(target.point ?? "*", .string(shown))], error.description)
         }
         // MQTT 5's expiry, where the sender gave one, says how long the command stays valid.
         let deadline = now + (message.expiry ?? device.commands.maxAge)
