@@ -20,7 +20,7 @@ struct WriteBackJournalTests {
         defer { simulator.process.stop() }
         let config = try workspace.write(configHead(gateway: "gw-audit", stateDirectory: "\(workspace.path)/state", broker: broker) + """
             buses:
-              - {name: rs485, type: modbus-rtu, port: \(pty.gatewaySide), parity: none, timeout: 200ms}
+              - {name: rs485, type: modbus-rtu, port: \(pty.gatewaySide), parity: none, timeout: 2s}
             devices:
               - {name: boiler, bus: rs485, unit: 1, interval: 1s, points: [{name: sp, address: 0, writable: true, max: 90}]}
 

@@ -16,7 +16,7 @@ struct WriteBackReloadTests {
         defer { simulator.process.stop() }
         let head = configHead(gateway: "gw-rl", stateDirectory: "\(workspace.path)/state", broker: broker) + """
             buses:
-              - {name: rs485, type: modbus-rtu, port: \(pty.gatewaySide), parity: none, timeout: 300ms}
+              - {name: rs485, type: modbus-rtu, port: \(pty.gatewaySide), parity: none, timeout: 2s}
             devices:
 
             """

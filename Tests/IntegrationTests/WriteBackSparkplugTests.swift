@@ -31,7 +31,7 @@ struct WriteBackSparkplugTests {
         let config = try workspace.write(configHead(gateway: "gw-wsp", stateDirectory: "\(workspace.path)/state", broker: broker) + """
             sparkplug: {group_id: plant1}
             buses:
-              - {name: line1, type: modbus-rtu, port: \(pty.gatewaySide), parity: none, timeout: 300ms}
+              - {name: line1, type: modbus-rtu, port: \(pty.gatewaySide), parity: none, timeout: 2s}
             devices:
               - name: hp
                 bus: line1

@@ -57,7 +57,7 @@ struct WriteBackTests {
         try Self.publish(broker, "\(device)/set/relay", "true", retained: true, in: workspace.path)
         let config = try workspace.write(configHead(gateway: "gw-wb", stateDirectory: "\(workspace.path)/state", broker: broker) + """
             buses:
-              - {name: rs485, type: modbus-rtu, port: \(pty.gatewaySide), parity: none, timeout: 300ms}
+              - {name: rs485, type: modbus-rtu, port: \(pty.gatewaySide), parity: none, timeout: 2s}
             devices:
               - name: hp
                 bus: rs485
@@ -156,7 +156,7 @@ struct WriteBackTests {
         let head = configHead(gateway: "gw-wbt", stateDirectory: "\(workspace.path)/state", broker: broker).replacingOccurrences(of: "version: 5", with: "version: 3.1.1")
         let config = try workspace.write(head + """
             buses:
-              - {name: plc, type: modbus-tcp, host: 127.0.0.1, port: \(port), timeout: 300ms}
+              - {name: plc, type: modbus-tcp, host: 127.0.0.1, port: \(port), timeout: 2s}
             devices:
               - name: plc1
                 bus: plc
