@@ -39,7 +39,10 @@ struct WriteBackReloadTests {
             return eventually(timeout: .seconds(1)) { simulator.state?.coil(unit: 1, 0) == true }
         }
         #expect(written, "the command after the reload was not executed; log:\n\(gateway.stderr)")
-        #expect(WriteBackTests.answers(subscriber, on: "fieldlink/gw-rl/pump/set/run/result").contains(#"{"ok":true,"point":"run","value":true}"#))
+        // The answer follows the read-back, a moment after the slave took the write.
+        #expect(eventually(timeout: .seconds(5)) {
+            WriteBackTests.answers(subscriber, on: "fieldlink/gw-rl/pump/set/run/result").contains(#"{"ok":true,"point":"run","value":true}"#)
+        })
         #expect(gateway.stop() == 0)
     }
 }
