@@ -17,6 +17,10 @@ address), as real meters with holes in their register map do.
 --tcp PORT serves Modbus-TCP on 127.0.0.1:PORT instead of RTU on --port.
 --mute-file PATH: while PATH exists the simulator hears (and logs) requests but answers none.
 --log-requests FILE appends one line per request: "unit function_code address count monotonic_us".
+--state-file PATH: after every write request (functions 5, 6, 15, 16) the simulator's own memory is
+dumped there as JSON, {"<unit>": {"holding": [first 256 registers], "coil": [first 256 coils]}}, so a
+test checks what the device holds, not what the gateway read back.
+A point may say "reject_writes": CODE: a write touching it is answered with that Modbus exception.
 """
 import argparse
 import asyncio
@@ -28,6 +32,8 @@ import sys
 import time
 
 from pymodbus import FramerType
+from pymodbus.constants import ExcCodes
+from pymodbus.simulator.simutils import SimUtils
 import os
 
 from pymodbus.server import StartAsyncSerialServer, StartAsyncTcpServer
@@ -52,6 +58,27 @@ def encode(kind, order, value):
 
 TABLES = ("coil", "discrete", "holding", "input")  # the order SimDevice expects its four blocks in
 FUNCTION_TABLES = {1: "coil", 2: "discrete", 3: "holding", 4: "input"}
+# Every function code a device serves, by the table it touches.
+ACCESS_TABLES = {1: "coil", 5: "coil", 15: "coil", 2: "discrete", 3: "holding", 6: "holding", 16: "holding", 4: "input"}
+WRITE_FUNCTIONS = (5, 6, 15, 16)
+STATE_SIZE = 256
+# unit -> table -> the live register list pymodbus keeps for it (seen through the device's action).
+LIVE = {}
+
+
+def dump_state(path):
+    """The simulator's own memory after a write, written atomically."""
+    state = {}
+    for unit, tables in LIVE.items():
+        entry = {}
+        if "holding" in tables:
+            entry["holding"] = list(tables["holding"][:STATE_SIZE])
+        if "coil" in tables:
+            entry["coil"] = SimUtils.registersToBits(list(tables["coil"][:STATE_SIZE // 16]))
+        state[str(unit)] = entry
+    with open(path + ".tmp", "w") as f:
+        json.dump(state, f)
+    os.replace(path + ".tmp", path)
 
 
 def image_arrays(points):
@@ -111,8 +138,20 @@ def sim_device(unit_id, points, refresh=None):
         [SimData(0, values=[bool(v) for v in arrays[t]], datatype=DataType.BITS)] if t in ("coil", "discrete")
         else [SimData(0, values=arrays[t], datatype=DataType.REGISTERS)]
         for t in TABLES)
+    rejecting = [(p.get("table", "holding"), p["address"], p.get("type", "uint16"), p["reject_writes"])
+                 for p in points if "reject_writes" in p]
 
     async def action(function_code, start_address, address, count, current_registers, set_values):
+        accessed = ACCESS_TABLES.get(function_code)
+        if accessed:
+            LIVE.setdefault(unit_id, {})[accessed] = current_registers
+        if function_code in WRITE_FUNCTIONS:
+            written = count if accessed == "holding" else len(set_values or [1])
+            for table, first, kind, code in rejecting:
+                size = 1 if table == "coil" else len(encode(kind, None, 0))
+                if table == accessed and first < address + written and address < first + size:
+                    return ExcCodes(code)
+            return None
         table = FUNCTION_TABLES.get(function_code)
         if refresh is None or table is None:
             return None
@@ -124,7 +163,7 @@ def sim_device(unit_id, points, refresh=None):
                 current_registers[offset] = bool(value) if isinstance(current_registers[offset], bool) else value
         return None
 
-    return SimDevice(unit_id, simdata=blocks, action=action if refresh else None)
+    return SimDevice(unit_id, simdata=blocks, action=action)
 
 
 def demo_points(t):
@@ -157,6 +196,7 @@ async def main():
     source.add_argument("--image", help="JSON register image")
     source.add_argument("--demo", action="store_true", help="built-in drifting demo devices")
     parser.add_argument("--log-requests", help="append 'unit function_code address count monotonic_us' per request to this file")
+    parser.add_argument("--state-file", help="dump the simulator's own holding registers and coils here after every write")
     parser.add_argument("--mute-file", help="while this file exists, answer nothing (a dead slave that still hears)")
     args = parser.parse_args()
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
@@ -176,6 +216,8 @@ async def main():
     request_log = open(args.log_requests, "a", buffering=1) if args.log_requests else None
 
     def trace_pdu(sending, pdu):
+        if sending and args.state_file and pdu.function_code in WRITE_FUNCTIONS:
+            dump_state(args.state_file)
         if not sending and request_log:
             request_log.write(f"{pdu.dev_id} {pdu.function_code} {getattr(pdu, 'address', -1)} {getattr(pdu, 'count', -1)}"
                               f" {time.monotonic_ns() // 1000}\n")

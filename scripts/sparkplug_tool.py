@@ -7,6 +7,8 @@ protobuf schema) and paho-mqtt, nothing from fieldlink.
                          after the broker comes back
   rebirth HOST PORT GROUP NODE
                          publish an NCMD with "Node Control/Rebirth" = true
+  dcmd HOST PORT GROUP NODE DEVICE METRIC DATATYPE VALUE
+                         publish a DCMD setting one metric (METRIC a name, or a number: its alias)
 """
 import json
 import sys
@@ -76,18 +78,48 @@ def rebirth(host, port, group, node):
     metric.name = "Node Control/Rebirth"
     metric.datatype = 11  # Boolean
     metric.boolean_value = True
+    publish(host, port, f"spBv1.0/{group}/NCMD/{node}", payload)
+
+
+def publish(host, port, topic, payload):
+    """One QoS 0 publish of a Sparkplug payload, waited for, then a clean disconnect."""
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     client.connect(host, port)
     client.loop_start()
-    info = client.publish(f"spBv1.0/{group}/NCMD/{node}", payload.SerializeToString(), qos=0)
+    info = client.publish(topic, payload.SerializeToString(), qos=0)
     info.wait_for_publish(5)
     client.loop_stop()
     client.disconnect()
 
 
+def dcmd(host, port, group, node, device, name, datatype, value):
+    """A DCMD setting one metric (by name, or by alias when `name` is a number), as a host sends it."""
+    payload = sparkplug_b_pb2.Payload()
+    payload.timestamp = int(time.time() * 1000)
+    metric = payload.metrics.add()
+    if name.isdigit():
+        metric.alias = int(name)
+    else:
+        metric.name = name
+    metric.datatype = int(datatype)
+    if metric.datatype == 11:
+        metric.boolean_value = value == "true"
+    elif metric.datatype == 9:
+        metric.float_value = float(value)
+    elif metric.datatype == 10:
+        metric.double_value = float(value)
+    elif metric.datatype in (4, 8):
+        metric.long_value = int(value) & 0xFFFFFFFFFFFFFFFF
+    else:
+        metric.int_value = int(value) & 0xFFFFFFFF
+    publish(host, port, f"spBv1.0/{group}/DCMD/{node}/{device}", payload)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "listen":
         listen(sys.argv[2], int(sys.argv[3]))
+    elif sys.argv[1] == "dcmd":
+        dcmd(sys.argv[2], int(sys.argv[3]), *sys.argv[4:10])
     elif sys.argv[1] == "rebirth":
         rebirth(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5])
     else:

@@ -5,10 +5,10 @@ import Logging
 /// reopened after it failed), each device's chip driver with what it learned (calibration), and
 /// the raw values of its points. Conversion, health and backoff are the `BusOwner`'s.
 public final class I2CDriver: BusDriver {
-    private let path: String
-    private let devices: [DeviceConfig]
-    private let openBus: (String) throws(I2CError) -> any I2CBus
-    private var bus: (any I2CBus)?
+    let path: String
+    let devices: [DeviceConfig]
+    let openBus: (String) throws(I2CError) -> any I2CBus
+    var bus: (any I2CBus)?
     private var sensors: [(any I2CSensor)?]
 
     /// `openBus` is the seam for tests and the fuzz harness: a fake bus instead of /dev/i2c-N.

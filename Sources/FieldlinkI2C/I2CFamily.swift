@@ -38,6 +38,17 @@ public struct I2CPointOptions: PointOptions {
 
     public var defaultUnit: String? { unit }
 
+    /// Only the `registers` driver's registers can be written; a sensor's quantities are measured.
+    public var writeRefusal: String? {
+        if case .quantity = source { return "a sensor's measurements are read-only; only the registers driver writes (its registers)" }
+        return nil
+    }
+
+    public var writeKind: ValueKind? {
+        if case .register(_, let type, _) = source { return type.valueKind }
+        return nil
+    }
+
     public var description: String {
         switch source {
         case .quantity(let name): name
@@ -128,11 +139,23 @@ public struct I2CFamily: DriverFamily {
     }
 
     public func makeBusService(bus: BusConfig, devices: [DeviceConfig], sink: any ReadingSink, logger: Logger) -> any Service {
+        makeService(bus: bus, devices: devices, sink: sink, inbox: nil, logger: logger)
+    }
+
+    public func makeBusService(bus: BusConfig, devices: [DeviceConfig], sink: any ReadingSink, inbox: WriteInbox, logger: Logger) -> any Service {
+        makeService(bus: bus, devices: devices, sink: sink, inbox: inbox, logger: logger)
+    }
+
+    private func makeService(bus: BusConfig, devices: [DeviceConfig], sink: any ReadingSink, inbox: WriteInbox?, logger: Logger) -> any Service {
         let path = (bus.options as! I2CBusOptions).device
         return BusService(bus: bus, devices: devices, sink: sink, logger: logger,
-                          startMessage: "polling \(devices.count) device(s) on \(path)") {
+                          startMessage: "polling \(devices.count) device(s) on \(path)", inbox: inbox) {
             I2CDriver(device: path, devices: devices)
         }
+    }
+
+    public func writeOnce(bus: BusConfig, device: DeviceConfig, request: WriteRequest, logger: Logger) -> [PointWriteResult] {
+        I2CDriver(device: (bus.options as! I2CBusOptions).device, devices: [device]).commissioningWrite(request, to: device, logger: logger)
     }
 
     public func pollOnce(bus: BusConfig, device: DeviceConfig, logger: Logger) -> Reading {

@@ -35,3 +35,65 @@ enum I2CRegisterDecoder {
         }
     }
 }
+
+/// `I2CRegisterDecoder` backwards, for writable registers: the bytes that decode to `raw` exactly;
+/// nil when `raw` is not a value of the type (a negative uint8, 300 into a uint8).
+enum I2CRegisterEncoder {
+    static func encode(_ raw: Value, as type: I2CRegisterType, order: I2CByteOrder) -> [UInt8]? {
+        let bits: UInt64
+        switch (type, raw) {
+        case (.uint8, .uint(let value)), (.uint16, .uint(let value)), (.uint32, .uint(let value)):
+            guard value >> UInt64(8 * type.size) == 0 else { return nil }
+            bits = value
+        case (.int8, .int(let value)), (.int16, .int(let value)), (.int32, .int(let value)):
+            bits = UInt64(bitPattern: value) & (UInt64.max >> UInt64(64 - 8 * type.size))
+        case (.float32, .double(let value)):
+            bits = UInt64(Float(value).bitPattern)
+        default:
+            return nil
+        }
+        let big = (0..<type.size).map { UInt8(truncatingIfNeeded: bits >> UInt64(8 * (type.size - 1 - $0))) }
+        let bytes = order == .big ? big : big.reversed()
+        return I2CRegisterDecoder.decode(bytes, as: type, order: order) == raw ? bytes : nil
+    }
+}
+
+extension I2CRegisterType {
+    /// What the shared inverse conversion fits a command's value to.
+    var valueKind: ValueKind {
+        switch self {
+        case .uint8: .uint(bits: 8)
+        case .uint16: .uint(bits: 16)
+        case .uint32: .uint(bits: 32)
+        case .int8: .int(bits: 8)
+        case .int16: .int(bits: 16)
+        case .int32: .int(bits: 32)
+        case .float32: .float32
+        }
+    }
+}
+
+// Write-back on an I2C adapter: the `registers` driver's writable registers, one register write each.
+extension I2CDriver {
+    public func write(_ write: PointWrite) -> Result<Void, WriteFailure> {
+        let config = devices[write.device]
+        let options = config.options as! I2CDeviceOptions
+        var writes: [(register: UInt8, bytes: [UInt8])] = []
+        for (index, raw) in write.points {
+            guard case .register(let register, let type, let order) = (config.points[index].options as! I2CPointOptions).source,
+                  let bytes = I2CRegisterEncoder.encode(raw, as: type, order: order) else {
+                return .failure(WriteFailure("\(config.points[index].name) cannot take \(raw.text)", reachedDevice: false))
+            }
+            writes.append((register, bytes))
+        }
+        do throws(I2CError) {
+            if bus == nil { bus = try openBus(path) }
+            let device = I2CDevice(bus: bus!, address: options.address)
+            for (register, bytes) in writes { try device.writeRegister(register, bytes) }
+            return .success(())
+        } catch {
+            if error.code == .adapter { bus = nil }
+            return .failure(WriteFailure(error.description))
+        }
+    }
+}

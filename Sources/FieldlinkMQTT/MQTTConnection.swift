@@ -139,11 +139,12 @@ final class MQTTConnection {
         mosquitto_publish_v5_callback_set(mosq) { _, context, mid, reasonCode, _ in
             Unmanaged<MQTTConnection>.fromOpaque(context!).takeUnretainedValue().acknowledged(mid, reasonCode: reasonCode)
         }
-        mosquitto_message_v5_callback_set(mosq) { _, context, message, _ in
-            guard let message, let topic = message.pointee.topic else { return }
-            let payload = message.pointee.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: Int(message.pointee.payloadlen))) } ?? []
-            Unmanaged<MQTTConnection>.fromOpaque(context!).takeUnretainedValue().received(topic: String(cString: topic), payload: payload)
+        mosquitto_message_v5_callback_set(mosq) { _, context, message, properties in
+            guard let inbound = InboundMessage(message, properties: properties) else { return }
+            Unmanaged<MQTTConnection>.fromOpaque(context!).takeUnretainedValue().received(inbound)
         }
+        let control = self.control
+        session.attach { control.wake() }
         let keepalive = Int32(max(5, config.keepalive.components.seconds))
         let rc = mosquitto_connect_bind_v5(mosq, endpoint.host, Int32(endpoint.port), keepalive, nil, nil)
         guard rc == MOSQ_ERR_SUCCESS.rawValue else {
@@ -178,10 +179,13 @@ final class MQTTConnection {
     private func publishDirectly(_ messages: [OutboundMessage]) {
         guard let mosq else { return }
         for message in messages {
+            // An answer to a command carries its Correlation Data: properties of its own, freed after.
+            var answer = config.version == .v5 ? message.answerProperties() : nil
             _ = message.payload.withUnsafeBytes { bytes in
                 mosquitto_publish_v5(mosq, nil, message.topic, Int32(bytes.count), bytes.baseAddress, Int32(message.qos), message.retain,
-                                     properties(contentType: message.contentType, alias: nil))
+                                     answer ?? properties(contentType: message.contentType, alias: nil))
             }
+            if answer != nil { mosquitto_property_free_all(&answer) }
         }
     }
 
@@ -350,11 +354,12 @@ final class MQTTConnection {
         emit(.connected)
     }
 
-    /// A command on a subscribed topic: the session answers it (a Sparkplug rebirth) at once.
-    private func received(topic: String, payload: [UInt8]) {
-        let answer = session.received(topic: topic, payload: payload)
+    /// A command on a subscribed topic: the session answers it (a Sparkplug rebirth) at once, or
+    /// later through `pending()` (a write, once its bus has run it).
+    private func received(_ message: InboundMessage) {
+        let answer = session.received(message)
         if !answer.isEmpty {
-            logger.info("answering a command on \(topic) with \(answer.count) message(s)")
+            logger.info("answering a command on \(message.topic) with \(answer.count) message(s)")
             publishDirectly(answer)
         }
     }

@@ -16,6 +16,8 @@ public final class MQTTPublisher: Service {
         case shutdownRequested
         case deadline
         case reconfigure(MQTTConfig)
+        /// The command topics changed (a reload): subscribe them on a new connection.
+        case resubscribe
         /// A more preferred broker answered (or not) a TCP probe.
         case probed(broker: Int, reachable: Bool)
         case probeDue
@@ -24,22 +26,31 @@ public final class MQTTPublisher: Service {
     private let config: MQTTConfig
     private let ring: any MessageRing
     private let session: (any MQTTSession)?
+    private let commands: CommandDesk?
     private let logger: Logger
     private let events: AsyncStream<Event>
     private let continuation: AsyncStream<Event>.Continuation
 
     /// `session`: what the gateway says about itself on every connection (Sparkplug B's births and
     /// deaths); nil is the retained status topic of the current config.
-    public init(config: MQTTConfig, ring: any MessageRing, session: (any MQTTSession)? = nil, logger: Logger) {
+    /// `commands`: write-back command topics, subscribed on every connection beside the session's.
+    public init(config: MQTTConfig, ring: any MessageRing, session: (any MQTTSession)? = nil, commands: CommandDesk? = nil, logger: Logger) {
         self.config = config
         self.ring = ring
         self.session = session
+        self.commands = commands
         self.logger = logger
         (events, continuation) = AsyncStream.makeStream(of: Event.self)
     }
 
     /// New broker settings (a reload): the current connection closes cleanly and the next one uses
     /// them at once. Nothing queued is lost: the ring holds it.
+    /// The write-back command topics changed (a reload made points writable or not): the current
+    /// connection closes cleanly and the next one, at once, subscribes the new set.
+    public func resubscribe() {
+        continuation.yield(.resubscribe)
+    }
+
     public func reconfigure(_ config: MQTTConfig) {
         continuation.yield(.reconfigure(config))
     }
@@ -51,7 +62,7 @@ public final class MQTTPublisher: Service {
         let control = try ConnectionControl()
         ring.setConsumerWakeup { control.wake() }
         let continuation = self.continuation
-        var state = Supervisor(config: config, ring: ring, session: session, control: control, logger: logger) { continuation.yield($0) }
+        var state = Supervisor(config: config, ring: ring, session: session, commands: commands, control: control, logger: logger) { continuation.yield($0) }
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
                 state.connect()
@@ -77,6 +88,7 @@ public final class MQTTPublisher: Service {
         var config: MQTTConfig
         let ring: any MessageRing
         let session: (any MQTTSession)?
+        let commands: CommandDesk?
         let control: ConnectionControl
         var logger: Logger
         let send: @Sendable (Event) -> Void
@@ -103,11 +115,12 @@ public final class MQTTPublisher: Service {
 
         var endpoint: BrokerEndpoint { config.brokers[current] }
 
-        init(config: MQTTConfig, ring: any MessageRing, session: (any MQTTSession)?, control: ConnectionControl, logger: Logger,
-             send: @escaping @Sendable (Event) -> Void) {
+        init(config: MQTTConfig, ring: any MessageRing, session: (any MQTTSession)?, commands: CommandDesk?, control: ConnectionControl,
+             logger: Logger, send: @escaping @Sendable (Event) -> Void) {
             self.config = config
             self.ring = ring
             self.session = session
+            self.commands = commands
             self.control = control
             self.logger = logger
             self.send = send
@@ -119,7 +132,8 @@ public final class MQTTPublisher: Service {
             let generation = self.generation, send = self.send
             connectionRunning = true
             logger[metadataKey: "broker"] = "\(endpoint.url)"
-            let session = self.session ?? StatusSession(topic: config.statusTopic)
+            let base = self.session ?? StatusSession(topic: config.statusTopic)
+            let session: any MQTTSession = commands.map { CommandSession(base: base, desk: $0) } ?? base
             MQTTConnection.start(config: config, endpoint: endpoint, ring: ring, session: session, control: control, logger: logger) { event in
                 send(.connection(generation: generation, event))
             }
@@ -162,6 +176,11 @@ public final class MQTTPublisher: Service {
                 return handle(connectionEvent)
             case .reconnectDue:
                 if !shuttingDown, !connectionRunning { connect() }
+            case .resubscribe:
+                guard !shuttingDown, connectionRunning else { return .running }
+                logger.notice("command topics changed; reconnecting to subscribe them")
+                reconnectAtOnce = true
+                control.stop()
             case .shutdownRequested:
                 guard !shuttingDown else { return .running }
                 shuttingDown = true

@@ -225,6 +225,39 @@ public final class ModbusConnection {
         }
         return bits.map { $0 != 0 }
     }
+
+    /// Writes one holding register (`modbus_write_register`, function 6).
+    public func writeRegister(address: Int, value: UInt16) throws(ModbusError) {
+        guard modbus_write_register(context, Int32(address), value) == 1 else {
+            throw ModbusError.fromErrno(cmodbus_errno(), operation: "write register")
+        }
+    }
+
+    /// Writes holding registers in one request (`modbus_write_registers`, function 16).
+    public func writeRegisters(address: Int, values: [UInt16]) throws(ModbusError) {
+        let written = values.withUnsafeBufferPointer { modbus_write_registers(context, Int32(address), Int32(values.count), $0.baseAddress) }
+        guard written == values.count else {
+            throw written < 0 ? ModbusError.fromErrno(cmodbus_errno(), operation: "write registers")
+                : ModbusError(code: .badResponse, detail: "wrote \(written) of \(values.count) registers")
+        }
+    }
+
+    /// Writes one coil (`modbus_write_bit`, function 5).
+    public func writeBit(address: Int, value: Bool) throws(ModbusError) {
+        guard modbus_write_bit(context, Int32(address), value ? 1 : 0) == 1 else {
+            throw ModbusError.fromErrno(cmodbus_errno(), operation: "write coil")
+        }
+    }
+
+    /// Writes coils in one request (`modbus_write_bits`, function 15).
+    public func writeBits(address: Int, values: [Bool]) throws(ModbusError) {
+        let bytes = values.map { UInt8($0 ? 1 : 0) }
+        let written = bytes.withUnsafeBufferPointer { modbus_write_bits(context, Int32(address), Int32(bytes.count), $0.baseAddress) }
+        guard written == values.count else {
+            throw written < 0 ? ModbusError.fromErrno(cmodbus_errno(), operation: "write coils")
+                : ModbusError(code: .badResponse, detail: "wrote \(written) of \(values.count) coils")
+        }
+    }
 }
 
 public enum Parity: String, Sendable, CaseIterable {

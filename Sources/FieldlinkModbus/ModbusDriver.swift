@@ -8,16 +8,16 @@ import Logging
 /// Everything after the transaction (conversion, health, backoff, publishing) is the `BusOwner`'s.
 final class ModbusDriver: BusDriver {
     let options: any ModbusBusOptions
-    private let devices: [PolledDevice]
-    private let logger: Logger
-    private let clock: any BusClock
+    let devices: [PolledDevice]
+    let logger: Logger
+    let clock: any BusClock
     private let openTransport: () throws(ModbusError) -> any ModbusTransport
-    private var transport: (any ModbusTransport)?
+    var transport: (any ModbusTransport)?
     /// When the last transaction on the line ended, for the quiet time before the next request.
-    private var lastTransactionEnd: ContinuousClock.Instant?
+    var lastTransactionEnd: ContinuousClock.Instant?
     /// Per device: its read plan (split for good after a rejected merged read) and its counters.
     private var plans: [ReadPlan]
-    private var counters: [LinkCounters]
+    var counters: [LinkCounters]
     /// Set by `poll`: whether the device answered anything (data or an exception).
     private var answered = false
 
@@ -47,7 +47,7 @@ final class ModbusDriver: BusDriver {
         return device.timeout * (device.retries + 1) + max(device.delayBeforeRequest, options.interFrameSilence)
     }
 
-    private func open() throws(ModbusError) -> any ModbusTransport {
+    func open() throws(ModbusError) -> any ModbusTransport {
         if let transport { return transport }
         let transport = try openTransport()
         self.transport = transport
@@ -142,7 +142,7 @@ final class ModbusDriver: BusDriver {
 
     /// The protocol's inter-frame silence, or the device's `delay_before_request` if longer, since the
     /// end of the previous transaction.
-    private func waitForQuietLine(_ device: PolledDevice) {
+    func waitForQuietLine(_ device: PolledDevice) {
         guard let last = lastTransactionEnd else { return }
         let quiet = max(options.interFrameSilence, device.delayBeforeRequest)
         clock.sleep(for: quiet - last.duration(to: clock.now))

@@ -185,6 +185,8 @@ public struct ModbusPointOptions: PointOptions {
     public var bit: Int? = nil
     /// Registers of a `string` or `raw` point.
     public var length: Int = 1
+    /// `write_function` (5, 6, 15 or 16) for a writable point; nil picks one that fits.
+    public var writeFunction: Int? = nil
 
     public var layout: RegisterLayout { RegisterLayout(type: type, order: order, bit: bit, length: length) }
 
@@ -193,6 +195,14 @@ public struct ModbusPointOptions: PointOptions {
     }
 
     public var valueKind: ValueKind? { type.valueKind }
+
+    public var writeRefusal: String? {
+        switch table {
+        case .input, .discrete: "\(table == .input ? "an input register" : "a discrete input") is read-only; only holding registers and coils can be written"
+        case _ where type == .raw: "a raw point shows registers for exploring; give it a type to write it"
+        default: nil
+        }
+    }
 
     public var description: String {
         var text = "\(table) \(address) \(type)"
@@ -353,16 +363,27 @@ public struct ModbusFamily: DriverFamily {
             addressValue.report("\(type) at \(address) runs past the last register address \(ModbusLimits.maxAddress)")
         }
         // A bad type or order was reported above; the defaults stand in so the rest can still be checked.
+        let writeFunction = readWriteFunction(&map, table: table, layout: layout)
         guard let address else { return nil }
-        return ModbusPointOptions(table: table, address: address, type: type, order: order, bit: bit, length: length)
+        var options = ModbusPointOptions(table: table, address: address, type: type, order: order, bit: bit, length: length)
+        options.writeFunction = writeFunction
+        return options
     }
 
     public func makeBusService(bus: BusConfig, devices: [DeviceConfig], sink: any ReadingSink, logger: Logger) -> any Service {
+        makeBusService(bus: bus, devices: devices, sink: sink, inbox: nil, logger: logger)
+    }
+
+    public func makeBusService(bus: BusConfig, devices: [DeviceConfig], sink: any ReadingSink, inbox: WriteInbox, logger: Logger) -> any Service {
+        makeBusService(bus: bus, devices: devices, sink: sink, inbox: Optional(inbox), logger: logger)
+    }
+
+    private func makeBusService(bus: BusConfig, devices: [DeviceConfig], sink: any ReadingSink, inbox: WriteInbox?, logger: Logger) -> any Service {
         let options = bus.options as! any ModbusBusOptions
         let polled = devices.map { PolledDevice(config: $0, bus: options) }
         let busLogger = logger.on(bus: bus)
         return BusService(bus: bus, devices: devices, sink: sink, logger: logger,
-                          startMessage: "polling \(devices.count) device(s) on \(options.description)") {
+                          startMessage: "polling \(devices.count) device(s) on \(options.description)", inbox: inbox) {
             ModbusDriver(options: options, devices: polled, logger: busLogger)
         }
     }

@@ -13,6 +13,14 @@ public protocol ModbusTransport: AnyObject {
     func readRegisters(input: Bool, address: Int, count: Int) throws(ModbusError) -> [UInt16]
     /// Reads `count` coils (or `discrete` inputs) from `address`.
     func readBits(discrete: Bool, address: Int, count: Int) throws(ModbusError) -> [Bool]
+    /// Writes one holding register (function 6).
+    func writeRegister(address: Int, value: UInt16) throws(ModbusError)
+    /// Writes holding registers from `address` in one request (function 16).
+    func writeRegisters(address: Int, values: [UInt16]) throws(ModbusError)
+    /// Writes one coil (function 5).
+    func writeBit(address: Int, value: Bool) throws(ModbusError)
+    /// Writes coils from `address` in one request (function 15).
+    func writeBits(address: Int, values: [Bool]) throws(ModbusError)
     /// Discards a late or damaged answer, so it is not taken for the next one.
     func flush()
     /// Releases the line; the driver opens a new transport for the next poll.

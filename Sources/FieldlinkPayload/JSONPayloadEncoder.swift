@@ -86,6 +86,7 @@ public struct JSONPayloadEncoder: PayloadEncoder {
             ("consecutive_failures", health.consecutiveFailures.map { Int64($0) }), ("timeouts", health.timeouts.map { Int64($0) }),
             ("crc_errors", health.crcErrors.map { Int64($0) }), ("exception", health.exceptionCode.map { Int64($0) }),
             ("backed_off_since", health.backedOffSince),
+            ("commands_refused", health.commandsRefused.map { Int64($0) }), ("commands_failed", health.commandsFailed.map { Int64($0) }),
         ]
         for case let (key, value?) in counters {
             out.append(contentsOf: ",\"\(key)\":\(value)".utf8)

@@ -8,11 +8,11 @@ import Logging
 final class SerialDriver: BusDriver {
     let options: SerialBusOptions
     let devices: [SerialDevice]
-    private let logger: Logger
-    private let clock: any BusClock
+    let logger: Logger
+    let clock: any BusClock
     private let openPort: (String, SerialSettings) throws(SerialError) -> any SerialPortIO
-    private var port: (any SerialPortIO)?
-    private var splitter: FrameSplitter
+    var port: (any SerialPortIO)?
+    var splitter: FrameSplitter
     private var buffer = [UInt8](repeating: 0, count: 4_096)
     /// nil while the port is open; the reason while it is not. Logged once per change.
     private var portProblem = StateChangeFilter<String?>()
@@ -52,7 +52,7 @@ final class SerialDriver: BusDriver {
     // MARK: The port
 
     /// The open port, opening it when due; nil (with the reason) while it cannot be opened.
-    private func open() -> Result<any SerialPortIO, SerialError> {
+    func open() -> Result<any SerialPortIO, SerialError> {
         if let port { return .success(port) }
         do throws(SerialError) {
             let port = try openPort(options.port, options.settings)
@@ -71,7 +71,7 @@ final class SerialDriver: BusDriver {
     }
 
     /// Bytes moved: the port works; logged once if it had not.
-    private func proven() {
+    func proven() {
         guard !portProven else { return }
         portProven = true
         if let change = portProblem.update(nil), change.previous != nil {
@@ -80,11 +80,11 @@ final class SerialDriver: BusDriver {
     }
 
     /// Why the port is closed, for the readings that could not be taken.
-    private var portUnavailable: String {
+    var portUnavailable: String {
         "port unavailable: \(options.port): \(portProblem.current.flatMap { $0 } ?? "closed")"
     }
 
-    private func lost(_ error: SerialError) {
+    func lost(_ error: SerialError) {
         port = nil
         nextOpen = clock.now + Self.reopenDelay
         if portProblem.update(error.detail) != nil {
@@ -94,7 +94,7 @@ final class SerialDriver: BusDriver {
 
     /// Reads once (up to `timeout`) and hands every complete frame to `handle`; false when the port
     /// is not open.
-    private func readFrames(timeout: Duration, _ handle: (FrameSplitter.Event) -> Void) -> Bool {
+    func readFrames(timeout: Duration, _ handle: (FrameSplitter.Event) -> Void) -> Bool {
         guard let port else { return false }
         do throws(SerialError) {
             let count = try port.read(into: &buffer, timeout: timeout)

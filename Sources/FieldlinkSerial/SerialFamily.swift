@@ -48,6 +48,8 @@ public struct SerialDeviceOptions: DeviceOptions {
     public var timeout: Duration
     /// Stream mode.
     public var aggregate: Aggregation
+    /// Poll mode, write-back: named request templates a writable point sends (`commands:`).
+    public var commands: [String: SerialCommand] = [:]
 
     public static let defaultTimeout = Duration.seconds(1)
     public static let defaultAggregate = Aggregation.last
@@ -67,6 +69,22 @@ public struct SerialPointOptions: PointOptions {
     public var column: Int?
     /// nil: a number (`float`).
     public var type: SerialValueType?
+    /// Write-back: the device command (`commands:`) a writable point sends.
+    public var command: String? = nil
+
+    /// What a command's value becomes in the template: the point's `type` (a number by default).
+    public var writeKind: ValueKind? {
+        switch type {
+        case .int?: .int(bits: 64)
+        case .string?: .string
+        case .bool?: .bool
+        case .float?, nil: nil
+        }
+    }
+
+    public var writeRefusal: String? {
+        command == nil ? "a serial point is written by one of its device's commands: name it with command: (mode: poll buses)" : nil
+    }
 
     public var description: String {
         if let column { return "column \(column)\(type.map { " \($0)" } ?? "")" }
@@ -79,6 +97,8 @@ public struct SerialPointRules: Sendable {
     var parser: SerialFamily.ParserKind
     /// nil when the pattern does not compile (reported at the device): its groups are unknown.
     var groups: [String]?
+    /// The device's `commands:` names, for a writable point's `command:`.
+    var commands: Set<String> = []
 }
 
 /// Text sensors on a UART or USB serial adapter (`type: serial`): termios settings, framing,
@@ -225,10 +245,13 @@ public struct SerialFamily: DriverFamily {
         }
         let timeout = timeoutValue.flatMap { $0.duration() } ?? SerialDeviceOptions.defaultTimeout
         let aggregate = aggregateValue.flatMap { $0.oneOf(Aggregation.self) } ?? SerialDeviceOptions.defaultAggregate
+        let commands = readCommands(map.optional("commands"), on: bus, mode: busOptions.mode)
         // The points are checked against the parser even when the rest of the entry is wrong.
-        let rules = kind.map { SerialPointRules(parser: $0, groups: $0 == .regex && parser == nil ? nil : groups) }
+        let rules = kind.map { SerialPointRules(parser: $0, groups: $0 == .regex && parser == nil ? nil : groups, commands: Set(commands.keys)) }
         guard let parser, busOptions.mode == .stream || request != nil else { return DeviceEntry(options: nil, context: rules) }
-        return DeviceEntry(options: SerialDeviceOptions(parser: parser, request: request, timeout: timeout, aggregate: aggregate), context: rules)
+        var options = SerialDeviceOptions(parser: parser, request: request, timeout: timeout, aggregate: aggregate)
+        options.commands = commands
+        return DeviceEntry(options: options, context: rules)
     }
 
     /// A point's keys depend on its device's parser (`device.context`): checked here, located at the point.
@@ -269,7 +292,9 @@ public struct SerialFamily: DriverFamily {
                 if let fieldValue { say(fieldValue, "field is for parsers nmea, regex and keyvalue; csv points take column:") }
             }
         }
-        return SerialPointOptions(field: field, column: column, type: type)
+        var options = SerialPointOptions(field: field, column: column, type: type)
+        options.command = readPointCommand(&map, commands: device.context?.commands)
+        return options
     }
 
     enum ParserKind: String, CaseIterable {
@@ -277,11 +302,20 @@ public struct SerialFamily: DriverFamily {
     }
 
     public func makeBusService(bus: BusConfig, devices: [DeviceConfig], sink: any ReadingSink, logger: Logger) -> any Service {
+        makeService(bus: bus, devices: devices, sink: sink, inbox: nil, logger: logger)
+    }
+
+    public func makeBusService(bus: BusConfig, devices: [DeviceConfig], sink: any ReadingSink, inbox: WriteInbox, logger: Logger) -> any Service {
+        makeService(bus: bus, devices: devices, sink: sink, inbox: inbox, logger: logger)
+    }
+
+    private func makeService(bus: BusConfig, devices: [DeviceConfig], sink: any ReadingSink, inbox: WriteInbox?, logger: Logger) -> any Service {
         let options = bus.options as! SerialBusOptions
         let busLogger = logger.on(bus: bus)
         let start = options.mode == .stream ? "reading \(devices.count) device(s) from \(options.description)"
             : "polling \(devices.count) device(s) on \(options.description)"
-        return BusService(bus: bus, devices: devices, sink: sink, logger: logger, startMessage: start, periodic: options.mode == .stream) {
+        return BusService(bus: bus, devices: devices, sink: sink, logger: logger, startMessage: start, periodic: options.mode == .stream,
+                          inbox: inbox) {
             SerialDriver(options: options, devices: devices, logger: busLogger)
         }
     }

@@ -19,24 +19,35 @@ final class BusSupervisor: Service {
         var bus: BusConfig
         var devices: [DeviceConfig]
         var task: Task<Void, Never>
+        /// Where write-back commands for its devices go; closed when the bus stops.
+        var inbox: WriteInbox
     }
 
     private let file: String
     private let pipeline: TelemetryPipeline
     private let publisher: MQTTPublisher
     private let announcer: HomeAssistantAnnouncer
+    private let commands: CommandDesk
     private let logger: Logger
     private let notifier = SystemdNotifier()
     /// The config in force: what a reload compares against, and whose devices `STATUS=` counts.
     let current: Mutex<Config>
+    /// The first buses' inboxes, made before any service runs, so the broker connection (which
+    /// starts first) already subscribes their command topics.
+    private let firstInboxes: Mutex<[String: WriteInbox]>
 
-    init(config: Config, pipeline: TelemetryPipeline, publisher: MQTTPublisher, announcer: HomeAssistantAnnouncer, logger: Logger) {
+    init(config: Config, pipeline: TelemetryPipeline, publisher: MQTTPublisher, announcer: HomeAssistantAnnouncer, commands: CommandDesk,
+         logger: Logger) {
         self.file = config.file
         self.pipeline = pipeline
         self.publisher = publisher
         self.announcer = announcer
+        self.commands = commands
         self.logger = logger
         self.current = Mutex(config)
+        let inboxes = Dictionary(uniqueKeysWithValues: config.buses.map { ($0.name, WriteInbox()) })
+        self.firstInboxes = Mutex(inboxes)
+        commands.update(devices: config.devices, inboxes: inboxes)
     }
 
     func run() async throws {
@@ -61,7 +72,8 @@ final class BusSupervisor: Service {
                 continue
             }
             let family = driverFamilies.first { $0.busTypes.contains(bus.type) }!
-            let service = family.makeBusService(bus: bus, devices: devices, sink: pipeline, logger: logger)
+            let inbox = firstInboxes.withLock { $0.removeValue(forKey: bus.name) } ?? WriteInbox()
+            let service = family.makeBusService(bus: bus, devices: devices, sink: pipeline, inbox: inbox, logger: logger)
             let logger = self.logger
             let task = Task {
                 do {
@@ -70,8 +82,9 @@ final class BusSupervisor: Service {
                     logger.error("bus stopped: \(error)", metadata: ["bus": "\(bus.name)"])
                 }
             }
-            running[bus.name] = RunningBus(bus: bus, devices: devices, task: task)
+            running[bus.name] = RunningBus(bus: bus, devices: devices, task: task, inbox: inbox)
         }
+        commands.update(devices: config.devices, inboxes: running.mapValues(\.inbox))
     }
 
     private func reload(_ running: inout [String: RunningBus]) async {
@@ -120,8 +133,14 @@ final class BusSupervisor: Service {
 
         pipeline.update(devices: config.devices, statusTopic: config.mqtt.statusTopic)
         announcer.announce(config)
+        let commandTopics = commands.subscriptions
         start(config, into: &running, only: restart.union(added))
-        if config.mqtt != old.mqtt { publisher.reconfigure(config.mqtt) }
+        // New command topics are subscribed on a new connection.
+        if config.mqtt != old.mqtt {
+            publisher.reconfigure(config.mqtt)
+        } else if commands.subscriptions != commandTopics {
+            publisher.resubscribe()
+        }
         current.withLock { $0 = config }
         let started = restart.union(added).filter { running[$0] != nil }.sorted()
         let brokerSettings = config.mqtt == old.mqtt ? "unchanged" : "changed"

@@ -63,7 +63,12 @@ struct ConfigSummary {
                     }
                     if let unit = point.unit { line += " [\(unit)]" }
                     if device.profile != nil { line += " (\(point.origin.rawValue))" }
+                    if let limits = point.write { line += "; WRITABLE (\(limits.description)) <- \(device.topic)/set/\(point.name)" }
                     lines.append(line)
+                }
+                if device.isWritable {
+                    let policy = device.commands
+                    lines.append("    commands: on \(device.topic)/set[/<point>], dropped after \(policy.maxAge.configText), retained \(policy.acceptRetained ? "accepted" : "ignored")\(policy.results ? ", results on .../set/<point>/result" : "")")
                 }
             }
         }

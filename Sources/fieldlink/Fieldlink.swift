@@ -30,7 +30,7 @@ struct Fieldlink: AsyncParsableCommand {
         commandName: "fieldlink",
         abstract: "Polls field devices (Modbus, serial, I2C) and publishes their readings to an MQTT broker.",
         version: FieldlinkVersion.current,
-        subcommands: [Run.self, Check.self, Status.self, Probe.self, Plan.self, Scan.self, Buffer.self, Reference.self]
+        subcommands: [Run.self, Check.self, Status.self, Probe.self, Write.self, Plan.self, Scan.self, Buffer.self, Reference.self]
     )
 }
 
@@ -129,12 +129,14 @@ struct Run: AsyncParsableCommand {
             throw exitCannotCreate
         }
         let pipeline = TelemetryPipeline(config: config, sequences: sequences, ring: ring, logger: logger)
+        let commands = CommandDesk(formats: pipeline.sparkplug.map { [$0.commandFormat] } ?? [], logger: logger)
         let publisher = MQTTPublisher(config: config.mqtt, ring: ring, session: pipeline.sparkplug.map { SparkplugSession(node: $0) },
-                                      logger: logger)
+                                      commands: commands, logger: logger)
         let announcer = HomeAssistantAnnouncer(ring: ring, stateDirectory: config.gateway.stateDirectory, version: FieldlinkVersion.current,
                                                logger: logger)
         announcer.announce(config)
-        let buses = BusSupervisor(config: config, pipeline: pipeline, publisher: publisher, announcer: announcer, logger: logger)
+        let buses = BusSupervisor(config: config, pipeline: pipeline, publisher: publisher, announcer: announcer, commands: commands,
+                                  logger: logger)
         let busThreads = config.buses.filter { !config.devices(on: $0).isEmpty }.count
         // Last, so it starts after the buses (READY=1 waits for their threads) and hears of a shutdown first (STOPPING=1).
         let watchdog = SystemdWatchdogService(expectedBusThreads: busThreads, logger: logger) { snapshot in

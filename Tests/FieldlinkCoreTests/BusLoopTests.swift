@@ -149,3 +149,52 @@ private final class Handle {
         #expect(gaps.allSatisfy { $0 >= .milliseconds(180) && $0 <= .milliseconds(260) }, "poll gaps \(gaps)")
     }
 }
+
+/// Commands into a running loop (write-back): taken between polls, on the bus thread, at once.
+@Suite struct BusLoopInboxTests {
+    @Test func aCommandWakesASleepingLoopAndRunsOnItsThreadBetweenPolls() async throws {
+        let trace = Trace()
+        let inPoll = Atomic<Bool>(false)
+        let served = Mutex<[(thread: UInt, duringPoll: Bool, at: ContinuousClock.Instant)]>([])
+        let inbox = WriteInbox()
+        let loop = BusLoop(name: "fl-inbox", devices: [.init(name: "slow", interval: .seconds(60)), .init(name: "busy", interval: .milliseconds(50))],
+                           logger: Logger(label: "test"), makeResource: { Handle(trace: trace) }, inbox: inbox,
+                           serve: { job, _ in
+                               served.withLock { $0.append((threadID(), inPoll.load(ordering: .acquiring), .now)) }
+                               job.reply([])
+                           }) { device, _ in
+            inPoll.store(true, ordering: .releasing)
+            trace.polls.withLock { $0.append((device, threadID(), .now)) }
+            usleep(20_000)
+            inPoll.store(false, ordering: .releasing)
+        }
+        loop.start()
+        #expect(trace.waitForPolls(3))
+        let replies = Mutex(0)
+        for _ in 0..<20 {
+            inbox.submit(WriteJob(request: WriteRequest(device: "slow", values: [], source: "test")) { _ in replies.withLock { $0 += 1 } })
+            usleep(7_000)
+        }
+        #expect(eventually { replies.withLock { $0 } == 20 })
+        loop.stop()
+        await loop.waitUntilStopped()
+        let serves = served.withLock { $0 }
+        let pollThreads = Set(trace.polls.withLock { $0.map(\.thread) })
+        #expect(serves.count == 20)
+        #expect(serves.allSatisfy { !$0.duringPoll }, "a command ran beside a poll")
+        #expect(Set(serves.map(\.thread)) == pollThreads, "commands run on the bus thread")
+        // Stopped: the inbox refuses at once instead of queueing for nobody.
+        let late = Mutex<[PointWriteResult]?>(nil)
+        inbox.submit(WriteJob(request: WriteRequest(device: "slow", values: [("p", .int(1))], source: "test")) { results in late.withLock { $0 = results } })
+        #expect(late.withLock { $0 }?.first?.outcome == .refused("the bus is not running"))
+    }
+
+    private func eventually(timeout: Duration = .seconds(10), _ condition: () -> Bool) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while !condition() {
+            if ContinuousClock.now > deadline { return false }
+            usleep(1_000)
+        }
+        return true
+    }
+}

@@ -23,10 +23,10 @@ extension ConfigLoaderTests {
                     message: #"unknown key "flow_control" (expected one of name, enabled, type, port, baud, parity, data_bits, stop_bits, timeout, retries, delay_before_request, backoff_after, backoff_max, rs485, rts, rts_delay)"#,
                     at: "    |flow_control"),
         ProblemCase("    retain: true\n", "    retain: true\n    poll: 5s\n", path: "devices[0].poll",
-                    message: #"unknown key "poll" (expected one of name, enabled, bus, interval, topic, qos, retain, format, report, deadband, heartbeat, batch, unit, timeout, retries, delay_before_request, max_gap, merge, profile, profile_points, points)"#,
+                    message: #"unknown key "poll" (expected one of name, enabled, bus, interval, topic, qos, retain, format, report, deadband, heartbeat, batch, accept_retained, command_max_age, command_results, unit, timeout, retries, delay_before_request, max_gap, merge, profile, profile_points, points)"#,
                     at: "    |poll: 5s"),
         ProblemCase("{name: voltage, address: 0,", "{name: voltage, scal: 2, address: 0,", path: "devices[0].points[0].scal",
-                    message: #"unknown key "scal" (expected one of name, unit, scale, offset, precision, map, topic, qos, retain, deadband, table, address, bit, type, order, length)"#,
+                    message: #"unknown key "scal" (expected one of name, unit, scale, offset, precision, map, topic, qos, retain, deadband, writable, min, max, min_write_interval, table, address, bit, type, order, length, write_function)"#,
                     at: "voltage, |scal: 2"),
     ]
 

@@ -157,7 +157,7 @@ struct DeviceProfileTests {
         #expect(problems.map(\.description) == [
             #"\#(file):3:33: points[0].type: unknown value "flaot32" (expected one of bool, int16, uint16, int32, uint32, int64, uint64, float32, float64, string, raw)"#,
             #"\#(file):4:5: points[1]: missing required key "address""#,
-            #"\#(file):4:15: points[1].adress: unknown key "adress" (expected one of name, unit, scale, offset, precision, map, topic, qos, retain, deadband, table, address, bit, type, order, length)"#,
+            #"\#(file):4:15: points[1].adress: unknown key "adress" (expected one of name, unit, scale, offset, precision, map, topic, qos, retain, deadband, writable, min, max, min_write_interval, table, address, bit, type, order, length, write_function)"#,
         ])
     }
 

@@ -21,6 +21,13 @@ import TestSupport
         #expect(table["failback_after"] == "\(MQTTConfig.defaultFailbackAfter.configText), true")
     }
 
+    @Test func writeBackTable() {
+        let table = readme.tableDefaults("Write-back: setting registers and coils from MQTT")
+        #expect(table["command_max_age"].flatMap(Duration.init(configText:)) == CommandPolicy.defaultMaxAge)
+        #expect(table["accept_retained"] == "\(CommandPolicy().acceptRetained)")
+        #expect(table["command_results"] == "\(CommandPolicy().results)")
+    }
+
     @Test func bufferExampleShowsTheDefaults() {
         let example = readme.exampleValues("The buffer")
         let defaults = BufferConfig()

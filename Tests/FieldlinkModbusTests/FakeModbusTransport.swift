@@ -32,6 +32,8 @@ final class FakeModbusTransport: ModbusTransport {
         var table: ModbusTable
         var address: Int
         var count: Int
+        /// Set for writes: the function code (5, 6, 15, 16); nil for reads.
+        var function: Int? = nil
     }
 
     var images: [Int: RegisterImage]
@@ -72,6 +74,39 @@ final class FakeModbusTransport: ModbusTransport {
         guard bits.count == count else { throw ModbusError(code: .exception(.illegalDataAddress), detail: "") }
         return bits
     }
+
+    func writeRegister(address: Int, value: UInt16) throws(ModbusError) {
+        try store(Request(unit: unit, table: .holding, address: address, count: 1, function: 6), registers: [value])
+    }
+
+    func writeRegisters(address: Int, values: [UInt16]) throws(ModbusError) {
+        try store(Request(unit: unit, table: .holding, address: address, count: values.count, function: 16), registers: values)
+    }
+
+    func writeBit(address: Int, value: Bool) throws(ModbusError) {
+        try store(Request(unit: unit, table: .coil, address: address, count: 1, function: 5), bits: [value])
+    }
+
+    func writeBits(address: Int, values: [Bool]) throws(ModbusError) {
+        try store(Request(unit: unit, table: .coil, address: address, count: values.count, function: 15), bits: values)
+    }
+
+    /// A write as a device takes it: into the image, where every address written already exists.
+    private func store(_ request: Request, registers: [UInt16] = [], bits: [Bool] = []) throws(ModbusError) {
+        var image = try answer(request)
+        let addresses = request.address..<request.address + request.count
+        if request.table == .coil {
+            guard addresses.allSatisfy({ image.coils[$0] != nil }) else { throw ModbusError(code: .exception(.illegalDataAddress), detail: "") }
+            image.set(.coil, request.address, bits: bits)
+        } else {
+            guard addresses.allSatisfy({ image.holding[$0] != nil }) else { throw ModbusError(code: .exception(.illegalDataAddress), detail: "") }
+            image.set(.holding, request.address, registers)
+        }
+        images[unit] = image
+    }
+
+    /// Writes only, in order.
+    var writes: [Request] { requests.filter { $0.function != nil } }
 
     /// Books the request and plays what comes before the image: a scripted fault or a silent unit.
     private func answer(_ request: Request) throws(ModbusError) -> RegisterImage {

@@ -169,7 +169,8 @@ public final class ModbusSimulator: @unchecked Sendable {
                                    "sparse_units": sparseUnits]
         try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: imagePath))
         let requestLog = "\(directory)/\(name)-requests.log"
-        var arguments = ["\(packageRoot)/scripts/modbus_sim.py"] + endpoint + ["--image", imagePath, "--log-requests", requestLog]
+        var arguments = ["\(packageRoot)/scripts/modbus_sim.py"] + endpoint + ["--image", imagePath, "--log-requests", requestLog,
+                                                                                 "--state-file", "\(directory)/\(name)-state.json"]
         if let muteFile { arguments += ["--mute-file", muteFile] }
         let process = try ChildProcess("python3", arguments, in: directory, name: name)
         guard eventually(timeout: .seconds(20), { process.stderr.contains("serving units") || !process.isRunning }),

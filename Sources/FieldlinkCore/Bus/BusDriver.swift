@@ -66,12 +66,15 @@ public struct PointWrite: Sendable {
     }
 }
 
-/// Why a write did not reach the device, in words for the command's answer.
+/// Why a write did not happen, in words for the command's answer.
 public struct WriteFailure: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String
+    /// False when the driver refused before sending anything (nothing went on the line).
+    public var reachedDevice: Bool
 
-    public init(_ description: String) {
+    public init(_ description: String, reachedDevice: Bool = true) {
         self.description = description
+        self.reachedDevice = reachedDevice
     }
 }
 
@@ -112,7 +115,7 @@ extension BusDriver {
     }
     public func counters(of device: Int) -> LinkCounters? { nil }
     public func write(_ write: PointWrite) -> Result<Void, WriteFailure> {
-        .failure(WriteFailure("this bus family does not write"))
+        .failure(WriteFailure("this bus family does not write", reachedDevice: false))
     }
     public var backoff: BackoffPolicy { .standard }
     public var noun: String { "poll" }

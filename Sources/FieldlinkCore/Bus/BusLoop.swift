@@ -57,6 +57,8 @@ public final class BusLoop<Resource>: BusThread {
     /// device, reading a stream) fits in there. True: it used the time, so the loop looks again at
     /// once instead of sleeping.
     public typealias Idle = @Sendable (_ available: Duration, _ resource: inout Resource) -> Bool
+    /// Runs one command from the inbox on the bus thread.
+    public typealias Serve = @Sendable (_ job: WriteJob, _ resource: inout Resource) -> Void
 
     private let name: String
     private let devices: [Device]
@@ -64,6 +66,9 @@ public final class BusLoop<Resource>: BusThread {
     private let makeResource: @Sendable () -> Resource
     private let poll: Poll
     private let idle: Idle?
+    /// Commands (write-back) from other threads, run at the top of a turn, between two polls.
+    private let inbox: WriteInbox?
+    private let serve: Serve?
     /// Test only: when set, the loop wedges this long after it started (see `BusService`).
     private let wedgeAfter: Duration?
     private let stopping = Atomic<Bool>(false)
@@ -77,8 +82,10 @@ public final class BusLoop<Resource>: BusThread {
     }
 
     public init(name: String, devices: [Device], logger: Logger, makeResource: @escaping @Sendable () -> Resource,
-                idle: Idle? = nil, wedgeAfter: Duration? = nil, poll: @escaping Poll) {
+                idle: Idle? = nil, inbox: WriteInbox? = nil, serve: Serve? = nil, wedgeAfter: Duration? = nil, poll: @escaping Poll) {
         self.name = name
+        self.inbox = inbox
+        self.serve = serve
         self.wedgeAfter = wedgeAfter
         self.devices = devices
         self.logger = logger
@@ -133,6 +140,9 @@ public final class BusLoop<Resource>: BusThread {
         let heartbeat = HealthBoard.shared.register(name)
         defer { HealthBoard.shared.unregister(heartbeat) }
         var resource = makeResource()
+        let wakeup = self.wakeup
+        inbox?.attach { wakeup.signal() }
+        defer { inbox?.close() }
         let clock = ContinuousClock()
         let wedgeAt = wedgeAfter.map { clock.now + $0 }
         var schedule = PollSchedule(intervals: devices.map(\.interval), start: clock.now, firstAfter: devices.map(\.firstAfter))
@@ -141,6 +151,14 @@ public final class BusLoop<Resource>: BusThread {
             if let wedgeAt, clock.now >= wedgeAt {
                 wedgeUntilStopped()
                 break
+            }
+            // Commands first: each is one transaction between two polls, never beside one.
+            if let inbox, let serve {
+                let jobs = inbox.take()
+                if !jobs.isEmpty {
+                    for job in jobs { serve(job, &resource) }
+                    continue
+                }
             }
             var untilDue = clock.now.duration(to: due)
             if untilDue > .zero, let idle {

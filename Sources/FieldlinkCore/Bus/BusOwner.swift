@@ -10,17 +10,17 @@ import Logging
 /// needs something special says so through the driver protocol, never with its own copy of this.
 public final class BusOwner<Driver: BusDriver> {
     public let driver: Driver
-    private let devices: [DeviceConfig]
-    private let conversions: [[PointConversion]]
+    let devices: [DeviceConfig]
+    let conversions: [[PointConversion]]
     private let sink: any ReadingSink
-    private let clock: any BusClock
-    private let logger: Logger
-    private var states: [DeviceState]
+    let clock: any BusClock
+    let logger: Logger
+    var states: [DeviceState]
     /// The bus these devices are on, for its line-time counter.
-    private let bus: String
+    let bus: String
 
     /// What the owner keeps per device between polls.
-    private struct DeviceState {
+    struct DeviceState {
         var health: DeviceHealthTracker
         var backoff: Backoff
         /// Set while backed off: when the next probe may come.
@@ -28,6 +28,13 @@ public final class BusOwner<Driver: BusDriver> {
         var publishedBackoff = false
         /// When the current backoff began (Unix ms); nil while the device is polled normally.
         var backedOffSince: Int64?
+        /// Write-back: when each point was last written (`min_write_interval`), and the commands
+        /// refused or failed so far, published in the device's health.
+        var lastWrites: [String: ContinuousClock.Instant] = [:]
+        var commandsRefused: UInt64 = 0
+        var commandsFailed: UInt64 = 0
+        /// The health last published, so a refused command can publish its new counts.
+        var lastHealth: DeviceHealth?
     }
 
     public init(driver: Driver, devices: [DeviceConfig], sink: any ReadingSink, clock: any BusClock = SystemBusClock(), logger: Logger) {
@@ -90,13 +97,6 @@ public final class BusOwner<Driver: BusDriver> {
         return reading(driver.commission(index), of: index, at: timestamp)
     }
 
-    /// Runs a write transaction for the write-back path, between polls.
-    public func write(_ write: PointWrite) -> Result<Void, WriteFailure> {
-        let start = clock.now
-        defer { GatewayCounters.shared.addLineTime(clock.now - start, bus: bus) }
-        return driver.write(write)
-    }
-
     private func finish(_ poll: DevicePoll, of index: Int, at timestamp: Int64) -> Reading {
         book(poll.answered, of: index)
         return reading(poll, of: index, at: timestamp)
@@ -144,11 +144,25 @@ public final class BusOwner<Driver: BusDriver> {
     }
 
     /// Hands the reading on (unless every point failed) and the device's health when it changed.
-    private func publish(_ reading: Reading, of index: Int) {
+    func publish(_ reading: Reading, of index: Int) {
         GatewayCounters.shared.recordReading(device: reading.device, pointErrors: reading.errors.count,
                                              goodAt: reading.values.isEmpty ? nil : reading.timestamp)
         if !reading.isTotalFailure { sink.deliver(reading) }
         if let health = report(reading, of: index) { sink.healthChanged(health) }
+    }
+
+    /// A command was refused or failed: the device's health goes out again with the new counts.
+    func publishCommandCounts(of index: Int) {
+        guard var health = states[index].lastHealth else { return }
+        if let counters = driver.counters(of: index) {
+            health.timeouts = counters.timeouts
+            health.crcErrors = counters.crcErrors
+            health.exceptionCode = counters.exceptionCode
+        }
+        health.commandsRefused = states[index].commandsRefused
+        health.commandsFailed = states[index].commandsFailed
+        states[index].lastHealth = health
+        sink.healthChanged(health)
     }
 
     /// Logs once per change of a device's health and returns the new health to publish; nil when
@@ -168,6 +182,11 @@ public final class BusOwner<Driver: BusDriver> {
             health.crcErrors = counters.crcErrors
             health.exceptionCode = counters.exceptionCode
         }
+        if devices[index].isWritable {
+            health.commandsRefused = states[index].commandsRefused
+            health.commandsFailed = states[index].commandsFailed
+        }
+        states[index].lastHealth = health
         return health
     }
 }

@@ -16,11 +16,14 @@ public struct BusService<Driver: BusDriver>: Service {
     private let makeDriver: @Sendable () -> Driver
     /// The devices report once per period (a stream): each one's first slot is one interval in.
     private let periodic: Bool
+    /// Where commands for this bus's devices arrive (write-back); nil: the bus takes none.
+    private let inbox: WriteInbox?
 
     /// `makeDriver` runs on the bus thread, so the driver's C handles never leave it.
     public init(bus: BusConfig, devices: [DeviceConfig], sink: any ReadingSink, clock: any BusClock = SystemBusClock(), logger: Logger,
-                startMessage: String, periodic: Bool = false, makeDriver: @escaping @Sendable () -> Driver) {
+                startMessage: String, periodic: Bool = false, inbox: WriteInbox? = nil, makeDriver: @escaping @Sendable () -> Driver) {
         self.periodic = periodic
+        self.inbox = inbox
         self.bus = bus
         self.devices = devices
         self.sink = sink
@@ -31,12 +34,16 @@ public struct BusService<Driver: BusDriver>: Service {
     }
 
     public func run() async throws {
-        guard !devices.isEmpty else { return }
+        guard !devices.isEmpty else {
+            inbox?.close()
+            return
+        }
         let devices = self.devices, periodic = self.periodic, sink = self.sink, clock = self.clock, logger = self.logger, makeDriver = self.makeDriver
         let loop = BusLoop(name: "fl-\(bus.name)", devices: devices.map { .init(name: $0.name, interval: $0.interval, firstAfter: periodic ? $0.interval : .zero) },
                            logger: logger,
                            makeResource: { BusOwner(driver: makeDriver(), devices: devices, sink: sink, clock: clock, logger: logger) },
                            idle: { available, owner in owner.idle(for: available) },
+                           inbox: inbox, serve: { job, owner in job.reply(owner.write(job.request)) },
                            wedgeAfter: Self.testWedge("fl-\(bus.name)")) { index, owner in
             owner.scheduledPoll(index)
         }
@@ -57,9 +64,10 @@ public struct BusService<Driver: BusDriver>: Service {
 }
 
 /// Where a commissioning probe's readings would go: nowhere (it returns its one reading).
-struct DiscardingSink: ReadingSink {
-    func deliver(_ reading: Reading) {}
-    func healthChanged(_ health: DeviceHealth) {}
+public struct DiscardingSink: ReadingSink {
+    public init() {}
+    public func deliver(_ reading: Reading) {}
+    public func healthChanged(_ health: DeviceHealth) {}
 }
 
 extension BusDriver {
@@ -68,5 +76,11 @@ extension BusDriver {
     /// The driver must have been made for `device` alone (its index 0).
     public func commissioningReading(of device: DeviceConfig, logger: Logger) -> Reading {
         BusOwner(driver: self, devices: [device], sink: DiscardingSink(), logger: logger).commission(0)
+    }
+
+    /// `fieldlink write`: one command on a driver made for it alone, with every check the running
+    /// gateway makes, then the read-back. Blocking; for the CLI, never while a gateway owns the bus.
+    public func commissioningWrite(_ request: WriteRequest, to device: DeviceConfig, logger: Logger) -> [PointWriteResult] {
+        BusOwner(driver: self, devices: [device], sink: DiscardingSink(), logger: logger).write(request)
     }
 }

@@ -217,11 +217,19 @@ public protocol PointOptions: Sendable, Hashable, CustomStringConvertible {
     var valueKind: ValueKind? { get }
     /// The unit a point has when its entry gives none (an I2C chip knows what it measures in).
     var defaultUnit: String? { get }
+    /// Why `writable: true` is refused for this point (a read-only table, a family that does not
+    /// write); nil when it can be written.
+    var writeRefusal: String? { get }
+    /// The raw type a command's value is fitted to (write-back); the family's `valueKind` unless it
+    /// knows more about its writable points than it declares to the payload formats.
+    var writeKind: ValueKind? { get }
 }
 
 extension PointOptions {
     public var valueKind: ValueKind? { nil }
     public var defaultUnit: String? { nil }
+    public var writeRefusal: String? { "this bus family does not write points" }
+    public var writeKind: ValueKind? { valueKind }
 }
 
 public struct BusConfig: Sendable {
@@ -254,6 +262,11 @@ public struct DeviceConfig: Sendable {
     public var profile: ProfileReference? = nil
     /// `enabled: false`: checked, not run.
     public var enabled = true
+    /// How its writable points take commands (`accept_retained`, `command_max_age`, `command_results`).
+    public var commands = CommandPolicy()
+
+    /// Whether any point is writable: only then are command topics subscribed.
+    public var isWritable: Bool { points.contains { $0.write != nil } }
 
     /// A poll faster than this is a typo (`10` for `10s`), not a plan.
     public static let minimumInterval = Duration.milliseconds(10)
@@ -330,6 +343,8 @@ public struct PointConfig: Sendable {
     /// `map:`: raw integers to the labels published instead (status registers).
     public var labels: [Int64: String]? = nil
     public var origin: PointOrigin = .config
+    /// Set for `writable: true`: the point takes commands within these limits; nil is read-only.
+    public var write: WriteLimits? = nil
 
     /// Decimal places a point may publish (`precision:`); more than a double holds is noise.
     public static let precisionRange = 0...12
@@ -376,7 +391,7 @@ extension DeviceConfig {
     public func sameSettings(as other: DeviceConfig) -> Bool {
         name == other.name && bus == other.bus && interval == other.interval && topic == other.topic && qos == other.qos
             && retain == other.retain && format == other.format && report == other.report && batch == other.batch
-            && AnyHashable(options) == AnyHashable(other.options) && profile == other.profile
+            && AnyHashable(options) == AnyHashable(other.options) && profile == other.profile && commands == other.commands
             && points.count == other.points.count && zip(points, other.points).allSatisfy { $0.sameSettings(as: $1) }
     }
 }
@@ -384,7 +399,7 @@ extension DeviceConfig {
 extension PointConfig {
     public func sameSettings(as other: PointConfig) -> Bool {
         name == other.name && unit == other.unit && transform == other.transform && AnyHashable(options) == AnyHashable(other.options)
-            && ownRoute == other.ownRoute && deadband == other.deadband && labels == other.labels
+            && ownRoute == other.ownRoute && deadband == other.deadband && labels == other.labels && write == other.write
     }
 }
 

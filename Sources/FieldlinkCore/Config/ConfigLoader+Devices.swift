@@ -44,6 +44,12 @@ extension DocumentReader {
                 batchMap.rejectUnknownKeys()
                 batch = policy
             }
+            var commands = CommandPolicy()
+            let retainedValue = map.optional("accept_retained"), ageValue = map.optional("command_max_age")
+            let resultsValue = map.optional("command_results")
+            if let accept = retainedValue?.bool() { commands.acceptRetained = accept }
+            if let age = ageValue?.duration(minimum: CommandPolicy.minimumMaxAge) { commands.maxAge = age }
+            if let results = resultsValue?.bool() { commands.results = results }
             // Without the bus there is no family to claim its keys (unit, points, ...): judging them
             // here would report every one as unknown, so the rest of this entry waits for a valid bus.
             guard let bus, let family = families.first(where: { $0.busTypes.contains(bus.type) }) else {
@@ -74,11 +80,17 @@ extension DocumentReader {
                                                      message: "a sparkplugb device publishes every point as a metric of its DDATA: a point cannot have its own topic, qos or retain"))
                 }
             }
+            if let points, !points.contains(where: { $0.write != nil }) {
+                for value in [retainedValue, ageValue, resultsValue].compactMap({ $0 }) {
+                    value.report("this device has no writable point: command settings need a point with writable: true")
+                }
+            }
             guard let deviceName, let interval, let template, let options, let points else { continue }
             let topic = template.render(gateway: gatewayID, device: deviceName, bus: bus.name)
             var device = DeviceConfig(name: deviceName, bus: bus.name, interval: interval, topic: topic, qos: qos, retain: retain, format: format, report: report.with(pointDeadbands: points), batch: batch,
                                       options: options, points: points, location: entry.location, profile: profile?.reference)
             device.enabled = enabled
+            device.commands = commands
             devices.append(device)
         }
         return devices

@@ -77,9 +77,15 @@ extension DocumentReader {
             let qos = map.optional("qos")?.int(in: DeviceConfig.qosRange)
             let retain = map.optional("retain")?.bool()
             let deadband = map.optional("deadband")?.deadband()
+            let writableValue = map.optional("writable")
+            let writable = writableValue?.bool() ?? false
+            let limits = readWriteLimits(&map, writable: writable)
             let options = readPoint(&map)
             map.rejectUnknownKeys()
             guard let pointName, let options else { complete = false; continue }
+            if writable, let writableValue, let refusal = options.writeRefusal {
+                writableValue.report("this point cannot be writable: \(refusal)")
+            }
             var ownRoute: PublishRoute?
             if let device, topic != nil || qos != nil || retain != nil {
                 // Its own message: its own topic, or the device's topic with the point's name under it.
@@ -92,7 +98,26 @@ extension DocumentReader {
             points.append(PointConfig(name: pointName, unit: pointUnit, transform: LinearTransform(scale: scale, offset: offset, precision: precision),
                                       options: options, location: entry.location, ownRoute: ownRoute, deadband: deadband,
                                       labels: labels, origin: origin))
+            points[points.count - 1].write = writable ? limits : nil
         }
         return complete ? points : nil
+    }
+
+    /// `min`, `max` (engineering units) and `min_write_interval`: only beside `writable: true`.
+    func readWriteLimits(_ map: inout ConfigMapping, writable: Bool) -> WriteLimits {
+        var limits = WriteLimits()
+        let minValue = map.optional("min"), maxValue = map.optional("max"), intervalValue = map.optional("min_write_interval")
+        limits.min = minValue?.double()
+        limits.max = maxValue?.double()
+        limits.minInterval = intervalValue?.duration()
+        if !writable {
+            for (key, value) in [("min", minValue), ("max", maxValue), ("min_write_interval", intervalValue)] {
+                value?.report("\(key) limits what a command may write: it needs writable: true on the point")
+            }
+        }
+        if let low = limits.min, let high = limits.max, low > high, let maxValue {
+            maxValue.report("max \(high) is below min \(low)")
+        }
+        return limits
     }
 }

@@ -29,6 +29,22 @@ public protocol DriverFamily: Sendable {
     /// Commissioning (`fieldlink probe --device`): opens the bus, polls one device once, closes the bus.
     /// Blocking; for the CLI, never for a running gateway (whose bus has its single owner).
     func pollOnce(bus: BusConfig, device: DeviceConfig, logger: Logger) -> Reading
+    /// The bus's owner, taking write-back commands for its devices from `inbox`. A family that
+    /// does not write keeps the default, which never serves the inbox (its points refuse `writable`).
+    func makeBusService(bus: BusConfig, devices: [DeviceConfig], sink: any ReadingSink, inbox: WriteInbox, logger: Logger) -> any Service
+    /// `fieldlink write`: opens the bus, runs one command with its read-back, closes the bus.
+    func writeOnce(bus: BusConfig, device: DeviceConfig, request: WriteRequest, logger: Logger) -> [PointWriteResult]
+}
+
+extension DriverFamily {
+    public func makeBusService(bus: BusConfig, devices: [DeviceConfig], sink: any ReadingSink, inbox: WriteInbox, logger: Logger) -> any Service {
+        inbox.close()
+        return makeBusService(bus: bus, devices: devices, sink: sink, logger: logger)
+    }
+
+    public func writeOnce(bus: BusConfig, device: DeviceConfig, request: WriteRequest, logger: Logger) -> [PointWriteResult] {
+        request.values.map { PointWriteResult(point: $0.point, value: $0.value, outcome: .refused("this bus family does not write")) }
+    }
 }
 
 /// A device entry as its family read it, handed to the reader of each of its points.

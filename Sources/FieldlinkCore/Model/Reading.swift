@@ -53,6 +53,10 @@ public struct DeviceHealth: Sendable, Equatable {
     /// Set while the device is backed off (no answer for several polls, probed only now and then):
     /// since when, Unix milliseconds.
     public var backedOffSince: Int64?
+    /// Write-back commands refused before reaching the device, and failed at it, since the start
+    /// (nil for a device without writable points).
+    public var commandsRefused: UInt64?
+    public var commandsFailed: UInt64?
 
     public init(device: String, ok: Bool, since: Int64, lastSuccess: Int64?, failedPolls: UInt64, error: String?) {
         self.device = device

@@ -16,6 +16,10 @@ public protocol MQTTSession: Sendable {
     var subscriptions: [String] { get }
     /// A message on a subscribed topic; returns what to publish in answer, at once.
     func received(topic: String, payload: [UInt8]) -> [OutboundMessage]
+    /// The same, with what MQTT says about the message (retained, MQTT 5 response topic, expiry).
+    func received(_ message: InboundMessage) -> [OutboundMessage]
+    /// How to wake the connection when an answer is ready later (`pending()` then hands it over).
+    func attach(wake: @escaping @Sendable () -> Void)
     /// Messages that must go out now for reasons outside the connection (a reload changed what the
     /// births say); checked on every turn, so it must be cheap when there is nothing.
     func pending() -> [OutboundMessage]
@@ -26,6 +30,31 @@ public protocol MQTTSession: Sendable {
 extension MQTTSession {
     public var subscriptions: [String] { [] }
     public func received(topic: String, payload: [UInt8]) -> [OutboundMessage] { [] }
+    public func received(_ message: InboundMessage) -> [OutboundMessage] { received(topic: message.topic, payload: message.payload) }
+    public func attach(wake: @escaping @Sendable () -> Void) {}
     public func pending() -> [OutboundMessage] { [] }
     public func stamp(_ message: OutboundMessage) -> [UInt8]? { nil }
+}
+
+/// A message the broker delivered on a subscribed topic, with what the gateway needs to judge it.
+public struct InboundMessage: Sendable, Equatable {
+    public var topic: String
+    public var payload: [UInt8]
+    /// Set on a retained message delivered because the subscription was made (a reconnect).
+    public var retained: Bool
+    /// MQTT 5: where the sender wants its answer, and the bytes to echo with it.
+    public var responseTopic: String?
+    public var correlationData: [UInt8]?
+    /// MQTT 5: the Message Expiry Interval left when the broker delivered it.
+    public var expiry: Duration?
+
+    public init(topic: String, payload: [UInt8], retained: Bool = false, responseTopic: String? = nil, correlationData: [UInt8]? = nil,
+                expiry: Duration? = nil) {
+        self.topic = topic
+        self.payload = payload
+        self.retained = retained
+        self.responseTopic = responseTopic
+        self.correlationData = correlationData
+        self.expiry = expiry
+    }
 }

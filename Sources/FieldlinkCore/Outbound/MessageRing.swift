@@ -5,13 +5,16 @@ public struct OutboundMessage: Sendable, Equatable {
     public var qos: Int
     public var retain: Bool
     public var contentType: String?
+    /// MQTT 5 Correlation Data, for an answer on a command's Response Topic; never in the ring.
+    public var correlationData: [UInt8]?
 
-    public init(topic: String, payload: [UInt8], qos: Int, retain: Bool, contentType: String? = nil) {
+    public init(topic: String, payload: [UInt8], qos: Int, retain: Bool, contentType: String? = nil, correlationData: [UInt8]? = nil) {
         self.topic = topic
         self.payload = payload
         self.qos = qos
         self.retain = retain
         self.contentType = contentType
+        self.correlationData = correlationData
     }
 }
 

@@ -132,6 +132,29 @@ public enum SparkplugEncoding {
         return decoded.metrics.contains { $0.name == rebirthMetric && $0.booleanValue }
     }
 
+    /// A DCMD's metrics: each one's name or alias (a host may send either) and its value as the
+    /// datatype says (signed integers sign-extended as Tahu sends them); nil when it is not a payload.
+    public static func commandMetrics(_ payload: [UInt8]) -> [(name: String?, alias: UInt64?, value: Value?)]? {
+        guard let decoded = try? SparkplugB_Payload(serializedBytes: payload) else { return nil }
+        return decoded.metrics.map { metric in
+            let type = metric.hasDatatype ? DataType(rawValue: metric.datatype) : nil
+            let value: Value? = switch metric.value {
+            case .intValue(let bits)?:
+                switch type {
+                case .int8?, .int16?, .int32?: .int(Int64(Int32(bitPattern: bits)))
+                default: .uint(UInt64(bits))
+                }
+            case .longValue(let bits)?: type == .int64 ? .int(Int64(bitPattern: bits)) : .uint(bits)
+            case .floatValue(let number)?: .double(number.isFinite ? Double("\(number)")! : Double(number))
+            case .doubleValue(let number)?: .double(number)
+            case .booleanValue(let bit)?: .bool(bit)
+            case .stringValue(let text)?: .string(text)
+            default: nil
+            }
+            return (metric.hasName ? metric.name : nil, metric.hasAlias ? metric.alias : nil, value)
+        }
+    }
+
     // MARK: Parts
 
     /// The datatype a driver declares for a point.

@@ -89,6 +89,11 @@ public final class SparkplugEdgeNode: Sendable {
 
     public var commandTopic: String { topic("NCMD") }
 
+    /// The metric a device's alias stands for (a DCMD may name metrics by alias).
+    public func metricName(device: String, alias: UInt64) -> String? {
+        state.withLock { $0.devices[device]?.metrics.first { $0.alias == alias }?.name }
+    }
+
     // MARK: Definitions
 
     /// Aliases are numbered across the whole node (the specification wants them unique per edge

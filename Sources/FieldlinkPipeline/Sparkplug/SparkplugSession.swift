@@ -27,3 +27,27 @@ public struct SparkplugSession: MQTTSession {
         node.stamp(topic: message.topic, payload: message.payload)
     }
 }
+
+extension SparkplugEdgeNode {
+    /// DCMD (write-back): `spBv1.0/{group}/DCMD/{edge node}/{device}` for each Sparkplug device with a
+    /// writable point; its metrics, by name or by this node's alias, go through the same write path
+    /// as any command. The device's next DDATA (the read-back) reports the result.
+    public var commandFormat: CommandFormat {
+        CommandFormat(name: "Sparkplug DCMD", topic: { [self] device in
+            device.format == .sparkplugb ? topic("DCMD", device: device.name) : nil
+        }, decode: { [self] device, payload in
+            guard let metrics = SparkplugEncoding.commandMetrics(payload) else {
+                return .failure(ConversionError("not a Sparkplug B payload"))
+            }
+            var values: [(point: String, value: Value)] = []
+            for metric in metrics {
+                guard let name = metric.name ?? metric.alias.flatMap({ metricName(device: device.name, alias: $0) }) else {
+                    return .failure(ConversionError("metric alias \(metric.alias.map(String.init) ?? "?") is not one of device \(device.name)'s"))
+                }
+                guard let value = metric.value else { return .failure(ConversionError("metric \(name) has no value")) }
+                values.append((name, value))
+            }
+            return values.isEmpty ? .failure(ConversionError("the DCMD names no metric")) : .success(values)
+        })
+    }
+}
