@@ -42,6 +42,7 @@ extension ModbusFamily {
                 K("type", "uint16", "bool, int16, uint16, int32, uint32, int64, uint64, float32, float64, string, raw"),
                 K("order", "ABCD", "byte order: ABCD, CDAB, BADC, DCBA"),
                 K("length", "", "registers, for string and raw"),
+                K("write_function", "6 or 16 (holding), 5 or 15 (coil)", "writable: the function code the device accepts"),
             ]),
         ]
     }()

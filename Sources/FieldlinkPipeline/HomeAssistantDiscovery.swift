@@ -42,6 +42,18 @@ public struct HomeAssistantDiscovery: Sendable {
         public var state_class: String?
         public var payload_on: String?
         public var payload_off: String?
+        /// Writable points: where Home Assistant sends a new value (`{device topic}/set/{point}`).
+        public var command_topic: String?
+        /// `switch`: the state the value template renders, when it differs from the payloads sent.
+        public var state_on: String?
+        public var state_off: String?
+        /// `number`: the point's limits and the smallest step its register can hold.
+        public var min: Double?
+        public var max: Double?
+        public var step: Double?
+        public var mode: String?
+        /// `select`: the map's labels.
+        public var options: [String]?
         public var availability: [Availability]
         public var availability_mode: String
         public var device: DeviceBlock
@@ -123,6 +135,9 @@ public struct HomeAssistantDiscovery: Sendable {
                                 manufacturer: device.profile?.manufacturer, model: device.profile?.model),
             origin: Origin(name: "fieldlink", sw_version: version))
         let kind: ValueKind? = point.labels != nil ? .string : point.transform.isIdentity ? point.options.valueKind : .float64
+        if let limits = point.write {
+            return writable(entity, point, of: device, kind: kind, limits: limits)
+        }
         switch kind {
         case .bool?:
             entity.value_template = "{{ 'ON' if value_json.values\(field) else 'OFF' }}"
@@ -143,6 +158,41 @@ public struct HomeAssistantDiscovery: Sendable {
             entity.state_class = mapped.stateClass
             return ("sensor", entity)
         }
+    }
+
+    /// A writable point as the control Home Assistant offers for it: a `select` of the map's labels,
+    /// a `switch` for a coil or bit, else a `number` bounded by the point's min/max. The command goes
+    /// to the point's set topic as plain text (a label, `true`/`false`, a number), which the gateway
+    /// checks like any other command.
+    private func writable(_ base: EntityConfig, _ point: PointConfig, of device: DeviceConfig, kind: ValueKind?,
+                          limits: WriteLimits) -> (component: String, EntityConfig) {
+        var entity = base
+        entity.command_topic = "\(device.topic)/set/\(point.name)"
+        if let labels = point.labels {
+            entity.options = labels.sorted { $0.key < $1.key }.map(\.value)
+            return ("select", entity)
+        }
+        if kind == .bool {
+            entity.value_template = "{{ 'ON' if value_json.values\(Self.templateField(point.name)) else 'OFF' }}"
+            entity.state_on = "ON"
+            entity.state_off = "OFF"
+            entity.payload_on = "true"
+            entity.payload_off = "false"
+            return ("switch", entity)
+        }
+        // Home Assistant's own defaults (0...100, step 1) would refuse most setpoints: a point without
+        // limits gets its type's range, within what a double and Home Assistant's UI can show.
+        entity.min = limits.min ?? -1e9
+        entity.max = limits.max ?? 1e9
+        let scale = abs(point.transform.scale)
+        entity.step = point.transform.precision.map { Swift.max(0.001, 1 / pow(10, Double($0))) } ?? (scale > 0 && scale < 1 ? Swift.max(0.001, scale) : 1)
+        entity.mode = "box"
+        if let unit = point.unit {
+            let mapped = Self.classes(forUnit: unit)
+            entity.unit_of_measurement = mapped.unit
+            entity.device_class = mapped.deviceClass
+        }
+        return ("number", entity)
     }
 
     /// A unit's Home Assistant device class (nil where none fits), state class, and the unit as

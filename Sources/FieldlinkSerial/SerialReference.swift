@@ -30,11 +30,13 @@ extension SerialFamily {
                 K("request", "", "poll mode: the bytes sent"),
                 K("timeout", SerialDeviceOptions.defaultTimeout.configText, "poll mode: how long to wait for the reply"),
                 K("aggregate", SerialDeviceOptions.defaultAggregate.rawValue, "stream mode: last, avg, min, max or none per interval"),
+                K("commands", "", "poll mode, write-back: named request templates, {name: {send: \"SET {value}\\r\", expect: REGEX}}"),
             ]),
             ConfigSectionDoc("devices[].points[] (serial)", "", [
                 K("field", "the point's name", "the NMEA field, regex group or key"),
                 K("column", "", "csv: the column, 0-based"),
                 K("type", "float", SerialValueType.allCases.map(\.rawValue).joined(separator: ", ")),
+                K("command", "", "writable: the device's command that writes this point"),
             ]),
         ]
     }()

@@ -104,6 +104,32 @@ struct HomeAssistantDiscoveryTests {
         #expect(entity.availability.map(\.topic) == ["fl/gw1/status/m"])
     }
 
+    @Test func writablePointsAreNumbersSwitchesAndSelectsWithTheirSetTopic() throws {
+        var setpoint = pointWithUnit("setpoint", "°C")
+        setpoint.transform = LinearTransform(scale: 0.1, offset: 0)
+        setpoint.write = WriteLimits(min: 5, max: 30)
+        var relay = point("relay", kind: .bool)
+        relay.write = WriteLimits()
+        var mode = point("mode", kind: .uint(bits: 16))
+        mode.labels = [2: "manual", 1: "auto"]
+        mode.write = WriteLimits()
+        let entities = discovery.entities(of: [device("pump", topic: "fl/gw1/pump", points: [setpoint, relay, mode])])
+        #expect(entities.keys.sorted() == ["ha/number/gw1/pump_setpoint/config", "ha/select/gw1/pump_mode/config", "ha/switch/gw1/pump_relay/config"])
+        let number = try #require(entities["ha/number/gw1/pump_setpoint/config"])
+        #expect(number.command_topic == "fl/gw1/pump/set/setpoint")
+        #expect(number.min == 5 && number.max == 30 && number.step == 0.1 && number.mode == "box")
+        #expect(number.unit_of_measurement == "°C" && number.device_class == "temperature" && number.state_class == nil)
+        let relaySwitch = try #require(entities["ha/switch/gw1/pump_relay/config"])
+        #expect(relaySwitch.command_topic == "fl/gw1/pump/set/relay")
+        #expect(relaySwitch.payload_on == "true" && relaySwitch.payload_off == "false")
+        #expect(relaySwitch.state_on == "ON" && relaySwitch.state_off == "OFF")
+        #expect(relaySwitch.value_template == "{{ 'ON' if value_json.values.relay else 'OFF' }}")
+        let select = try #require(entities["ha/select/gw1/pump_mode/config"])
+        #expect(select.options == ["auto", "manual"], "labels in the order of their raw values")
+        #expect(select.command_topic == "fl/gw1/pump/set/mode")
+        #expect(select.availability.count == 2, "a control is unavailable with its device, like a sensor")
+    }
+
     private func pointWithUnit(_ name: String, _ unit: String) -> PointConfig {
         var point = point(name, kind: .float32)
         point.unit = unit

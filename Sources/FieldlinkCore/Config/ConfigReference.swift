@@ -118,6 +118,9 @@ public enum ConfigReference {
             K("profile", "", "a device profile's name or a path to its .yaml"),
             K("profile_points", "all", "the profile's points to use"),
             K("points", "(required without profile)", "the points"),
+            K("accept_retained", "false", "write-back: true executes retained commands too (they would run again at every reconnect)"),
+            K("command_max_age", CommandPolicy.defaultMaxAge.configText, "write-back: an older command is dropped (MQTT 5 message expiry when present)"),
+            K("command_results", "false", "write-back: answer on {topic}/set/{point}/result too (for MQTT 3.1.1 clients)"),
         ]),
         ConfigSectionDoc("devices[].points[]", "Every point; its bus's type adds the keys below.", [
             K("name", "(required)", "the point's name, in the payload"),
@@ -130,6 +133,10 @@ public enum ConfigReference {
             K("qos", "", "with topic"),
             K("retain", "", "with topic"),
             K("deadband", "", "this point's own"),
+            K("writable", "false", "true subscribes {topic}/set/{point}: commands are checked, written, read back and answered"),
+            K("min", "", "writable: the lowest value accepted, in engineering units"),
+            K("max", "", "writable: the highest value accepted"),
+            K("min_write_interval", "", "writable: a second write sooner than this is refused"),
         ]),
     ]
 }
