@@ -11,8 +11,10 @@ enum ConnectionEvent: Sendable {
     case connected
     /// The broker answered CONNECT with a refusal (bad credentials, not authorised, ...).
     case refused(reason: String)
-    /// The connection ended, or never came up; its thread is gone.
-    case closed(reason: String, wasConnected: Bool)
+    /// The connection ended, or never came up; its thread is gone. `silentFor`: how long before the
+    /// end the broker was last heard from (or the attempt began), so a silent broker's time counts
+    /// towards failover from when it fell silent, not from when that was noticed.
+    case closed(reason: String, wasConnected: Bool, silentFor: Duration)
 }
 
 /// The publisher's handle on whichever connection thread is running: wake it when the ring has

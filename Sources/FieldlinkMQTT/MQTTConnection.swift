@@ -25,30 +25,36 @@ enum MosquittoLibrary {
 /// of what is unacknowledged, so nothing is resent twice by two layers. Each method names the
 /// libmosquitto call it wraps.
 final class MQTTConnection {
-    private let config: MQTTConfig
+    let config: MQTTConfig
     private let endpoint: BrokerEndpoint
     private let ring: any MessageRing
-    private let session: any MQTTSession
+    let session: any MQTTSession
     private let control: ConnectionControl
     private let logger: Logger
     private let emit: @Sendable (ConnectionEvent) -> Void
     private var mosq: OpaquePointer?
-    /// libmosquitto message id -> ring record id, for what the broker has not acknowledged yet.
-    private var inFlight: [Int32: UInt64] = [:]
+    /// libmosquitto message id -> ring record id and when it was handed to libmosquitto, for what the
+    /// broker has not acknowledged yet.
+    private var inFlight: [Int32: (id: UInt64, sentAt: Int64)] = [:]
+    /// Liveness, on `ConnectionControl.uptime()`'s clock: when the attempt began, when the broker's
+    /// socket last had bytes for us, and when the next check of both is due.
+    private let openedAt = ConnectionControl.uptime()
+    private var lastHeard: Int64 = 0
+    private var nextLivenessCheck: Int64 = 0
     /// Set while `mosquitto_publish_v5` runs. With an external loop libmosquitto writes a PUBLISH at
     /// once, and for QoS 0 calls the publish callback from inside that call, before the caller has
     /// the message id: such completions are held here and settled when the call returns.
     private var publishing = false
     private var completedDuringPublish: [Int32] = []
     /// What the broker's CONNACK allows, and the aliases given out on this connection.
-    private var topicAliasMaximum = 0
-    private var topicAliases: [String: UInt16] = [:]
+    var topicAliasMaximum = 0
+    var topicAliases: [String: UInt16] = [:]
     private var connected = false
     private var needsPump = false
     /// libmosquitto's last error-level log line (OpenSSL's reason for a failed handshake, say).
     private var lastLibraryError: String?
     /// MQTT 5 PUBLISH properties per content type, built once per connection and reused.
-    private var publishProperties: [String: OpaquePointer] = [:]
+    var publishProperties: [String: OpaquePointer] = [:]
 
     /// Starts a connection on a new thread; everything after this happens there.
     static func start(config: MQTTConfig, endpoint: BrokerEndpoint, ring: any MessageRing, session: any MQTTSession,
@@ -92,8 +98,11 @@ final class MQTTConnection {
             ring.uplinkChanged(up: false)
             HealthBoard.shared.setBroker(nil)
         }
+        // What the dead broker had not acknowledged goes back to the ring, to be resent to the next one.
         ring.requeueInFlight()
-        emit(.closed(reason: reason, wasConnected: connected))
+        let now = ConnectionControl.uptime()
+        let silentFor = Duration.nanoseconds(now - (connected ? lastHeard : openedAt))
+        emit(.closed(reason: reason, wasConnected: connected, silentFor: silentFor))
     }
 
     /// `mosquitto_new`, options, callbacks, then a blocking `mosquitto_connect_bind_v5`.
@@ -111,7 +120,7 @@ final class MQTTConnection {
             let rc = mosquitto_username_pw_set(mosq, username, endpoint.password?.value)
             guard rc == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(returnCode: rc, operation: "set credentials") }
         }
-        if let tls = endpoint.tls { try configureTLS(tls, on: mosq) }
+        if let tls = endpoint.tls { try Self.configureTLS(tls, on: mosq) }
         try setWill(on: mosq)
         mosquitto_log_callback_set(mosq) { _, context, level, text in
             guard level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING) != 0, let text else { return }
@@ -139,32 +148,20 @@ final class MQTTConnection {
             Unmanaged<MQTTConnection>.fromOpaque(context!).takeUnretainedValue().received(topic: String(cString: topic), payload: payload)
         }
         let keepalive = Int32(max(5, config.keepalive.components.seconds))
+        // libmosquitto's blocking connect waits for the kernel's SYN retries (minutes, to a dead host):
+        // the TCP part is tried first within connect_timeout; the CONNACK is awaited in `loop`.
+        switch TCPProbe.connect(host: endpoint.host, port: endpoint.port, timeout: config.connectTimeout) {
+        case .reachable: break
+        case .failed(let reason):
+            throw MQTTError(code: MOSQ_ERR_NO_CONN.rawValue, message: "connect to \(endpoint.host):\(endpoint.port): \(reason)")
+        case .timedOut:
+            throw MQTTError(code: MOSQ_ERR_NO_CONN.rawValue,
+                            message: "connect to \(endpoint.host):\(endpoint.port): no TCP connection within connect_timeout (\(config.connectTimeout.configText))")
+        }
         let rc = mosquitto_connect_bind_v5(mosq, endpoint.host, Int32(endpoint.port), keepalive, nil, nil)
         guard rc == MOSQ_ERR_SUCCESS.rawValue else {
             throw explained(MQTTError(returnCode: rc, operation: "connect to \(endpoint.host):\(endpoint.port)"))
         }
-    }
-
-    /// TLS through OpenSSL (`mosquitto_tls_set`, `mosquitto_tls_opts_set`): the server's chain is
-    /// always verified, against `ca_file` or the system store (`MOSQ_OPT_TLS_USE_OS_CERTS`).
-    private func configureTLS(_ tls: TLSConfig, on mosq: OpaquePointer) throws(MQTTError) {
-        if tls.caFile == nil {
-            mosquitto_int_option(mosq, MOSQ_OPT_TLS_USE_OS_CERTS, 1)
-        }
-        var rc = mosquitto_tls_set(mosq, tls.caFile, tls.caFile == nil ? "/etc/ssl/certs" : nil, tls.certFile, tls.keyFile, nil)
-        guard rc == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(returnCode: rc, operation: "TLS setup") }
-        rc = mosquitto_tls_opts_set(mosq, 1, tls.minimumVersion, nil)  // 1 = SSL_VERIFY_PEER
-        guard rc == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(returnCode: rc, operation: "TLS options") }
-        if tls.insecure { mosquitto_tls_insecure_set(mosq, true) }
-    }
-
-    /// The session's last will (`mosquitto_will_set`): `offline`, or Sparkplug's NDEATH.
-    private func setWill(on mosq: OpaquePointer) throws(MQTTError) {
-        let will = session.will()
-        let rc = will.payload.withUnsafeBytes { bytes in
-            mosquitto_will_set(mosq, will.topic, Int32(bytes.count), bytes.baseAddress, Int32(will.qos), will.retain)
-        }
-        guard rc == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(returnCode: rc, operation: "set last will on \(will.topic)") }
     }
 
     /// Publishes what the session says about the connection itself (status, births, deaths) outside
@@ -187,43 +184,6 @@ final class MQTTConnection {
         return error
     }
 
-    /// MQTT 5 properties for a message: content type, payload-format indicator for text, the gateway
-    /// id as a user property, the message expiry when configured, and a topic alias when the broker
-    /// grants them. Built once per (content type, alias) and reused (`mosquitto_property_add_*`).
-    private func properties(contentType: String?, alias: UInt16?) -> OpaquePointer? {
-        guard config.version == .v5 else { return nil }
-        let key = "\(contentType ?? "")|\(alias ?? 0)"
-        if let cached = publishProperties[key] { return cached }
-        var list: OpaquePointer?
-        if let contentType {
-            mosquitto_property_add_string(&list, Int32(MQTT_PROP_CONTENT_TYPE.rawValue), contentType)
-            if contentType.hasPrefix("text/") || contentType == "application/json" {
-                mosquitto_property_add_byte(&list, Int32(MQTT_PROP_PAYLOAD_FORMAT_INDICATOR.rawValue), 1)
-            }
-        }
-        mosquitto_property_add_string_pair(&list, Int32(MQTT_PROP_USER_PROPERTY.rawValue), "gateway", config.clientID)
-        if let expiry = config.messageExpiry {
-            mosquitto_property_add_int32(&list, Int32(MQTT_PROP_MESSAGE_EXPIRY_INTERVAL.rawValue), UInt32(clamping: expiry.components.seconds))
-        }
-        if let alias {
-            mosquitto_property_add_int16(&list, Int32(MQTT_PROP_TOPIC_ALIAS.rawValue), alias)
-        }
-        publishProperties[key] = list
-        return list
-    }
-
-    /// MQTT 5 topic aliases: a topic is sent in full once per connection, then as a 2-byte alias, as
-    /// many as the broker allows (its CONNACK's Topic Alias Maximum). Returns the topic to put in
-    /// the PUBLISH (empty once aliased) and the alias.
-    private func aliased(_ topic: String) -> (topic: String, alias: UInt16?) {
-        guard config.version == .v5, topicAliasMaximum > 0 else { return (topic, nil) }
-        if let alias = topicAliases[topic] { return ("", alias) }
-        guard topicAliases.count < topicAliasMaximum else { return (topic, nil) }
-        let alias = UInt16(topicAliases.count + 1)
-        topicAliases[topic] = alias
-        return (topic, alias)
-    }
-
     /// Polls socket and eventfd, runs libmosquitto (`mosquitto_loop_read/_write/_misc`) and pumps the
     /// ring until the connection ends; returns why it ended.
     private func loop(_ heartbeat: HealthBoard.Heartbeat) -> String {
@@ -244,6 +204,7 @@ final class MQTTConnection {
                 needsPump = true
             }
             if fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+                lastHeard = ConnectionControl.uptime()
                 let rc = mosquitto_loop_read(mosq, 1)
                 if rc != MOSQ_ERR_SUCCESS.rawValue { return explained(MQTTError(returnCode: rc, operation: operation)).message }
             }
@@ -253,6 +214,7 @@ final class MQTTConnection {
             }
             let rc = mosquitto_loop_misc(mosq)  // keepalive pings
             if rc != MOSQ_ERR_SUCCESS.rawValue { return explained(MQTTError(returnCode: rc, operation: operation)).message }
+            if let silence = silence() { return silence }
 
             switch control.current {
             case .stop:
@@ -263,6 +225,28 @@ final class MQTTConnection {
                 if connected, needsPump { pump() }
             }
         }
+    }
+
+    /// Why a broker that sends nothing counts as dead, or nil while it is alive: no CONNACK within
+    /// connect_timeout; a QoS 1/2 message unacknowledged for ack_timeout; or nothing heard for a
+    /// keepalive plus ack_timeout (libmosquitto sends its PINGREQ at the latest a keepalive after the
+    /// broker was last heard, so its PINGRESP is that late). Checked every 200 ms.
+    private func silence() -> String? {
+        let now = ConnectionControl.uptime()
+        guard now >= nextLivenessCheck else { return nil }
+        nextLivenessCheck = now + 200_000_000
+        let ackTimeout = config.ackTimeout.nanoseconds
+        guard connected else {
+            guard now - openedAt > config.connectTimeout.nanoseconds else { return nil }
+            return "connect to \(endpoint.host):\(endpoint.port): no CONNACK within connect_timeout (\(config.connectTimeout.configText)); the broker accepted the TCP connection but did not answer the MQTT CONNECT"
+        }
+        if let oldest = inFlight.values.lazy.map(\.sentAt).min(), now - oldest > ackTimeout {
+            return "connection lost: the broker acknowledged none of \(inFlight.count) message(s) within ack_timeout (\(config.ackTimeout.configText)); it is silent"
+        }
+        if now - lastHeard > config.keepalive.nanoseconds + ackTimeout {
+            return "connection lost: no PINGRESP within ack_timeout (\(config.ackTimeout.configText)); the broker is silent"
+        }
+        return nil
     }
 
     /// A clean DISCONNECT (`mosquitto_disconnect_v5`): the broker then publishes no last will, so
@@ -303,7 +287,7 @@ final class MQTTConnection {
                     ring.acknowledge(record.id)  // QoS 0, already handed to the socket
                     needsPump = true  // its room in the window is free again
                 } else {
-                    inFlight[mid] = record.id
+                    inFlight[mid] = (record.id, ConnectionControl.uptime())
                 }
                 continue
             }
@@ -325,6 +309,7 @@ final class MQTTConnection {
             return
         }
         connected = true
+        lastHeard = ConnectionControl.uptime()
         // The log callback is for the connect (OpenSSL's reason for a failed handshake). Left on, it
         // makes libmosquitto format a debug line for every packet, ~6% of the CPU per message.
         if let mosq {
@@ -352,7 +337,7 @@ final class MQTTConnection {
     /// PUBACK/PUBCOMP (QoS 1/2), or on the socket (QoS 0). A reason code of 0x80 or more means the
     /// broker refused the message (MQTT 5); it will not take it later either, so it leaves the ring.
     private func acknowledged(_ mid: Int32, reasonCode: Int32) {
-        guard let id = inFlight.removeValue(forKey: mid) else {
+        guard let id = inFlight.removeValue(forKey: mid)?.id else {
             if publishing { completedDuringPublish.append(mid) }
             return
         }

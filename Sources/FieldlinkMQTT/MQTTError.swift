@@ -18,6 +18,11 @@ public struct MQTTError: Error, Sendable, CustomStringConvertible {
         self.message = "\(operation): \(text)"
     }
 
+    init(code: Int32, message: String) {
+        self.code = code
+        self.message = message
+    }
+
     public var description: String { message }
 
     /// Errors that no retry will fix: the message itself is unacceptable.

@@ -16,7 +16,7 @@ public final class MQTTPublisher: Service {
         case shutdownRequested
         case deadline
         case reconfigure(MQTTConfig)
-        /// A more preferred broker answered (or not) a TCP probe.
+        /// A more preferred broker answered (or not) an MQTT CONNECT.
         case probed(broker: Int, reachable: Bool)
         case probeDue
     }
@@ -87,6 +87,10 @@ public final class MQTTPublisher: Service {
         var connectionRunning = false
         var connected = false
         var failedAttempts = 0
+        /// Drives the backoff; reset only by a connection that stayed up `MQTTConfig.stableConnection`,
+        /// so a broker that closes each connection right after its CONNACK is not hammered.
+        var backoffAttempts = 0
+        var connectedAt: ContinuousClock.Instant?
         var connectionState = StateChangeFilter<String>()
         /// The broker refused the last CONNECT; the `.closed` that follows is already explained.
         var refused = false
@@ -132,11 +136,14 @@ public final class MQTTPublisher: Service {
             current = (current + 1) % config.brokers.count
             unreachableSince = nil
             failedAttempts = 0
+            backoffAttempts = 0
             connectionState = StateChangeFilter()
             logger.warning("failing over from \(from) (\(reason)) to \(endpoint.url), broker \(current + 1) of \(config.brokers.count)")
         }
 
-        /// While on a less preferred broker, probe the better ones so the gateway can return.
+        /// While on a less preferred broker, probe the better ones so the gateway can return. A probe
+        /// counts only when the broker accepts an MQTT CONNECT: a stopped broker's listening socket,
+        /// or a TCP load balancer with no backend, accepts TCP and would be a dead end.
         private mutating func startProbing() {
             guard !probing, current > 0, config.failbackAfter != nil else { return }
             probing = true
@@ -144,11 +151,11 @@ public final class MQTTPublisher: Service {
         }
 
         private func probe() {
-            let send = self.send
+            let send = self.send, config = self.config
             for index in 0..<current {
                 let broker = config.brokers[index]
                 let thread = Thread {
-                    send(.probed(broker: index, reachable: TCPProbe.reachable(host: broker.host, port: broker.port, timeout: .seconds(2))))
+                    send(.probed(broker: index, reachable: MQTTProbe.accepts(config: config, endpoint: broker, timeout: .seconds(2))))
                 }
                 thread.name = "fl-probe"
                 thread.start()
@@ -210,6 +217,7 @@ public final class MQTTPublisher: Service {
                 unreachableSince = nil
                 logger[metadataKey: "broker"] = "\(config.url)"
                 failedAttempts = 0
+                backoffAttempts = 0
                 connectionState = StateChangeFilter()
                 if connectionRunning {
                     reconnectAtOnce = true
@@ -225,6 +233,7 @@ public final class MQTTPublisher: Service {
             switch event {
             case .connected:
                 connected = true
+                connectedAt = .now
                 unreachableSince = nil
                 if connectionState.update("connected") != nil {
                     let after = failedAttempts > 0 ? " after \(failedAttempts) failed attempt(s)" : ""
@@ -238,7 +247,10 @@ public final class MQTTPublisher: Service {
                 if connectionState.update("refused: \(reason)") != nil {
                     logger.error("broker refused the connection: \(reason) (check mqtt.username/password and the broker's ACLs); retrying")
                 }
-            case .closed(let reason, let wasConnected):
+            case .closed(let reason, let wasConnected, let silentFor):
+                let now = ContinuousClock.now
+                if let since = connectedAt, now - since >= MQTTConfig.stableConnection { backoffAttempts = 0 }
+                connectedAt = nil
                 connected = false
                 connectionRunning = false
                 if shuttingDown { return .finished }
@@ -247,6 +259,7 @@ public final class MQTTPublisher: Service {
                     current = target
                     unreachableSince = nil
                     failedAttempts = 0
+                    backoffAttempts = 0
                     connectionState = StateChangeFilter()
                     connect()
                     return .running
@@ -257,8 +270,10 @@ public final class MQTTPublisher: Service {
                     return .running
                 }
                 failedAttempts += 1
-                let now = ContinuousClock.now
-                if unreachableSince == nil { unreachableSince = now }
+                backoffAttempts += 1
+                // Unreachable since it was last heard from: a silent broker's silence counts, not only
+                // the time since it was noticed.
+                if unreachableSince == nil { unreachableSince = now - silentFor }
                 if wasConnected {
                     _ = connectionState.update("lost")
                     logger.warning("lost connection to the broker: \(reason); \(ring.statistics.depth) message(s) kept for resending")
@@ -266,7 +281,7 @@ public final class MQTTPublisher: Service {
                     refused = false
                     if config.brokers.count > 1 {
                         failOver(because: "login refused")
-                        scheduleReconnect()
+                        connect()
                         return .running
                     }
                     // Wrong credentials do not fix themselves in a second: retry slowly, not hammered.
@@ -275,20 +290,26 @@ public final class MQTTPublisher: Service {
                 } else if connectionState.update("failing: \(reason)") != nil {
                     logger.warning("cannot reach the broker: \(reason); retrying with backoff")
                 }
-                if let since = unreachableSince, now - since >= config.failoverAfter {
+                if config.brokers.count > 1, let since = unreachableSince, now - since >= config.failoverAfter {
                     failOver(because: "unreachable for \(config.failoverAfter.configText)")
+                    connect()  // the next broker at once: the backoff was for the one left behind
+                    return .running
                 }
                 scheduleReconnect()
             }
             return .running
         }
 
-        /// Exponential backoff with jitter, so a fleet that lost its broker does not return in lockstep.
+        /// Exponential backoff with jitter, so a fleet that lost its broker does not return in lockstep;
+        /// with several brokers, never past the moment failover is due, so it is decided on time.
         private func scheduleReconnect() {
             let base = config.reconnectDelay.seconds
             let cap = config.reconnectDelayMax.seconds
-            let exponent = min(failedAttempts, 20)
-            let delay = min(cap, base * pow(2, Double(max(0, exponent - 1)))) * Double.random(in: 0.5...1.0)
+            let exponent = min(backoffAttempts, 20)
+            var delay = min(cap, base * pow(2, Double(max(0, exponent - 1)))) * Double.random(in: 0.5...1.0)
+            if config.brokers.count > 1, let since = unreachableSince {
+                delay = min(delay, max(0, (config.failoverAfter - (ContinuousClock.now - since)).seconds))
+            }
             logger.debug("reconnecting in \(String(format: "%.2f", delay))s")
             after(.milliseconds(Int64(delay * 1_000)), send: .reconnectDue)
         }
