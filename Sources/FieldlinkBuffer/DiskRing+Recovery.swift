@@ -20,4 +20,16 @@ extension DiskRing {
             }
         }
     }
+
+    /// Segments that vanished from the ring (deleted by hand, say): their records are lost. Logged
+    /// and counted once (`missing`, shown by `buffer inspect`).
+    static func countVanishedSegments(_ counters: inout RingCounters, in log: SegmentLog, logger: Logger) {
+        let floor = max(counters.watermark, counters.missingThrough)
+        for range in log.vanishedRanges(above: floor) {
+            let count = range.upperBound - range.lowerBound + 1
+            counters.missing += count
+            counters.missingThrough = max(counters.missingThrough, range.upperBound)
+            logger.error("ring: segment(s) holding ids \(range.lowerBound)...\(range.upperBound) are missing (deleted?): up to \(count) record(s) lost (\(counters.missing) since the ring was created)")
+        }
+    }
 }

@@ -100,13 +100,17 @@ public final class DiskRing: MessageRing {
         counters.truncatedBytes += UInt64(recovery.truncatedBytes)
         counters.corrupt += UInt64(recovery.corruptRecords)
         Self.recoverSequences(&counters, from: log, directory: settings.directory, logger: logger)
+        Self.countVanishedSegments(&counters, in: log, logger: logger)
         let watermark = counters.watermark
         var state = State(log: log, nextID: max(watermark, lastOnDisk) + 1, watermark: watermark, sendCursor: watermark + 1,
                           replayTokens: Double(settings.replayRate), lastRefill: .now, counters: counters,
                           persistedCounters: counters)
         state.readAheadWanted = lastOnDisk > watermark
         self.state = Mutex(state)
-        if recovery != SegmentLog.Recovery() {
+        for path in recovery.quarantined {
+            logger.error("ring: \(path) is not a readable segment file (a directory, a FIFO, or unreadable); moved aside to \(path).quarantined, going on with the rest")
+        }
+        if recovery.truncatedBytes > 0 || recovery.corruptRecords > 0 {
             logger.warning("ring recovery: cut \(recovery.truncatedBytes) byte(s) of torn tail, skipped \(recovery.corruptRecords) corrupt record(s)")
         }
         if lastOnDisk > watermark {

@@ -12,6 +12,9 @@ import FieldlinkCore
 ///     | message bytes
 /// Topic definition (version 2, flags bit 4), written before the first record that uses the index:
 ///     u8 2 | u8 0x10 | u16 index | topic bytes
+/// Segment link: the first entry of every segment is a topic definition with index 0xFFFF whose
+/// text is the first id of the segment before it (empty for the first segment ever), so a segment
+/// that vanishes from the middle of the ring is noticed.
 ///
 /// A gateway publishes to a handful of topics, so each segment names each topic once and records
 /// refer to it by a 2-byte index: 29 bytes of framing per record instead of ~70, which is most of
@@ -26,6 +29,8 @@ public enum RecordCodec {
     static let topicByIndex: UInt8 = 0x08
     static let definitionFlag: UInt8 = 0x10
     static let sequenceFlag: UInt8 = 0x20
+    /// The topic-table index no topic gets: a segment's link to the one before it.
+    static let linkIndex = UInt16.max
     static let contentTypes = ["application/json", "application/cbor", "text/plain", "application/octet-stream", "application/x-protobuf"]
 
     public struct Decoded: Equatable, Sendable {

@@ -7,6 +7,8 @@ public struct RingCounters: Sendable, Equatable {
     public var truncatedBytes: UInt64 = 0
     /// Records lost with a segment that vanished from the middle of the ring (deleted by hand, say).
     public var missing: UInt64 = 0
+    /// Ids up to here were already looked at for vanished segments (counted once, not at every start).
+    public var missingThrough: UInt64 = 0
     /// Device -> highest `seq` appended; kept after its segments are acknowledged and deleted, so a
     /// restart after a crash continues right after it.
     public var sequences: [String: UInt64] = [:]
@@ -16,7 +18,7 @@ public struct RingCounters: Sendable, Equatable {
 /// `{buffer}/state`: the counters, checksummed, replaced atomically.
 ///
 ///     u64 watermark | u64 dropped | u64 corrupt | u64 truncated bytes | u32 CRC-32C of the 32 bytes
-///     then (optional, newer) u64 missing | u32 device count | per device: u8 length, bytes, u64 seq
+///     then (optional, newer) u64 missing | u64 missing-through id | u32 device count | per device: u8 length, bytes, u64 seq
 ///     | u32 CRC-32C of that tail
 enum RingStateFile {
     static let name = "state"
@@ -36,12 +38,13 @@ enum RingStateFile {
 
     /// The newer part; a file without it (or with a damaged one) still gives the counters.
     private static func readTail(_ tail: [UInt8], into counters: inout RingCounters) {
-        guard tail.count >= 16, CRC32C.checksum(tail[0..<(tail.count - 4)]) == RecordCodec.readLittleEndian(UInt32.self, tail, tail.count - 4) else {
+        guard tail.count >= 24, CRC32C.checksum(tail[0..<(tail.count - 4)]) == RecordCodec.readLittleEndian(UInt32.self, tail, tail.count - 4) else {
             return
         }
         counters.missing = RecordCodec.readLittleEndian(UInt64.self, tail, 0)
-        let count = Int(RecordCodec.readLittleEndian(UInt32.self, tail, 8))
-        var offset = 12
+        counters.missingThrough = RecordCodec.readLittleEndian(UInt64.self, tail, 8)
+        let count = Int(RecordCodec.readLittleEndian(UInt32.self, tail, 16))
+        var offset = 20
         for _ in 0..<count {
             guard offset < tail.count - 4 else { return }
             let length = Int(tail[offset])
@@ -60,6 +63,7 @@ enum RingStateFile {
         RecordCodec.appendLittleEndian(CRC32C.checksum(bytes), to: &bytes)
         var tail: [UInt8] = []
         RecordCodec.appendLittleEndian(counters.missing, to: &tail)
+        RecordCodec.appendLittleEndian(counters.missingThrough, to: &tail)
         RecordCodec.appendLittleEndian(UInt32(counters.sequences.count), to: &tail)
         for (device, number) in counters.sequences.sorted(by: { $0.key < $1.key }) {
             let name = Array(device.utf8.prefix(255))
