@@ -29,7 +29,7 @@ extension MQTTConnection {
     /// id as a user property, the message expiry when configured, and a topic alias when the broker
     /// grants them. Built once per (content type, alias) and reused (`mosquitto_property_add_*`).
     func properties(contentType: String?, alias: UInt16?) -> OpaquePointer? {
-        guard config.version == .v5 else { return nil }
+        guard version == .v5 else { return nil }
         let key = "\(contentType ?? "")|\(alias ?? 0)"
         if let cached = publishProperties[key] { return cached }
         var list: OpaquePointer?
@@ -54,11 +54,52 @@ extension MQTTConnection {
     /// many as the broker allows (its CONNACK's Topic Alias Maximum). Returns the topic to put in
     /// the PUBLISH (empty once aliased) and the alias.
     func aliased(_ topic: String) -> (topic: String, alias: UInt16?) {
-        guard config.version == .v5, topicAliasMaximum > 0 else { return (topic, nil) }
+        guard version == .v5, topicAliasMaximum > 0 else { return (topic, nil) }
         if let alias = topicAliases[topic] { return ("", alias) }
         guard topicAliases.count < topicAliasMaximum else { return (topic, nil) }
         let alias = UInt16(topicAliases.count + 1)
         topicAliases[topic] = alias
         return (topic, alias)
+    }
+    /// Why a broker that sends nothing counts as dead, or nil while it is alive: no CONNACK within
+    /// connect_timeout; a QoS 1/2 message unacknowledged for ack_timeout; or nothing heard for a
+    /// keepalive plus ack_timeout (libmosquitto sends its PINGREQ at the latest a keepalive after the
+    /// broker was last heard, so its PINGRESP is that late). Checked every 200 ms.
+    func silence() -> String? {
+        let now = ConnectionControl.uptime()
+        guard now >= nextLivenessCheck else { return nil }
+        nextLivenessCheck = now + 200_000_000
+        let ackTimeout = config.ackTimeout.nanoseconds
+        guard connected else {
+            guard now - openedAt > config.connectTimeout.nanoseconds else { return nil }
+            failure = .noMQTTAnswer
+            return "connect to \(endpoint.host):\(endpoint.port): no CONNACK within connect_timeout (\(config.connectTimeout.configText)); the broker accepted the TCP connection but did not answer the MQTT \(version.rawValue) CONNECT (set mqtt.version if it speaks only one version)"
+        }
+        if let oldest = inFlight.values.lazy.map(\.sentAt).min(), now - oldest > ackTimeout {
+            return "connection lost: the broker acknowledged none of \(inFlight.count) message(s) within ack_timeout (\(config.ackTimeout.configText)); it is silent"
+        }
+        if now - lastHeard > config.keepalive.nanoseconds + ackTimeout {
+            return "connection lost: no PINGRESP within ack_timeout (\(config.ackTimeout.configText)); the broker is silent"
+        }
+        return nil
+    }
+
+
+    /// Why a libmosquitto call ended the connection, in words that say what happened: before the
+    /// CONNACK a closed socket means the broker did not take our CONNECT; a protocol error with QoS 2
+    /// messages in flight means a broker that answers QoS 2 with PUBACK.
+    func ended(_ rc: Int32, _ operation: String) -> String {
+        if !connected, rc == MOSQ_ERR_CONN_LOST.rawValue || rc == MOSQ_ERR_PROTOCOL.rawValue || rc == MOSQ_ERR_MALFORMED_PACKET.rawValue {
+            failure = .noMQTTAnswer
+            return "\(operation): the broker closed the connection before answering the MQTT \(version.rawValue) CONNECT (it may not speak MQTT \(version.rawValue); set mqtt.version)"
+        }
+        if connected, rc == MOSQ_ERR_PROTOCOL.rawValue {
+            let topics = Set(inFlight.values.filter { $0.qos == 2 }.map(\.topic)).sorted()
+            if !topics.isEmpty {
+                failure = .brokenQoS2(topics: topics)
+                return "\(operation): the broker answered a QoS 2 message with PUBACK instead of PUBREC (it does not support QoS 2)"
+            }
+        }
+        return explained(MQTTError(returnCode: rc, operation: operation)).message
     }
 }

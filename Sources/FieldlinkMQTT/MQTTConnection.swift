@@ -26,21 +26,27 @@ enum MosquittoLibrary {
 /// libmosquitto call it wraps.
 final class MQTTConnection {
     let config: MQTTConfig
-    private let endpoint: BrokerEndpoint
+    let endpoint: BrokerEndpoint
     private let ring: any MessageRing
     let session: any MQTTSession
     private let control: ConnectionControl
-    private let logger: Logger
+    let logger: Logger
     private let emit: @Sendable (ConnectionEvent) -> Void
     private var mosq: OpaquePointer?
     /// libmosquitto message id -> ring record id and when it was handed to libmosquitto, for what the
     /// broker has not acknowledged yet.
-    private var inFlight: [Int32: (id: UInt64, sentAt: Int64)] = [:]
+    var inFlight: [Int32: (id: UInt64, sentAt: Int64, qos: Int, topic: String)] = [:]
+    /// The protocol this attempt speaks (never `.auto`), and the highest QoS it may use: 2, or less
+    /// after the broker broke QoS 2 or its CONNACK says so (MQTT 5 Maximum QoS).
+    let version: MQTTVersion
+    var maxQoS: Int
+    /// Why the attempt failed in a way the publisher answers with more than a retry.
+    var failure: ConnectionFailure?
     /// Liveness, on `ConnectionControl.uptime()`'s clock: when the attempt began, when the broker's
     /// socket last had bytes for us, and when the next check of both is due.
-    private let openedAt = ConnectionControl.uptime()
-    private var lastHeard: Int64 = 0
-    private var nextLivenessCheck: Int64 = 0
+    let openedAt = ConnectionControl.uptime()
+    var lastHeard: Int64 = 0
+    var nextLivenessCheck: Int64 = 0
     /// Set while `mosquitto_publish_v5` runs. With an external loop libmosquitto writes a PUBLISH at
     /// once, and for QoS 0 calls the publish callback from inside that call, before the caller has
     /// the message id: such completions are held here and settled when the call returns.
@@ -49,7 +55,7 @@ final class MQTTConnection {
     /// What the broker's CONNACK allows, and the aliases given out on this connection.
     var topicAliasMaximum = 0
     var topicAliases: [String: UInt16] = [:]
-    private var connected = false
+    var connected = false
     private var needsPump = false
     /// libmosquitto's last error-level log line (OpenSSL's reason for a failed handshake, say).
     private var lastLibraryError: String?
@@ -57,21 +63,25 @@ final class MQTTConnection {
     var publishProperties: [String: OpaquePointer] = [:]
 
     /// Starts a connection on a new thread; everything after this happens there.
-    static func start(config: MQTTConfig, endpoint: BrokerEndpoint, ring: any MessageRing, session: any MQTTSession,
-                      control: ConnectionControl, logger: Logger, emit: @escaping @Sendable (ConnectionEvent) -> Void) {
+    static func start(config: MQTTConfig, endpoint: BrokerEndpoint, version: MQTTVersion, maxQoS: Int, ring: any MessageRing,
+                      session: any MQTTSession, control: ConnectionControl, logger: Logger,
+                      emit: @escaping @Sendable (ConnectionEvent) -> Void) {
         _ = MosquittoLibrary.initialized
         control.reset()
         let thread = Thread {
-            MQTTConnection(config: config, endpoint: endpoint, ring: ring, session: session, control: control, logger: logger, emit: emit).run()
+            MQTTConnection(config: config, endpoint: endpoint, version: version, maxQoS: maxQoS, ring: ring, session: session,
+                           control: control, logger: logger, emit: emit).run()
         }
         thread.name = "fl-mqtt"
         thread.start()
     }
 
-    private init(config: MQTTConfig, endpoint: BrokerEndpoint, ring: any MessageRing, session: any MQTTSession,
-                 control: ConnectionControl, logger: Logger, emit: @escaping @Sendable (ConnectionEvent) -> Void) {
+    private init(config: MQTTConfig, endpoint: BrokerEndpoint, version: MQTTVersion, maxQoS: Int, ring: any MessageRing,
+                 session: any MQTTSession, control: ConnectionControl, logger: Logger, emit: @escaping @Sendable (ConnectionEvent) -> Void) {
         self.config = config
         self.endpoint = endpoint
+        self.version = version
+        self.maxQoS = maxQoS
         self.ring = ring
         self.session = session
         self.control = control
@@ -102,7 +112,7 @@ final class MQTTConnection {
         ring.requeueInFlight()
         let now = ConnectionControl.uptime()
         let silentFor = Duration.nanoseconds(now - (connected ? lastHeard : openedAt))
-        emit(.closed(reason: reason, wasConnected: connected, silentFor: silentFor))
+        emit(.closed(reason: reason, wasConnected: connected, silentFor: silentFor, failure: failure))
     }
 
     /// `mosquitto_new`, options, callbacks, then a blocking `mosquitto_connect_bind_v5`.
@@ -111,7 +121,7 @@ final class MQTTConnection {
             throw MQTTError(returnCode: MOSQ_ERR_ERRNO.rawValue, operation: "mosquitto_new")
         }
         self.mosq = mosq
-        let protocolVersion = config.version == .v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311
+        let protocolVersion = version == .v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311
         mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, Int32(protocolVersion))
         mosquitto_int_option(mosq, MOSQ_OPT_SEND_MAXIMUM, Int32(config.maxInflight))
         mosquitto_max_inflight_messages_set(mosq, UInt32(config.maxInflight))
@@ -131,6 +141,12 @@ final class MQTTConnection {
             _ = mosquitto_property_read_int16(properties, Int32(MQTT_PROP_TOPIC_ALIAS_MAXIMUM.rawValue), &maximum, false)
             let connection = Unmanaged<MQTTConnection>.fromOpaque(context!).takeUnretainedValue()
             connection.topicAliasMaximum = Int(maximum)
+            var maximumQoS: UInt8 = 2
+            if mosquitto_property_read_byte(properties, Int32(MQTT_PROP_MAXIMUM_QOS.rawValue), &maximumQoS, false) != nil,
+               Int(maximumQoS) < connection.maxQoS {
+                connection.logger.notice("the broker accepts QoS \(maximumQoS) at most (its Maximum QoS): messages configured for more go at QoS \(maximumQoS)")
+                connection.maxQoS = Int(maximumQoS)
+            }
             var receiveMaximum: UInt16 = 0
             if mosquitto_property_read_int16(properties, Int32(MQTT_PROP_RECEIVE_MAXIMUM.rawValue), &receiveMaximum, false) != nil,
                Int(receiveMaximum) < connection.config.maxInflight {
@@ -177,7 +193,7 @@ final class MQTTConnection {
     }
 
     /// Adds what libmosquitto logged (e.g. OpenSSL's "certificate verify failed") to an error.
-    private func explained(_ error: MQTTError) -> MQTTError {
+    func explained(_ error: MQTTError) -> MQTTError {
         guard let detail = lastLibraryError else { return error }
         var error = error
         error.message += " (\(detail))"
@@ -206,11 +222,11 @@ final class MQTTConnection {
             if fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
                 lastHeard = ConnectionControl.uptime()
                 let rc = mosquitto_loop_read(mosq, 1)
-                if rc != MOSQ_ERR_SUCCESS.rawValue { return explained(MQTTError(returnCode: rc, operation: operation)).message }
+                if rc != MOSQ_ERR_SUCCESS.rawValue { return ended(rc, operation) }
             }
             if mosquitto_want_write(mosq) {
                 let rc = mosquitto_loop_write(mosq, 1)
-                if rc != MOSQ_ERR_SUCCESS.rawValue { return explained(MQTTError(returnCode: rc, operation: operation)).message }
+                if rc != MOSQ_ERR_SUCCESS.rawValue { return ended(rc, operation) }
             }
             let rc = mosquitto_loop_misc(mosq)  // keepalive pings
             if rc != MOSQ_ERR_SUCCESS.rawValue { return explained(MQTTError(returnCode: rc, operation: operation)).message }
@@ -225,28 +241,6 @@ final class MQTTConnection {
                 if connected, needsPump { pump() }
             }
         }
-    }
-
-    /// Why a broker that sends nothing counts as dead, or nil while it is alive: no CONNACK within
-    /// connect_timeout; a QoS 1/2 message unacknowledged for ack_timeout; or nothing heard for a
-    /// keepalive plus ack_timeout (libmosquitto sends its PINGREQ at the latest a keepalive after the
-    /// broker was last heard, so its PINGRESP is that late). Checked every 200 ms.
-    private func silence() -> String? {
-        let now = ConnectionControl.uptime()
-        guard now >= nextLivenessCheck else { return nil }
-        nextLivenessCheck = now + 200_000_000
-        let ackTimeout = config.ackTimeout.nanoseconds
-        guard connected else {
-            guard now - openedAt > config.connectTimeout.nanoseconds else { return nil }
-            return "connect to \(endpoint.host):\(endpoint.port): no CONNACK within connect_timeout (\(config.connectTimeout.configText)); the broker accepted the TCP connection but did not answer the MQTT CONNECT"
-        }
-        if let oldest = inFlight.values.lazy.map(\.sentAt).min(), now - oldest > ackTimeout {
-            return "connection lost: the broker acknowledged none of \(inFlight.count) message(s) within ack_timeout (\(config.ackTimeout.configText)); it is silent"
-        }
-        if now - lastHeard > config.keepalive.nanoseconds + ackTimeout {
-            return "connection lost: no PINGRESP within ack_timeout (\(config.ackTimeout.configText)); the broker is silent"
-        }
-        return nil
     }
 
     /// A clean DISCONNECT (`mosquitto_disconnect_v5`): the broker then publishes no last will, so
@@ -276,8 +270,8 @@ final class MQTTConnection {
             let messageProperties = properties(contentType: message.contentType, alias: alias)
             publishing = true
             let rc = (session.stamp(message) ?? message.payload).withUnsafeBytes { bytes in
-                mosquitto_publish_v5(mosq, &mid, topic, Int32(bytes.count), bytes.baseAddress, Int32(message.qos), message.retain,
-                                     messageProperties)
+                mosquitto_publish_v5(mosq, &mid, topic, Int32(bytes.count), bytes.baseAddress, Int32(min(message.qos, maxQoS)),
+                                     message.retain, messageProperties)
             }
             publishing = false
             let completedAlready = completedDuringPublish.contains(mid)
@@ -287,7 +281,7 @@ final class MQTTConnection {
                     ring.acknowledge(record.id)  // QoS 0, already handed to the socket
                     needsPump = true  // its room in the window is free again
                 } else {
-                    inFlight[mid] = (record.id, ConnectionControl.uptime())
+                    inFlight[mid] = (record.id, ConnectionControl.uptime(), min(message.qos, maxQoS), message.topic)
                 }
                 continue
             }
@@ -304,7 +298,12 @@ final class MQTTConnection {
 
     private func connectAnswered(_ rc: Int32) {
         guard rc == 0 else {
-            let reason = config.version == .v5 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc)
+            let reason = version == .v5 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc)
+            // 3.1.1's "unacceptable protocol version" (1), MQTT 5's "unsupported protocol version" (0x84).
+            if rc == (version == .v5 ? 0x84 : 1) {
+                failure = .noMQTTAnswer
+                return
+            }
             emit(.refused(reason: reason.map { String(cString: $0) } ?? "code \(rc)"))
             return
         }

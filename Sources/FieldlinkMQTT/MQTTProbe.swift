@@ -23,6 +23,7 @@ enum MQTTProbe {
         return withExtendedLifetime(answer) {
             guard let mosq = mosquitto_new("\(config.clientID)-probe", true, Unmanaged.passUnretained(answer).toOpaque()) else { return false }
             defer { mosquitto_destroy(mosq) }
+            // `auto` probes with 3.1.1, which brokers that speak 5 take too.
             let version = config.version == .v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311
             mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, Int32(version))
             if let username = endpoint.username { mosquitto_username_pw_set(mosq, username, endpoint.password?.value) }

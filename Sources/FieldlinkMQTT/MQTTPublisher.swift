@@ -10,7 +10,7 @@ import ServiceLifecycle
 /// This service handles what is rare: connecting, reconnecting with backoff and jitter, logging
 /// state changes once, and the graceful shutdown that drains the ring before disconnecting.
 public final class MQTTPublisher: Service {
-    private enum Event: Sendable {
+    enum Event: Sendable {
         case connection(generation: Int, ConnectionEvent)
         case reconnectDue
         case shutdownRequested
@@ -71,7 +71,7 @@ public final class MQTTPublisher: Service {
     }
 
     /// The connection's life as a state machine; every method runs on the service's one task.
-    private struct Supervisor {
+    struct Supervisor {
         enum Outcome { case running, finished }
 
         var config: MQTTConfig
@@ -104,6 +104,11 @@ public final class MQTTPublisher: Service {
         /// Switching back to this (more preferred) broker once the current connection has closed.
         var failingBackTo: Int?
         var probing = false
+        /// `version: auto`: the version each broker agreed to, and the one this attempt speaks.
+        var agreedVersion: [Int: MQTTVersion] = [:]
+        var attemptVersion = MQTTVersion.v5
+        /// Brokers that broke QoS 2: QoS 2 messages go to them at QoS 1.
+        var qosCap: [Int: Int] = [:]
 
         var endpoint: BrokerEndpoint { config.brokers[current] }
 
@@ -124,7 +129,9 @@ public final class MQTTPublisher: Service {
             connectionRunning = true
             logger[metadataKey: "broker"] = "\(endpoint.url)"
             let session = self.session ?? StatusSession(topic: config.statusTopic)
-            MQTTConnection.start(config: config, endpoint: endpoint, ring: ring, session: session, control: control, logger: logger) { event in
+            attemptVersion = config.version != .auto ? config.version : agreedVersion[current] ?? attemptVersion
+            MQTTConnection.start(config: config, endpoint: endpoint, version: attemptVersion, maxQoS: qosCap[current] ?? 2, ring: ring,
+                                 session: session, control: control, logger: logger) { event in
                 send(.connection(generation: generation, event))
             }
         }
@@ -232,13 +239,14 @@ public final class MQTTPublisher: Service {
         private mutating func handle(_ event: ConnectionEvent) -> Outcome {
             switch event {
             case .connected:
+                if config.version == .auto { agreedVersion[current] = attemptVersion }
                 connected = true
                 connectedAt = .now
                 unreachableSince = nil
                 if connectionState.update("connected") != nil {
                     let after = failedAttempts > 0 ? " after \(failedAttempts) failed attempt(s)" : ""
                     let which = config.brokers.count > 1 ? ", broker \(current + 1) of \(config.brokers.count)" : ""
-                    logger.notice("connected to \(endpoint.url) as \(config.clientID)\(which)\(after); \(ring.statistics.depth) message(s) queued")
+                    logger.notice("connected to \(endpoint.url) as \(config.clientID) with MQTT \(attemptVersion.rawValue)\(which)\(after); \(ring.statistics.depth) message(s) queued")
                 }
                 failedAttempts = 0
                 startProbing()
@@ -247,7 +255,7 @@ public final class MQTTPublisher: Service {
                 if connectionState.update("refused: \(reason)") != nil {
                     logger.error("broker refused the connection: \(reason) (check mqtt.username/password and the broker's ACLs); retrying")
                 }
-            case .closed(let reason, let wasConnected, let silentFor):
+            case .closed(let reason, let wasConnected, let silentFor, let failure):
                 let now = ContinuousClock.now
                 if let since = connectedAt, now - since >= MQTTConfig.stableConnection { backoffAttempts = 0 }
                 connectedAt = nil
@@ -269,8 +277,19 @@ public final class MQTTPublisher: Service {
                     connect()
                     return .running
                 }
+                if case .brokenQoS2(let topics) = failure, qosCap[current] == nil {
+                    qosCap[current] = 1
+                    logger.error("\(endpoint.url) does not support QoS 2: it answered a QoS 2 message with PUBACK; \(topics.joined(separator: ", ")) (qos: 2) now go at QoS 1 to this broker")
+                    logger.warning("QoS 2 downgraded to QoS 1 on \(endpoint.url): a message may arrive twice; receivers drop duplicates by seq")
+                    connect()
+                    return .running
+                }
                 failedAttempts += 1
                 backoffAttempts += 1
+                let triedVersion = attemptVersion
+                if config.version == .auto, failure == .noMQTTAnswer, agreedVersion[current] == nil {
+                    attemptVersion = triedVersion == .v5 ? .v311 : .v5
+                }
                 // Unreachable since it was last heard from: a silent broker's silence counts, not only
                 // the time since it was noticed.
                 if unreachableSince == nil { unreachableSince = now - silentFor }
@@ -292,7 +311,13 @@ public final class MQTTPublisher: Service {
                 }
                 if config.brokers.count > 1, let since = unreachableSince, now - since >= config.failoverAfter {
                     failOver(because: "unreachable for \(config.failoverAfter.configText)")
+                    attemptVersion = .v5
                     connect()  // the next broker at once: the backoff was for the one left behind
+                    return .running
+                }
+                if triedVersion == .v5, attemptVersion == .v311 {
+                    logger.notice("\(endpoint.url) did not answer an MQTT 5 CONNECT; trying MQTT 3.1.1 (mqtt.version: auto)")
+                    connect()
                     return .running
                 }
                 scheduleReconnect()

@@ -97,7 +97,7 @@ extension ConfigLoaderTests {
         ProblemCase("    bus: line2\n", "    bus: {name: line2}\n", path: "devices[1].bus",
                     message: "expected a string, found a mapping", at: "bus: |{name: line2}"),
         ProblemCase("  version: \"3.1.1\"\n", "  version: 4\n", path: "mqtt.version",
-                    message: #"unknown value "4" (expected one of 5, 3.1.1)"#, at: "version: |4"),
+                    message: #"unknown value "4" (expected one of auto, 5, 3.1.1)"#, at: "version: |4"),
         ProblemCase("    parity: none\n", "    parity: mark\n", path: "buses[0].parity",
                     message: #"unknown value "mark" (expected one of none, even, odd)"#, at: "parity: |mark"),
         ProblemCase("  - name: climate\n", "  - name: \"\"\n", path: "devices[1].name",

@@ -34,6 +34,8 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible {
 }
 
 public enum MQTTVersion: String, Sendable, Hashable, CaseIterable {
+    /// MQTT 5 first; 3.1.1 when the broker refuses the protocol, closes before its CONNACK, or sends none.
+    case auto
     case v5 = "5"
     case v311 = "3.1.1"
 }
@@ -111,7 +113,7 @@ public struct MQTTConfig: Sendable, Hashable {
     public var url: String { brokers[0].url }
 
     public static let defaultStatusTopic = "fieldlink/{gateway}/status"
-    public static let defaultVersion = MQTTVersion.v5
+    public static let defaultVersion = MQTTVersion.auto
     public static let defaultKeepalive = Duration.seconds(30)
     /// Shorter keepalives cost pings and radio time without finding a dead link much sooner.
     public static let minimumKeepalive = Duration.seconds(5)
