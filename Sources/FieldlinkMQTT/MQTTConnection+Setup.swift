@@ -89,7 +89,8 @@ extension MQTTConnection {
     /// CONNACK a closed socket means the broker did not take our CONNECT; a protocol error with QoS 2
     /// messages in flight means a broker that answers QoS 2 with PUBACK.
     func ended(_ rc: Int32, _ operation: String) -> String {
-        if !connected, rc == MOSQ_ERR_CONN_LOST.rawValue || rc == MOSQ_ERR_PROTOCOL.rawValue || rc == MOSQ_ERR_MALFORMED_PACKET.rawValue {
+        if !connected, !connackReceived || failure != nil, rc == MOSQ_ERR_CONN_LOST.rawValue || rc == MOSQ_ERR_PROTOCOL.rawValue || rc == MOSQ_ERR_MALFORMED_PACKET.rawValue {
+            if connackReceived { return "\(operation): the broker refused protocol version MQTT \(version.rawValue) (set mqtt.version)" }
             failure = .noMQTTAnswer
             return "\(operation): the broker closed the connection before answering the MQTT \(version.rawValue) CONNECT (it may not speak MQTT \(version.rawValue); set mqtt.version)"
         }

@@ -56,6 +56,8 @@ final class MQTTConnection {
     var topicAliasMaximum = 0
     var topicAliases: [String: UInt16] = [:]
     var connected = false
+    /// A CONNACK came, accepting or not: a close after it is not a broker that ignored our CONNECT.
+    var connackReceived = false
     private var needsPump = false
     /// libmosquitto's last error-level log line (OpenSSL's reason for a failed handshake, say).
     private var lastLibraryError: String?
@@ -297,6 +299,7 @@ final class MQTTConnection {
     // MARK: libmosquitto callbacks, called inside mosquitto_loop_read on this thread
 
     private func connectAnswered(_ rc: Int32) {
+        connackReceived = true
         guard rc == 0 else {
             let reason = version == .v5 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc)
             // 3.1.1's "unacceptable protocol version" (1), MQTT 5's "unsupported protocol version" (0x84).
