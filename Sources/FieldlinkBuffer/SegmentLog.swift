@@ -253,6 +253,8 @@ final class SegmentLog {
 
     private func removeOldest() throws(FileError) {
         let first = segments.removeFirst()
+        // A segment of the same name may be started again later: never read it through a stale cursor.
+        if cursor?.firstID == first.firstID { cursor = nil }
         if segments.isEmpty {
             writer = nil
             unsynced = 0

@@ -78,6 +78,8 @@ public final class SequenceStore: Sendable {
                 next[device] = max(file ?? 1, ring ?? 1)
                 if !clean, let file, let ring, file > ring {
                     notes.append("\(device): the last stop was not clean; seq continues at \(file): up to \(file - ring) number(s) after \(ring - 1) were given to readings held in memory and lost, or never used")
+                } else if !clean, let file, ring == nil {
+                    notes.append("\(device): the last stop was not clean; seq continues at \(file), past every number handed out: readings held in memory were lost, and at most \(blockSize) number(s) before it were never used")
                 } else if let ring, ring > file ?? 0 {
                     notes.append("\(device): the sequence state \(file.map { "said \($0)" } ?? "was missing"); seq continues at \(ring), after the highest the ring has seen")
                 }
