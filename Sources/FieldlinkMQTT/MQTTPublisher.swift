@@ -109,6 +109,12 @@ public final class MQTTPublisher: Service {
         var attemptVersion = MQTTVersion.v5
         /// Brokers that broke QoS 2: QoS 2 messages go to them at QoS 1.
         var qosCap: [Int: Int] = [:]
+        /// Failovers since the last connection. In the first round through the brokers a switch is
+        /// immediate and retries never pass the failover deadline; once every broker has failed in
+        /// this outage the exponential backoff applies again, so a fleet whose brokers are all down
+        /// does not hammer them.
+        var failoversSinceConnected = 0
+        var firstRound: Bool { failoversSinceConnected < config.brokers.count }
 
         var endpoint: BrokerEndpoint { config.brokers[current] }
 
@@ -143,7 +149,8 @@ public final class MQTTPublisher: Service {
             current = (current + 1) % config.brokers.count
             unreachableSince = nil
             failedAttempts = 0
-            backoffAttempts = 0
+            failoversSinceConnected += 1
+            if firstRound { backoffAttempts = 0 }
             connectionState = StateChangeFilter()
             logger.warning("failing over from \(from) (\(reason)) to \(endpoint.url), broker \(current + 1) of \(config.brokers.count)")
         }
@@ -242,6 +249,7 @@ public final class MQTTPublisher: Service {
                 if config.version == .auto { agreedVersion[current] = attemptVersion }
                 connected = true
                 connectedAt = .now
+                failoversSinceConnected = 0
                 unreachableSince = nil
                 if connectionState.update("connected") != nil {
                     let after = failedAttempts > 0 ? " after \(failedAttempts) failed attempt(s)" : ""
@@ -300,7 +308,7 @@ public final class MQTTPublisher: Service {
                     refused = false
                     if config.brokers.count > 1 {
                         failOver(because: "login refused")
-                        connect()
+                        if firstRound { connect() } else { scheduleReconnect() }
                         return .running
                     }
                     // Wrong credentials do not fix themselves in a second: retry slowly, not hammered.
@@ -312,7 +320,8 @@ public final class MQTTPublisher: Service {
                 if config.brokers.count > 1, let since = unreachableSince, now - since >= config.failoverAfter {
                     failOver(because: "unreachable for \(config.failoverAfter.configText)")
                     attemptVersion = .v5
-                    connect()  // the next broker at once: the backoff was for the one left behind
+                    // The next broker at once: the backoff was for the one left behind.
+                    if firstRound { connect() } else { scheduleReconnect() }
                     return .running
                 }
                 if triedVersion == .v5, attemptVersion == .v311 {
@@ -332,7 +341,7 @@ public final class MQTTPublisher: Service {
             let cap = config.reconnectDelayMax.seconds
             let exponent = min(backoffAttempts, 20)
             var delay = min(cap, base * pow(2, Double(max(0, exponent - 1)))) * Double.random(in: 0.5...1.0)
-            if config.brokers.count > 1, let since = unreachableSince {
+            if config.brokers.count > 1, firstRound, let since = unreachableSince {
                 delay = min(delay, max(0, (config.failoverAfter - (ContinuousClock.now - since)).seconds))
             }
             logger.debug("reconnecting in \(String(format: "%.2f", delay))s")
