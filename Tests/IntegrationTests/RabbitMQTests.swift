@@ -57,6 +57,9 @@ struct RabbitMQTests {
         let gateway = try startGateway(config: setup.config, in: setup.workspace.path)
         defer { gateway.stop(signal: SIGKILL) }
         try #require(setup.subscriber.waitFor(device: "meter", count: 10, timeout: .seconds(30)), "log:\n\(gateway.stderr)")
+        // Named for what it is (not libmosquitto's "The connection was lost"), with the hint.
+        #expect(!gateway.logLines(level: "WARNING", containing: "closed the connection before answering the MQTT 5 CONNECT").isEmpty,
+                "log:\n\(gateway.stderr)")
         #expect(!gateway.logLines(level: "NOTICE", containing: "trying MQTT 3.1.1").isEmpty, "log:\n\(gateway.stderr)")
         #expect(!gateway.logLines(level: "NOTICE", containing: "with MQTT 3.1.1").isEmpty, "log:\n\(gateway.stderr)")
 
