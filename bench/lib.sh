@@ -9,7 +9,8 @@ WORK="$(mktemp -d -p "${BENCH_WORK_BASE:-${TMPDIR:-/tmp}}" fieldlink-bench.XXXXX
 PIDS=()
 cleanup() {
     local pid
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    # SIGCONT too: a process the bench stopped (SIGSTOP) would never act on the SIGTERM.
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; kill -CONT "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     if [[ -n "${BENCH_KEEP:-}" ]]; then echo "bench: kept $WORK" >&2; else rm -rf "$WORK"; fi
 }

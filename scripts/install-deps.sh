@@ -21,6 +21,9 @@ if [[ $what == test ]]; then
     apt_packages+=(qemu-system-x86 busybox-static cpio)
     # The systemd deployment test (scripts/test-systemd.sh): mmdebstrap builds its Debian 12 root.
     apt_packages+=(mmdebstrap)
+    # A second broker that is not mosquitto: RabbitMQ's MQTT plugin (3.1.1 only, no QoS 2), started
+    # by the tests on their own node name and ports (the package's own service is not started).
+    apt_packages+=(rabbitmq-server)
 fi
 if [[ $what == test || $what == deb ]]; then
     # dpkg-dev: dpkg-shlibdeps, which turns the binary's shared libraries into the package's Depends:.
@@ -37,7 +40,8 @@ done
 if ((${#missing[@]})); then
     echo "install-deps: apt-get install ${missing[*]}" >&2
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+    # RUNLEVEL=1: packages' own services (rabbitmq-server, mosquitto) are not started; tests start their own.
+    RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 if ! command -v swift >/dev/null; then

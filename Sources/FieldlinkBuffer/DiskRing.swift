@@ -99,13 +99,18 @@ public final class DiskRing: MessageRing {
         var counters = RingStateFile.read(directory: settings.directory) ?? RingCounters()
         counters.truncatedBytes += UInt64(recovery.truncatedBytes)
         counters.corrupt += UInt64(recovery.corruptRecords)
+        Self.recoverSequences(&counters, from: log, directory: settings.directory, logger: logger)
+        Self.countVanishedSegments(&counters, in: log, logger: logger)
         let watermark = counters.watermark
         var state = State(log: log, nextID: max(watermark, lastOnDisk) + 1, watermark: watermark, sendCursor: watermark + 1,
                           replayTokens: Double(settings.replayRate), lastRefill: .now, counters: counters,
                           persistedCounters: counters)
         state.readAheadWanted = lastOnDisk > watermark
         self.state = Mutex(state)
-        if recovery != SegmentLog.Recovery() {
+        for path in recovery.quarantined {
+            logger.error("ring: \(path) is not a readable segment file (a directory, a FIFO, or unreadable); moved aside to \(path).quarantined, going on with the rest")
+        }
+        if recovery.truncatedBytes > 0 || recovery.corruptRecords > 0 {
             logger.warning("ring recovery: cut \(recovery.truncatedBytes) byte(s) of torn tail, skipped \(recovery.corruptRecords) corrupt record(s)")
         }
         if lastOnDisk > watermark {
@@ -133,6 +138,9 @@ public final class DiskRing: MessageRing {
         let wake = state.withLock { state -> Bool in
             let entry = Entry(record: RingRecord(id: state.nextID, message: message), appendedAt: now)
             state.nextID += 1
+            if let sequence = message.sequence, sequence.number > state.counters.sequences[sequence.device] ?? 0 {
+                state.counters.sequences[sequence.device] = sequence.number
+            }
             let toDisk = settings.durability == .always || !state.uplinkUp
             if toDisk, spillMemory(&state), write(entry, &state) {
                 // on disk
@@ -252,6 +260,9 @@ public final class DiskRing: MessageRing {
                                   inFlight: state.inFlight.count - acknowledgedInFlight, dropped: state.counters.dropped)
         }
     }
+
+    /// Each device's highest `seq` that entered the ring, this run or before (kept after its records are gone).
+    public var sequenceHighWater: [String: UInt64] { state.withLock { $0.counters.sequences } }
 
     /// On-disk detail for `fieldlink buffer inspect` and the logs.
     public var counters: RingCounters { state.withLock { $0.counters } }

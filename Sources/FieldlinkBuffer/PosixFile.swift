@@ -26,14 +26,23 @@ public final class PosixFile {
         case readOnly
     }
 
-    /// `open(2)`.
+    /// `open(2)` with `O_NONBLOCK`, then `fstat(2)`: a FIFO or a device in the ring's folder never
+    /// blocks the open (a FIFO without a writer would hang it, SIGTERM included), and anything but a
+    /// regular file is refused with `EISDIR` (a directory) or `EINVAL`.
     public init(path: String, mode: Mode) throws(FileError) {
         self.path = path
         let flags = switch mode {
-        case .append: O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC
-        case .readOnly: O_RDONLY | O_CLOEXEC
+        case .append: O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK
+        case .readOnly: O_RDONLY | O_CLOEXEC | O_NONBLOCK
         }
-        self.fd = try Self.check("open", path) { open(path, flags, 0o640) }
+        let fd = try Self.check("open", path) { open(path, flags, 0o640) }
+        var status = stat()
+        guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+            let isDirectory = status.st_mode & S_IFMT == S_IFDIR
+            close(fd)
+            throw FileError(path: path, operation: "open (not a regular file)", errno: isDirectory ? EISDIR : EINVAL)
+        }
+        self.fd = fd
     }
 
     deinit { close(fd) }

@@ -8,9 +8,13 @@ import FieldlinkCore
 ///     u8 2 | u8 flags (qos: bits 0-1, retain: bit 2, topic by index: bit 3) | i64 appended-at (Unix ms)
 ///     | topic: u16 index into the segment's topic table, or u16 length + bytes
 ///     | u8 content-type code (0 none, 1 JSON, 2 CBOR, 3 text, 4 octet-stream, 5 protobuf; 255: u8 length + bytes)
+///     | (flags bit 5) u64 seq | u8 device length | device bytes
 ///     | message bytes
 /// Topic definition (version 2, flags bit 4), written before the first record that uses the index:
 ///     u8 2 | u8 0x10 | u16 index | topic bytes
+/// Segment link: the first entry of every segment is a topic definition with index 0xFFFF whose
+/// text is the first id of the segment before it (empty for the first segment ever), so a segment
+/// that vanishes from the middle of the ring is noticed.
 ///
 /// A gateway publishes to a handful of topics, so each segment names each topic once and records
 /// refer to it by a 2-byte index: 29 bytes of framing per record instead of ~70, which is most of
@@ -24,6 +28,9 @@ public enum RecordCodec {
     static let version: UInt8 = 2
     static let topicByIndex: UInt8 = 0x08
     static let definitionFlag: UInt8 = 0x10
+    static let sequenceFlag: UInt8 = 0x20
+    /// The topic-table index no topic gets: a segment's link to the one before it.
+    static let linkIndex = UInt16.max
     static let contentTypes = ["application/json", "application/cbor", "text/plain", "application/octet-stream", "application/x-protobuf"]
 
     public struct Decoded: Equatable, Sendable {
@@ -49,7 +56,8 @@ public enum RecordCodec {
         var payload = [UInt8]()
         payload.reserveCapacity(16 + message.payload.count + (topicIndex == nil ? message.topic.utf8.count : 0))
         payload.append(version)
-        payload.append(UInt8(message.qos & 0b11) | (message.retain ? 0b100 : 0) | (topicIndex != nil ? topicByIndex : 0))
+        payload.append(UInt8(message.qos & 0b11) | (message.retain ? 0b100 : 0) | (topicIndex != nil ? topicByIndex : 0)
+                       | (message.sequence != nil ? sequenceFlag : 0))
         appendLittleEndian(UInt64(bitPattern: appendedAt), to: &payload)
         if let topicIndex {
             appendLittleEndian(topicIndex, to: &payload)
@@ -69,6 +77,12 @@ public enum RecordCodec {
             }
         } else {
             payload.append(0)
+        }
+        if let sequence = message.sequence {
+            appendLittleEndian(sequence.number, to: &payload)
+            let device = Array(sequence.device.utf8.prefix(255))
+            payload.append(UInt8(device.count))
+            payload.append(contentsOf: device)
         }
         payload.append(contentsOf: message.payload)
         return framed(id: id, payload: payload)
@@ -140,8 +154,16 @@ public enum RecordCodec {
             case 1...UInt8(contentTypes.count): contentType = contentTypes[Int(code) - 1]
             default: return .corrupt
             }
+            var sequence: MessageSequence?
+            if flags & sequenceFlag != 0 {
+                guard cursor + 9 <= end, cursor + 9 + Int(bytes[cursor + 8]) <= end else { return .corrupt }
+                let number = readLittleEndian(UInt64.self, bytes, cursor)
+                let length = Int(bytes[cursor + 8])
+                sequence = MessageSequence(device: String(decoding: bytes[(cursor + 9)..<(cursor + 9 + length)], as: UTF8.self), number: number)
+                cursor += 9 + length
+            }
             let message = OutboundMessage(topic: topic, payload: Array(bytes[cursor..<end]), qos: Int(flags & 0b11),
-                                          retain: flags & 0b100 != 0, contentType: contentType)
+                                          retain: flags & 0b100 != 0, contentType: contentType, sequence: sequence)
             return .record(Decoded(record: RingRecord(id: id, message: message), appendedAt: appendedAt, size: end - offset))
         default:
             return .corrupt

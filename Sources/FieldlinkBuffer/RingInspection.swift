@@ -18,19 +18,33 @@ public struct RingInspection: Sendable {
     public var counters = RingCounters()
     /// Corrupt stretches found by this inspection (not yet counted by the daemon).
     public var corruptSeen = 0
+    /// Records in segments that vanished and the daemon has not counted yet.
+    public var missingSeen: UInt64 = 0
+    /// Entries named like segments that are not regular files (the daemon moves them aside at start).
+    public var notSegments: [String] = []
 
     public init(directory: String) throws(FileError) {
         self.directory = directory
         counters = RingStateFile.read(directory: directory) ?? RingCounters()
+        var logSegments: [SegmentLog.Segment] = []
+        defer {
+            missingSeen = SegmentLog.vanishedRanges(in: logSegments, above: max(counters.watermark, counters.missingThrough))
+                .reduce(0) { $0 + $1.upperBound - $1.lowerBound + 1 }
+        }
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
             .filter { $0.hasSuffix(SegmentLog.suffix) }.sorted()
         for name in names {
             guard let first = UInt64(name.dropLast(SegmentLog.suffix.count)) else { continue }
-            let file = try PosixFile(path: "\(directory)/\(name)", mode: .readOnly)
+            // Read-only and never blocking: a FIFO or a directory is reported, not opened for long.
+            guard let file = try? PosixFile(path: "\(directory)/\(name)", mode: .readOnly) else {
+                notSegments.append(name)
+                continue
+            }
             let bytes = try file.read(at: 0, count: try file.size())
             let scan = SegmentLog.scan(bytes, after: first &- 1)
             corruptSeen += scan.corrupt
             segments.append(Segment(name: name, bytes: bytes.count, records: scan.records.count))
+            logSegments.append(SegmentLog.Segment(firstID: first, path: "\(directory)/\(name)", bytes: bytes.count, newestAppend: 0))
             for decoded in scan.records where decoded.record.id > counters.watermark {
                 pendingRecords += 1
                 pendingBytes += decoded.size
@@ -54,6 +68,8 @@ public struct RingInspection: Sendable {
         }
         lines.append("acknowledged through id \(counters.watermark)")
         lines.append("dropped: \(counters.dropped) (size/age limits or a full disk)")
+        lines.append("missing (segments that vanished): \(counters.missing + missingSeen) record(s) at most")
+        if !notSegments.isEmpty { lines.append("not segment files (moved aside at the next start): \(notSegments.joined(separator: ", "))") }
         lines.append("corrupt records skipped: \(counters.corrupt + UInt64(corruptSeen)); torn bytes cut at recovery: \(counters.truncatedBytes)")
         return lines.joined(separator: "\n") + "\n"
     }

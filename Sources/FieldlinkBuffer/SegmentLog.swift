@@ -1,5 +1,8 @@
 import FieldlinkCore
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The on-disk part of the ring: append-only segment files in one folder, each named by the id of
 /// its first record (`00000000000000001234.seg`), deleted whole once every record in it is acknowledged.
@@ -18,6 +21,8 @@ final class SegmentLog {
     struct Recovery: Equatable {
         var truncatedBytes = 0
         var corruptRecords = 0
+        /// Entries that could not be read as segments (a directory, a FIFO, unreadable): moved aside.
+        var quarantined: [String] = []
     }
 
     let directory: String
@@ -47,6 +52,10 @@ final class SegmentLog {
             guard let first = UInt64(name.dropLast(Self.suffix.count)) else { continue }
             let path = "\(directory)/\(name)"
             let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+            guard attributes?[.type] as? FileAttributeType == .typeRegular else {
+                quarantine(path)  // never opened: a FIFO would block, a directory cannot be read
+                continue
+            }
             let bytes = (attributes?[.size] as? NSNumber)?.intValue ?? 0
             let modified = (attributes?[.modificationDate] as? Date) ?? Date()
             segments.append(Segment(firstID: first, path: path, bytes: bytes, newestAppend: Int64(modified.timeIntervalSince1970 * 1_000)))
@@ -62,7 +71,14 @@ final class SegmentLog {
     /// A corrupt record followed by good ones is skipped (counted); only an unreadable tail is cut.
     private func recoverTail() throws(FileError) {
         while let last = segments.last {
-            let bytes = try PosixFile(path: last.path, mode: .readOnly).read(at: 0, count: last.bytes)
+            let bytes: [UInt8]
+            do {
+                bytes = try PosixFile(path: last.path, mode: .readOnly).read(at: 0, count: last.bytes)
+            } catch {
+                quarantine(last.path)
+                segments.removeLast()
+                continue
+            }
             let scan = Self.scan(bytes, after: last.firstID &- 1)
             recovery.corruptRecords += scan.corrupt
             if scan.validEnd < bytes.count {
@@ -157,9 +173,55 @@ final class SegmentLog {
         writer = nil
         activeTopics = [:]
         let path = String(format: "%@/%020llu%@", directory, firstID, Self.suffix)
-        writer = try PosixFile(path: path, mode: .append)
-        segments.append(Segment(firstID: firstID, path: path, bytes: 0, newestAppend: 0))
+        let file = try PosixFile(path: path, mode: .append)
+        // The link to the segment before: a vanished middle segment is then noticed at the next start.
+        let link = RecordCodec.frameDefinition(id: firstID, index: RecordCodec.linkIndex, topic: segments.last.map { "\($0.firstID)" } ?? "")
+        try file.append(link, currentSize: 0)
+        writer = file
+        segments.append(Segment(firstID: firstID, path: path, bytes: link.count, newestAppend: 0))
         try PosixFile.syncDirectory(directory)
+    }
+
+    /// Moves an entry that cannot be a segment aside (`NAME.quarantined`), so the ring goes on with the rest.
+    private func quarantine(_ path: String) {
+        let target = path + ".quarantined"
+        if rename(path, target) != 0 { _ = unlink(path) }
+        recovery.quarantined.append(path)
+    }
+
+    /// The first id of the segment written before `segment`, from its link; nil for the first ever,
+    /// or a segment from before links (or one that cannot be read).
+    static func previousFirstID(of segment: Segment) -> UInt64? {
+        guard let bytes = try? PosixFile(path: segment.path, mode: .readOnly).read(at: 0, count: min(segment.bytes, 64)),
+              case .definition(RecordCodec.linkIndex, let text, _) = RecordCodec.parse(bytes, at: 0) else { return nil }
+        return UInt64(text)
+    }
+
+    /// Records lost with segments that vanished (deleted by hand, a file system repair): per gap,
+    /// the ids that were in them and are above `watermark`. An upper bound, since ids acknowledged
+    /// before a spill never reach the disk.
+    func vanishedRanges(above watermark: UInt64) -> [ClosedRange<UInt64>] {
+        Self.vanishedRanges(in: segments, above: watermark)
+    }
+
+    static func vanishedRanges(in segments: [Segment], above watermark: UInt64) -> [ClosedRange<UInt64>] {
+        var ranges: [ClosedRange<UInt64>] = []
+        for (index, segment) in segments.enumerated() {
+            guard let previous = previousFirstID(of: segment), segment.firstID > 0 else { continue }
+            let lower: UInt64
+            if index == 0 {
+                lower = previous  // the segment before the oldest is gone: fine if it was all acknowledged
+            } else if previous != segments[index - 1].firstID {
+                let before = segments[index - 1]
+                let bytes = (try? PosixFile(path: before.path, mode: .readOnly).read(at: 0, count: before.bytes)) ?? []
+                lower = (Self.scan(bytes, after: before.firstID &- 1).lastID ?? before.firstID) + 1
+            } else {
+                continue
+            }
+            let from = max(lower, watermark + 1)
+            if from <= segment.firstID - 1 { ranges.append(from...(segment.firstID - 1)) }
+        }
+        return ranges
     }
 
     /// Group commit: one `fdatasync` for everything appended since the last.
@@ -191,6 +253,8 @@ final class SegmentLog {
 
     private func removeOldest() throws(FileError) {
         let first = segments.removeFirst()
+        // A segment of the same name may be started again later: never read it through a stale cursor.
+        if cursor?.firstID == first.firstID { cursor = nil }
         if segments.isEmpty {
             writer = nil
             unsynced = 0

@@ -11,8 +11,20 @@ enum ConnectionEvent: Sendable {
     case connected
     /// The broker answered CONNECT with a refusal (bad credentials, not authorised, ...).
     case refused(reason: String)
-    /// The connection ended, or never came up; its thread is gone.
-    case closed(reason: String, wasConnected: Bool)
+    /// The connection ended, or never came up; its thread is gone. `silentFor`: how long before the
+    /// end the broker was last heard from (or the attempt began), so a silent broker's time counts
+    /// towards failover from when it fell silent, not from when that was noticed.
+    case closed(reason: String, wasConnected: Bool, silentFor: Duration, failure: ConnectionFailure?)
+}
+
+/// Failures the publisher answers with more than a retry.
+enum ConnectionFailure: Sendable, Equatable {
+    /// The broker refused the protocol version, closed the socket before its CONNACK, or sent none
+    /// within connect_timeout: with `version: auto`, the other version is tried.
+    case noMQTTAnswer
+    /// The broker answered a QoS 2 PUBLISH with PUBACK (RabbitMQ): QoS 2 messages to the named
+    /// topics go at QoS 1 on this broker from now on.
+    case brokenQoS2(topics: [String])
 }
 
 /// The publisher's handle on whichever connection thread is running: wake it when the ring has

@@ -25,52 +25,68 @@ enum MosquittoLibrary {
 /// of what is unacknowledged, so nothing is resent twice by two layers. Each method names the
 /// libmosquitto call it wraps.
 final class MQTTConnection {
-    private let config: MQTTConfig
-    private let endpoint: BrokerEndpoint
+    let config: MQTTConfig
+    let endpoint: BrokerEndpoint
     /// Brokers (and the Receive Maximum they gave) whose NOTICE this process logged: a fresh
     /// connection each time must not repeat it into the journal at every reconnect.
     static let receiveMaximumNoticed = Mutex<Set<String>>([])
     private let ring: any MessageRing
-    private let session: any MQTTSession
+    let session: any MQTTSession
     private let control: ConnectionControl
-    private let logger: Logger
+    let logger: Logger
     private let emit: @Sendable (ConnectionEvent) -> Void
     private var mosq: OpaquePointer?
-    /// libmosquitto message id -> ring record id, for what the broker has not acknowledged yet.
-    private var inFlight: [Int32: UInt64] = [:]
-    /// Their QoS, for the acknowledgement counters.
-    private var inFlightQoS: [Int32: Int] = [:]
+    /// libmosquitto message id -> ring record id and when it was handed to libmosquitto, for what the
+    /// broker has not acknowledged yet.
+    var inFlight: [Int32: (id: UInt64, sentAt: Int64, qos: Int, topic: String)] = [:]
+    /// The protocol this attempt speaks (never `.auto`), and the highest QoS it may use: 2, or less
+    /// after the broker broke QoS 2 or its CONNACK says so (MQTT 5 Maximum QoS).
+    let version: MQTTVersion
+    var maxQoS: Int
+    /// Why the attempt failed in a way the publisher answers with more than a retry.
+    var failure: ConnectionFailure?
+    /// Liveness, on `ConnectionControl.uptime()`'s clock: when the attempt began, when the broker's
+    /// socket last had bytes for us, and when the next check of both is due.
+    let openedAt = ConnectionControl.uptime()
+    var lastHeard: Int64 = 0
+    var nextLivenessCheck: Int64 = 0
     /// Set while `mosquitto_publish_v5` runs. With an external loop libmosquitto writes a PUBLISH at
     /// once, and for QoS 0 calls the publish callback from inside that call, before the caller has
     /// the message id: such completions are held here and settled when the call returns.
     private var publishing = false
     private var completedDuringPublish: [Int32] = []
     /// What the broker's CONNACK allows, and the aliases given out on this connection.
-    private var topicAliasMaximum = 0
-    private var topicAliases: [String: UInt16] = [:]
-    private var connected = false
+    var topicAliasMaximum = 0
+    var topicAliases: [String: UInt16] = [:]
+    var connected = false
+    /// A CONNACK came, accepting or not: a close after it is not a broker that ignored our CONNECT.
+    var connackReceived = false
     private var needsPump = false
     /// libmosquitto's last error-level log line (OpenSSL's reason for a failed handshake, say).
     private var lastLibraryError: String?
     /// MQTT 5 PUBLISH properties per content type, built once per connection and reused.
-    private var publishProperties: [String: OpaquePointer] = [:]
+    var publishProperties: [String: OpaquePointer] = [:]
 
     /// Starts a connection on a new thread; everything after this happens there.
-    static func start(config: MQTTConfig, endpoint: BrokerEndpoint, ring: any MessageRing, session: any MQTTSession,
-                      control: ConnectionControl, logger: Logger, emit: @escaping @Sendable (ConnectionEvent) -> Void) {
+    static func start(config: MQTTConfig, endpoint: BrokerEndpoint, version: MQTTVersion, maxQoS: Int, ring: any MessageRing,
+                      session: any MQTTSession, control: ConnectionControl, logger: Logger,
+                      emit: @escaping @Sendable (ConnectionEvent) -> Void) {
         _ = MosquittoLibrary.initialized
         control.reset()
         let thread = Thread {
-            MQTTConnection(config: config, endpoint: endpoint, ring: ring, session: session, control: control, logger: logger, emit: emit).run()
+            MQTTConnection(config: config, endpoint: endpoint, version: version, maxQoS: maxQoS, ring: ring, session: session,
+                           control: control, logger: logger, emit: emit).run()
         }
         thread.name = "fl-mqtt"
         thread.start()
     }
 
-    private init(config: MQTTConfig, endpoint: BrokerEndpoint, ring: any MessageRing, session: any MQTTSession,
-                 control: ConnectionControl, logger: Logger, emit: @escaping @Sendable (ConnectionEvent) -> Void) {
+    private init(config: MQTTConfig, endpoint: BrokerEndpoint, version: MQTTVersion, maxQoS: Int, ring: any MessageRing,
+                 session: any MQTTSession, control: ConnectionControl, logger: Logger, emit: @escaping @Sendable (ConnectionEvent) -> Void) {
         self.config = config
         self.endpoint = endpoint
+        self.version = version
+        self.maxQoS = maxQoS
         self.ring = ring
         self.session = session
         self.control = control
@@ -97,8 +113,11 @@ final class MQTTConnection {
             ring.uplinkChanged(up: false)
             HealthBoard.shared.setBroker(nil)
         }
+        // What the dead broker had not acknowledged goes back to the ring, to be resent to the next one.
         ring.requeueInFlight()
-        emit(.closed(reason: reason, wasConnected: connected))
+        let now = ConnectionControl.uptime()
+        let silentFor = Duration.nanoseconds(now - (connected ? lastHeard : openedAt))
+        emit(.closed(reason: reason, wasConnected: connected, silentFor: silentFor, failure: failure))
     }
 
     /// `mosquitto_new`, options, callbacks, then a blocking `mosquitto_connect_bind_v5`.
@@ -107,7 +126,7 @@ final class MQTTConnection {
             throw MQTTError(returnCode: MOSQ_ERR_ERRNO.rawValue, operation: "mosquitto_new")
         }
         self.mosq = mosq
-        let protocolVersion = config.version == .v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311
+        let protocolVersion = version == .v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311
         mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, Int32(protocolVersion))
         mosquitto_int_option(mosq, MOSQ_OPT_SEND_MAXIMUM, Int32(config.maxInflight))
         mosquitto_max_inflight_messages_set(mosq, UInt32(config.maxInflight))
@@ -116,7 +135,7 @@ final class MQTTConnection {
             let rc = mosquitto_username_pw_set(mosq, username, endpoint.password?.value)
             guard rc == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(returnCode: rc, operation: "set credentials") }
         }
-        if let tls = endpoint.tls { try configureTLS(tls, on: mosq) }
+        if let tls = endpoint.tls { try Self.configureTLS(tls, on: mosq) }
         try setWill(on: mosq)
         mosquitto_log_callback_set(mosq) { _, context, level, text in
             guard level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING) != 0, let text else { return }
@@ -127,6 +146,12 @@ final class MQTTConnection {
             _ = mosquitto_property_read_int16(properties, Int32(MQTT_PROP_TOPIC_ALIAS_MAXIMUM.rawValue), &maximum, false)
             let connection = Unmanaged<MQTTConnection>.fromOpaque(context!).takeUnretainedValue()
             connection.topicAliasMaximum = Int(maximum)
+            var maximumQoS: UInt8 = 2
+            if mosquitto_property_read_byte(properties, Int32(MQTT_PROP_MAXIMUM_QOS.rawValue), &maximumQoS, false) != nil,
+               Int(maximumQoS) < connection.maxQoS {
+                connection.logger.notice("the broker accepts QoS \(maximumQoS) at most (its Maximum QoS): messages configured for more go at QoS \(maximumQoS)")
+                connection.maxQoS = Int(maximumQoS)
+            }
             var receiveMaximum: UInt16 = 0
             if mosquitto_property_read_int16(properties, Int32(MQTT_PROP_RECEIVE_MAXIMUM.rawValue), &receiveMaximum, false) != nil,
                Int(receiveMaximum) < connection.config.maxInflight,
@@ -146,32 +171,20 @@ final class MQTTConnection {
         let control = self.control
         session.attach { control.wake() }
         let keepalive = Int32(max(5, config.keepalive.components.seconds))
+        // libmosquitto's blocking connect waits for the kernel's SYN retries (minutes, to a dead host):
+        // the TCP part is tried first within connect_timeout; the CONNACK is awaited in `loop`.
+        switch TCPProbe.connect(host: endpoint.host, port: endpoint.port, timeout: config.connectTimeout) {
+        case .reachable: break
+        case .failed(let reason):
+            throw MQTTError(code: MOSQ_ERR_NO_CONN.rawValue, message: "connect to \(endpoint.host):\(endpoint.port): \(reason)")
+        case .timedOut:
+            throw MQTTError(code: MOSQ_ERR_NO_CONN.rawValue,
+                            message: "connect to \(endpoint.host):\(endpoint.port): no TCP connection within connect_timeout (\(config.connectTimeout.configText))")
+        }
         let rc = mosquitto_connect_bind_v5(mosq, endpoint.host, Int32(endpoint.port), keepalive, nil, nil)
         guard rc == MOSQ_ERR_SUCCESS.rawValue else {
             throw explained(MQTTError(returnCode: rc, operation: "connect to \(endpoint.host):\(endpoint.port)"))
         }
-    }
-
-    /// TLS through OpenSSL (`mosquitto_tls_set`, `mosquitto_tls_opts_set`): the server's chain is
-    /// always verified, against `ca_file` or the system store (`MOSQ_OPT_TLS_USE_OS_CERTS`).
-    private func configureTLS(_ tls: TLSConfig, on mosq: OpaquePointer) throws(MQTTError) {
-        if tls.caFile == nil {
-            mosquitto_int_option(mosq, MOSQ_OPT_TLS_USE_OS_CERTS, 1)
-        }
-        var rc = mosquitto_tls_set(mosq, tls.caFile, tls.caFile == nil ? "/etc/ssl/certs" : nil, tls.certFile, tls.keyFile, nil)
-        guard rc == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(returnCode: rc, operation: "TLS setup") }
-        rc = mosquitto_tls_opts_set(mosq, 1, tls.minimumVersion, nil)  // 1 = SSL_VERIFY_PEER
-        guard rc == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(returnCode: rc, operation: "TLS options") }
-        if tls.insecure { mosquitto_tls_insecure_set(mosq, true) }
-    }
-
-    /// The session's last will (`mosquitto_will_set`): `offline`, or Sparkplug's NDEATH.
-    private func setWill(on mosq: OpaquePointer) throws(MQTTError) {
-        let will = session.will()
-        let rc = will.payload.withUnsafeBytes { bytes in
-            mosquitto_will_set(mosq, will.topic, Int32(bytes.count), bytes.baseAddress, Int32(will.qos), will.retain)
-        }
-        guard rc == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(returnCode: rc, operation: "set last will on \(will.topic)") }
     }
 
     /// Publishes what the session says about the connection itself (status, births, deaths) outside
@@ -190,48 +203,11 @@ final class MQTTConnection {
     }
 
     /// Adds what libmosquitto logged (e.g. OpenSSL's "certificate verify failed") to an error.
-    private func explained(_ error: MQTTError) -> MQTTError {
+    func explained(_ error: MQTTError) -> MQTTError {
         guard let detail = lastLibraryError else { return error }
         var error = error
         error.message += " (\(detail))"
         return error
-    }
-
-    /// MQTT 5 properties for a message: content type, payload-format indicator for text, the gateway
-    /// id as a user property, the message expiry when configured, and a topic alias when the broker
-    /// grants them. Built once per (content type, alias) and reused (`mosquitto_property_add_*`).
-    private func properties(contentType: String?, alias: UInt16?) -> OpaquePointer? {
-        guard config.version == .v5 else { return nil }
-        let key = "\(contentType ?? "")|\(alias ?? 0)"
-        if let cached = publishProperties[key] { return cached }
-        var list: OpaquePointer?
-        if let contentType {
-            mosquitto_property_add_string(&list, Int32(MQTT_PROP_CONTENT_TYPE.rawValue), contentType)
-            if contentType.hasPrefix("text/") || contentType == "application/json" {
-                mosquitto_property_add_byte(&list, Int32(MQTT_PROP_PAYLOAD_FORMAT_INDICATOR.rawValue), 1)
-            }
-        }
-        mosquitto_property_add_string_pair(&list, Int32(MQTT_PROP_USER_PROPERTY.rawValue), "gateway", config.clientID)
-        if let expiry = config.messageExpiry {
-            mosquitto_property_add_int32(&list, Int32(MQTT_PROP_MESSAGE_EXPIRY_INTERVAL.rawValue), UInt32(clamping: expiry.components.seconds))
-        }
-        if let alias {
-            mosquitto_property_add_int16(&list, Int32(MQTT_PROP_TOPIC_ALIAS.rawValue), alias)
-        }
-        publishProperties[key] = list
-        return list
-    }
-
-    /// MQTT 5 topic aliases: a topic is sent in full once per connection, then as a 2-byte alias, as
-    /// many as the broker allows (its CONNACK's Topic Alias Maximum). Returns the topic to put in
-    /// the PUBLISH (empty once aliased) and the alias.
-    private func aliased(_ topic: String) -> (topic: String, alias: UInt16?) {
-        guard config.version == .v5, topicAliasMaximum > 0 else { return (topic, nil) }
-        if let alias = topicAliases[topic] { return ("", alias) }
-        guard topicAliases.count < topicAliasMaximum else { return (topic, nil) }
-        let alias = UInt16(topicAliases.count + 1)
-        topicAliases[topic] = alias
-        return (topic, alias)
     }
 
     /// Polls socket and eventfd, runs libmosquitto (`mosquitto_loop_read/_write/_misc`) and pumps the
@@ -254,15 +230,17 @@ final class MQTTConnection {
                 needsPump = true
             }
             if fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+                lastHeard = ConnectionControl.uptime()
                 let rc = mosquitto_loop_read(mosq, 1)
-                if rc != MOSQ_ERR_SUCCESS.rawValue { return explained(MQTTError(returnCode: rc, operation: operation)).message }
+                if rc != MOSQ_ERR_SUCCESS.rawValue { return ended(rc, operation) }
             }
             if mosquitto_want_write(mosq) {
                 let rc = mosquitto_loop_write(mosq, 1)
-                if rc != MOSQ_ERR_SUCCESS.rawValue { return explained(MQTTError(returnCode: rc, operation: operation)).message }
+                if rc != MOSQ_ERR_SUCCESS.rawValue { return ended(rc, operation) }
             }
             let rc = mosquitto_loop_misc(mosq)  // keepalive pings
             if rc != MOSQ_ERR_SUCCESS.rawValue { return explained(MQTTError(returnCode: rc, operation: operation)).message }
+            if let silence = silence() { return silence }
 
             switch control.current {
             case .stop:
@@ -302,8 +280,8 @@ final class MQTTConnection {
             let messageProperties = properties(contentType: message.contentType, alias: alias)
             publishing = true
             let rc = (session.stamp(message) ?? message.payload).withUnsafeBytes { bytes in
-                mosquitto_publish_v5(mosq, &mid, topic, Int32(bytes.count), bytes.baseAddress, Int32(message.qos), message.retain,
-                                     messageProperties)
+                mosquitto_publish_v5(mosq, &mid, topic, Int32(bytes.count), bytes.baseAddress, Int32(min(message.qos, maxQoS)),
+                                     message.retain, messageProperties)
             }
             publishing = false
             let completedAlready = completedDuringPublish.contains(mid)
@@ -315,8 +293,7 @@ final class MQTTConnection {
                     ring.acknowledge(record.id)  // QoS 0, already handed to the socket
                     needsPump = true  // its room in the window is free again
                 } else {
-                    inFlight[mid] = record.id
-                    inFlightQoS[mid] = message.qos
+                    inFlight[mid] = (record.id, ConnectionControl.uptime(), min(message.qos, maxQoS), message.topic)
                 }
                 continue
             }
@@ -332,12 +309,19 @@ final class MQTTConnection {
     // MARK: libmosquitto callbacks, called inside mosquitto_loop_read on this thread
 
     private func connectAnswered(_ rc: Int32) {
+        connackReceived = true
         guard rc == 0 else {
-            let reason = config.version == .v5 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc)
+            let reason = version == .v5 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc)
+            // 3.1.1's "unacceptable protocol version" (1), MQTT 5's "unsupported protocol version" (0x84).
+            if rc == (version == .v5 ? 0x84 : 1) {
+                failure = .noMQTTAnswer
+                return
+            }
             emit(.refused(reason: reason.map { String(cString: $0) } ?? "code \(rc)"))
             return
         }
         connected = true
+        lastHeard = ConnectionControl.uptime()
         // The log callback is for the connect (OpenSSL's reason for a failed handshake). Left on, it
         // makes libmosquitto format a debug line for every packet, ~6% of the CPU per message.
         if let mosq {
@@ -367,8 +351,7 @@ final class MQTTConnection {
     /// PUBACK/PUBCOMP (QoS 1/2), or on the socket (QoS 0). A reason code of 0x80 or more means the
     /// broker refused the message (MQTT 5); it will not take it later either, so it leaves the ring.
     private func acknowledged(_ mid: Int32, reasonCode: Int32) {
-        let qos = inFlightQoS.removeValue(forKey: mid)
-        guard let id = inFlight.removeValue(forKey: mid) else {
+        guard let entry = inFlight.removeValue(forKey: mid) else {
             if publishing { completedDuringPublish.append(mid) }
             return
         }
@@ -376,10 +359,10 @@ final class MQTTConnection {
             let reason = mosquitto_reason_string(reasonCode).map { String(cString: $0) } ?? "code \(reasonCode)"
             logger.error("broker refused a message: \(reason) (reason code \(reasonCode)); dropped — check the broker's ACL for this client",
                          metadata: ["mqtt_reason": "\(reasonCode)"])
-        } else if let qos {
-            GatewayCounters.shared.acknowledged(qos: qos)
+        } else {
+            GatewayCounters.shared.acknowledged(qos: entry.qos)
         }
-        ring.acknowledge(id)
+        ring.acknowledge(entry.id)
         needsPump = true
     }
 }

@@ -10,7 +10,7 @@ import ServiceLifecycle
 /// This service handles what is rare: connecting, reconnecting with backoff and jitter, logging
 /// state changes once, and the graceful shutdown that drains the ring before disconnecting.
 public final class MQTTPublisher: Service {
-    private enum Event: Sendable {
+    enum Event: Sendable {
         case connection(generation: Int, ConnectionEvent)
         case reconnectDue
         case shutdownRequested
@@ -18,7 +18,7 @@ public final class MQTTPublisher: Service {
         case reconfigure(MQTTConfig)
         /// The command topics changed (a reload): subscribe them on a new connection.
         case resubscribe
-        /// A more preferred broker answered (or not) a TCP probe.
+        /// A more preferred broker answered (or not) an MQTT CONNECT.
         case probed(broker: Int, reachable: Bool)
         case probeDue
     }
@@ -82,7 +82,7 @@ public final class MQTTPublisher: Service {
     }
 
     /// The connection's life as a state machine; every method runs on the service's one task.
-    private struct Supervisor {
+    struct Supervisor {
         enum Outcome { case running, finished }
 
         var config: MQTTConfig
@@ -99,6 +99,10 @@ public final class MQTTPublisher: Service {
         var connectionRunning = false
         var connected = false
         var failedAttempts = 0
+        /// Drives the backoff; reset only by a connection that stayed up `MQTTConfig.stableConnection`,
+        /// so a broker that closes each connection right after its CONNACK is not hammered.
+        var backoffAttempts = 0
+        var connectedAt: ContinuousClock.Instant?
         var connectionState = StateChangeFilter<String>()
         /// The broker refused the last CONNECT; the `.closed` that follows is already explained.
         var refused = false
@@ -112,6 +116,17 @@ public final class MQTTPublisher: Service {
         /// Switching back to this (more preferred) broker once the current connection has closed.
         var failingBackTo: Int?
         var probing = false
+        /// `version: auto`: the version each broker agreed to, and the one this attempt speaks.
+        var agreedVersion: [Int: MQTTVersion] = [:]
+        var attemptVersion = MQTTVersion.v5
+        /// Brokers that broke QoS 2: QoS 2 messages go to them at QoS 1.
+        var qosCap: [Int: Int] = [:]
+        /// Failovers since the last connection. In the first round through the brokers a switch is
+        /// immediate and retries never pass the failover deadline; once every broker has failed in
+        /// this outage the exponential backoff applies again, so a fleet whose brokers are all down
+        /// does not hammer them.
+        var failoversSinceConnected = 0
+        var firstRound: Bool { failoversSinceConnected < config.brokers.count }
 
         var endpoint: BrokerEndpoint { config.brokers[current] }
 
@@ -134,7 +149,9 @@ public final class MQTTPublisher: Service {
             logger[metadataKey: "broker"] = "\(endpoint.url)"
             let base = self.session ?? StatusSession(topic: config.statusTopic)
             let session: any MQTTSession = commands.map { CommandSession(base: base, desk: $0) } ?? base
-            MQTTConnection.start(config: config, endpoint: endpoint, ring: ring, session: session, control: control, logger: logger) { event in
+            attemptVersion = config.version != .auto ? config.version : agreedVersion[current] ?? attemptVersion
+            MQTTConnection.start(config: config, endpoint: endpoint, version: attemptVersion, maxQoS: qosCap[current] ?? 2, ring: ring,
+                                 session: session, control: control, logger: logger) { event in
                 send(.connection(generation: generation, event))
             }
         }
@@ -146,11 +163,15 @@ public final class MQTTPublisher: Service {
             current = (current + 1) % config.brokers.count
             unreachableSince = nil
             failedAttempts = 0
+            failoversSinceConnected += 1
+            if firstRound { backoffAttempts = 0 }
             connectionState = StateChangeFilter()
             logger.warning("failing over from \(from) (\(reason)) to \(endpoint.url), broker \(current + 1) of \(config.brokers.count)")
         }
 
-        /// While on a less preferred broker, probe the better ones so the gateway can return.
+        /// While on a less preferred broker, probe the better ones so the gateway can return. A probe
+        /// counts only when the broker accepts an MQTT CONNECT: a stopped broker's listening socket,
+        /// or a TCP load balancer with no backend, accepts TCP and would be a dead end.
         private mutating func startProbing() {
             guard !probing, current > 0, config.failbackAfter != nil else { return }
             probing = true
@@ -158,11 +179,11 @@ public final class MQTTPublisher: Service {
         }
 
         private func probe() {
-            let send = self.send
+            let send = self.send, config = self.config
             for index in 0..<current {
                 let broker = config.brokers[index]
                 let thread = Thread {
-                    send(.probed(broker: index, reachable: TCPProbe.reachable(host: broker.host, port: broker.port, timeout: .seconds(2))))
+                    send(.probed(broker: index, reachable: MQTTProbe.accepts(config: config, endpoint: broker, timeout: .seconds(2))))
                 }
                 thread.name = "fl-probe"
                 thread.start()
@@ -229,6 +250,7 @@ public final class MQTTPublisher: Service {
                 unreachableSince = nil
                 logger[metadataKey: "broker"] = "\(config.url)"
                 failedAttempts = 0
+                backoffAttempts = 0
                 connectionState = StateChangeFilter()
                 if connectionRunning {
                     reconnectAtOnce = true
@@ -243,12 +265,15 @@ public final class MQTTPublisher: Service {
         private mutating func handle(_ event: ConnectionEvent) -> Outcome {
             switch event {
             case .connected:
+                if config.version == .auto { agreedVersion[current] = attemptVersion }
                 connected = true
+                connectedAt = .now
+                failoversSinceConnected = 0
                 unreachableSince = nil
                 if connectionState.update("connected") != nil {
                     let after = failedAttempts > 0 ? " after \(failedAttempts) failed attempt(s)" : ""
                     let which = config.brokers.count > 1 ? ", broker \(current + 1) of \(config.brokers.count)" : ""
-                    logger.notice("connected to \(endpoint.url) as \(config.clientID)\(which)\(after); \(ring.statistics.depth) message(s) queued")
+                    logger.notice("connected to \(endpoint.url) as \(config.clientID) with MQTT \(attemptVersion.rawValue)\(which)\(after); \(ring.statistics.depth) message(s) queued")
                 }
                 failedAttempts = 0
                 startProbing()
@@ -257,7 +282,10 @@ public final class MQTTPublisher: Service {
                 if connectionState.update("refused: \(reason)") != nil {
                     logger.error("broker refused the connection: \(reason) (check mqtt.username/password and the broker's ACLs); retrying")
                 }
-            case .closed(let reason, let wasConnected):
+            case .closed(let reason, let wasConnected, let silentFor, let failure):
+                let now = ContinuousClock.now
+                if let since = connectedAt, now - since >= MQTTConfig.stableConnection { backoffAttempts = 0 }
+                connectedAt = nil
                 connected = false
                 connectionRunning = false
                 if shuttingDown { return .finished }
@@ -266,6 +294,7 @@ public final class MQTTPublisher: Service {
                     current = target
                     unreachableSince = nil
                     failedAttempts = 0
+                    backoffAttempts = 0
                     connectionState = StateChangeFilter()
                     connect()
                     return .running
@@ -275,9 +304,22 @@ public final class MQTTPublisher: Service {
                     connect()
                     return .running
                 }
+                if case .brokenQoS2(let topics) = failure, qosCap[current] == nil {
+                    qosCap[current] = 1
+                    logger.error("\(endpoint.url) does not support QoS 2: it answered a QoS 2 message with PUBACK; \(topics.joined(separator: ", ")) (qos: 2) now go at QoS 1 to this broker")
+                    logger.warning("QoS 2 downgraded to QoS 1 on \(endpoint.url): a message may arrive twice; receivers drop duplicates by seq")
+                    connect()
+                    return .running
+                }
                 failedAttempts += 1
-                let now = ContinuousClock.now
-                if unreachableSince == nil { unreachableSince = now }
+                backoffAttempts += 1
+                let triedVersion = attemptVersion
+                if config.version == .auto, failure == .noMQTTAnswer, agreedVersion[current] == nil {
+                    attemptVersion = triedVersion == .v5 ? .v311 : .v5
+                }
+                // Unreachable since it was last heard from: a silent broker's silence counts, not only
+                // the time since it was noticed.
+                if unreachableSince == nil { unreachableSince = now - silentFor }
                 if wasConnected {
                     _ = connectionState.update("lost")
                     logger.warning("lost connection to the broker: \(reason); \(ring.statistics.depth) message(s) kept for resending")
@@ -285,7 +327,7 @@ public final class MQTTPublisher: Service {
                     refused = false
                     if config.brokers.count > 1 {
                         failOver(because: "login refused")
-                        scheduleReconnect()
+                        if firstRound { connect() } else { scheduleReconnect() }
                         return .running
                     }
                     // Wrong credentials do not fix themselves in a second: retry slowly, not hammered.
@@ -294,20 +336,33 @@ public final class MQTTPublisher: Service {
                 } else if connectionState.update("failing: \(reason)") != nil {
                     logger.warning("cannot reach the broker: \(reason); retrying with backoff")
                 }
-                if let since = unreachableSince, now - since >= config.failoverAfter {
+                if config.brokers.count > 1, let since = unreachableSince, now - since >= config.failoverAfter {
                     failOver(because: "unreachable for \(config.failoverAfter.configText)")
+                    attemptVersion = .v5
+                    // The next broker at once: the backoff was for the one left behind.
+                    if firstRound { connect() } else { scheduleReconnect() }
+                    return .running
+                }
+                if triedVersion == .v5, attemptVersion == .v311 {
+                    logger.notice("\(endpoint.url) did not answer an MQTT 5 CONNECT; trying MQTT 3.1.1 (mqtt.version: auto)")
+                    connect()
+                    return .running
                 }
                 scheduleReconnect()
             }
             return .running
         }
 
-        /// Exponential backoff with jitter, so a fleet that lost its broker does not return in lockstep.
+        /// Exponential backoff with jitter, so a fleet that lost its broker does not return in lockstep;
+        /// with several brokers, never past the moment failover is due, so it is decided on time.
         private func scheduleReconnect() {
             let base = config.reconnectDelay.seconds
             let cap = config.reconnectDelayMax.seconds
-            let exponent = min(failedAttempts, 20)
-            let delay = min(cap, base * pow(2, Double(max(0, exponent - 1)))) * Double.random(in: 0.5...1.0)
+            let exponent = min(backoffAttempts, 20)
+            var delay = min(cap, base * pow(2, Double(max(0, exponent - 1)))) * Double.random(in: 0.5...1.0)
+            if config.brokers.count > 1, firstRound, let since = unreachableSince {
+                delay = min(delay, max(0, (config.failoverAfter - (ContinuousClock.now - since)).seconds))
+            }
             logger.debug("reconnecting in \(String(format: "%.2f", delay))s")
             after(.milliseconds(Int64(delay * 1_000)), send: .reconnectDue)
         }

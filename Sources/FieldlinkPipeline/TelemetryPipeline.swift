@@ -155,7 +155,7 @@ public final class TelemetryPipeline: ReadingSink {
     }
 
     private func queue(batch: [Reading], of routes: DeviceRoutes) {
-        queue(routes.encoder.encode(batch: batch), on: routes.device, encoder: routes.encoder)
+        queue(routes.encoder.encode(batch: batch), on: routes.device, encoder: routes.encoder, sequence: Self.sequence(of: batch.last))
     }
 
     /// Batches whose oldest reading has waited `max_delay` (called a few times a second).
@@ -182,12 +182,18 @@ public final class TelemetryPipeline: ReadingSink {
     }
 
     private func queue(_ reading: Reading, on route: PublishRoute, encoder: any PayloadEncoder) {
-        queue(encoder.encode(reading), on: route, encoder: encoder)
+        queue(encoder.encode(reading), on: route, encoder: encoder, sequence: Self.sequence(of: reading))
+    }
+
+    private static func sequence(of reading: Reading?) -> MessageSequence? {
+        guard let reading, reading.sequence > 0 else { return nil }
+        return MessageSequence(device: reading.device, number: reading.sequence)
     }
 
     /// An empty payload is an encoder saying there is nothing to send (see `SparkplugEdgeNode.messages`).
-    private func queue(_ payload: [UInt8], on route: PublishRoute, encoder: any PayloadEncoder) {
+    private func queue(_ payload: [UInt8], on route: PublishRoute, encoder: any PayloadEncoder, sequence: MessageSequence?) {
         guard !payload.isEmpty else { return }
-        ring.append(OutboundMessage(topic: route.topic, payload: payload, qos: route.qos, retain: route.retain, contentType: encoder.contentType))
+        ring.append(OutboundMessage(topic: route.topic, payload: payload, qos: route.qos, retain: route.retain, contentType: encoder.contentType,
+                                    sequence: sequence))
     }
 }

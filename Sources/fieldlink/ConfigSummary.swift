@@ -16,7 +16,7 @@ struct ConfigSummary {
             "gateway \(config.gateway.id), state in \(config.gateway.stateDirectory)",
         ]
         for (index, broker) in mqtt.brokers.enumerated() {
-            var details = ["MQTT \(mqtt.version.rawValue)", "keepalive \(mqtt.keepalive.configText)"]
+            var details = [mqtt.version == .auto ? "MQTT 5, else 3.1.1 (auto)" : "MQTT \(mqtt.version.rawValue)", "keepalive \(mqtt.keepalive.configText)"]
             if let username = broker.username { details.append("user \(username)") }
             if broker.password != nil { details.append("password set") }
             let label = mqtt.brokers.count > 1 ? "broker \(index + 1) of \(mqtt.brokers.count)" : "broker"

@@ -108,10 +108,8 @@ struct Run: AsyncParsableCommand {
         }
         let logger = Logger(label: "fieldlink")
 
-        let sequences: SequenceStore
         do {
             try StateDirectory.prepare(config.gateway.stateDirectory)
-            sequences = try SequenceStore(directory: config.gateway.stateDirectory)
         } catch let problem as FileSystemProblem {
             logger.critical("\(problem)")
             throw exitCannotCreate
@@ -121,13 +119,26 @@ struct Run: AsyncParsableCommand {
         }
 
         let ring: DiskRing
+        let ringDirectory = "\(config.gateway.stateDirectory)/buffer"
         do {
-            ring = try DiskRing(settings: .init(directory: "\(config.gateway.stateDirectory)/buffer", buffer: config.buffer,
-                                                inFlightWindow: config.mqtt.maxInflight), logger: logger)
+            ring = try DiskRing(settings: .init(directory: ringDirectory, buffer: config.buffer, inFlightWindow: config.mqtt.maxInflight),
+                                logger: logger)
         } catch {
             logger.critical("\(StateDirectory.key): cannot open the buffer ring in \(config.gateway.stateDirectory)/buffer: \(error); \(StateDirectory.remedy)")
             throw exitCannotCreate
         }
+        let sequences: SequenceStore
+        do {
+            sequences = try SequenceStore(directory: config.gateway.stateDirectory, blockSize: Self.sequenceBlock(config.buffer, config.mqtt),
+                                          mirrorDirectory: ringDirectory, recovery: Self.sequenceRecovery(config, ring: ring))
+        } catch let problem as FileSystemProblem {
+            logger.critical("\(problem)")
+            throw exitCannotCreate
+        } catch {
+            logger.critical("\(StateDirectory.key): \(error); \(StateDirectory.remedy)")
+            throw exitCannotCreate
+        }
+        for note in sequences.startNotes { logger.warning("\(note)") }
         let pipeline = TelemetryPipeline(config: config, sequences: sequences, ring: ring, logger: logger)
         let commands = CommandDesk(formats: pipeline.sparkplug.map { [$0.commandFormat] } ?? [], logger: logger)
         let publisher = MQTTPublisher(config: config.mqtt, ring: ring, session: pipeline.sparkplug.map { SparkplugSession(node: $0) },
@@ -211,5 +222,20 @@ enum LogTarget: String, ExpressibleByArgument, CaseIterable {
         case .stderr: false
         case .auto: StderrLogHandler.stderrIsJournal()
         }
+    }
+}
+
+extension Run {
+    /// Numbers reserved per write of `sequence.json`. In spill mode what a crash loses is what memory
+    /// held, so the block is no larger than memory: the numbers a crash skips stay of that order.
+    static func sequenceBlock(_ buffer: BufferConfig, _ mqtt: MQTTConfig) -> UInt64 {
+        buffer.durability == .always ? 1_000 : UInt64(min(1_000, buffer.memoryMessages ?? mqtt.maxInflight))
+    }
+
+    /// With `durability: always` every number handed out to an unbatched device reaches the ring at
+    /// once, so after a crash its numbering continues right after the ring's highest.
+    static func sequenceRecovery(_ config: Config, ring: DiskRing) -> SequenceStore.Recovery {
+        let exact = config.buffer.durability == .always ? Set(config.devices.filter { $0.batch == nil }.map(\.name)) : []
+        return SequenceStore.Recovery(ringHighWater: ring.sequenceHighWater, exact: exact)
     }
 }

@@ -1,4 +1,5 @@
 import FieldlinkCore
+import Foundation
 import Testing
 
 @testable import FieldlinkBuffer
@@ -24,6 +25,39 @@ import Testing
         #expect(decoded.record == RingRecord(id: 42, message: message))
         #expect(decoded.appendedAt == 1_764_071_234_567)
         #expect(decoded.size == frame.count)
+    }
+
+    /// The device's seq rides along, so a restart after a crash knows the highest one that reached the disk.
+    @Test func sequenceParsesBackWithAndWithoutATopicIndex() throws {
+        var tagged = message
+        tagged.sequence = MessageSequence(device: "meter1", number: 1_234_567_890_123)
+        for index in [nil, UInt16(3)] {
+            let frame = RecordCodec.frame(id: 9, message: tagged, appendedAt: 5, topicIndex: index)
+            guard case .record(let decoded) = RecordCodec.parse(frame, at: 0, topics: [3: tagged.topic]) else {
+                Issue.record("frame did not parse")
+                return
+            }
+            #expect(decoded.record.message == tagged)
+        }
+    }
+
+    @Test func stateFileKeepsSequencesAndReadsTheOldFormat() throws {
+        let directory = NSTemporaryDirectory() + "ring-state-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var counters = RingCounters()
+        counters.watermark = 77
+        counters.missing = 5
+        counters.sequences = ["meter1": 41, "climate": 9]
+        try RingStateFile.write(counters, directory: directory)
+        #expect(RingStateFile.read(directory: directory) == counters)
+        // The 36-byte file of earlier releases: counters, no sequences.
+        let path = directory + "/" + RingStateFile.name
+        let old = Array(try #require(FileManager.default.contents(atPath: path)).prefix(36))
+        try Data(old).write(to: URL(fileURLWithPath: path))
+        var expected = RingCounters()
+        expected.watermark = 77
+        #expect(RingStateFile.read(directory: directory) == expected)
     }
 
     @Test func everyTruncationIsIncompleteNeverAGoodRecord() {

@@ -13,7 +13,7 @@ extension ConfigLoaderTests {
         ProblemCase("  drain_timeout: 2s\n", "  drain_timeout: 2s\n  host: broker\n", path: "mqtt.host",
                     message: #"unknown key "host" (expected one of url, urls, tls, username, password, password_file, status_topic, "#
                         + "client_id, version, keepalive, max_inflight, reconnect_delay, reconnect_delay_max, drain_timeout, "
-                        + "failover_after, failback_after, failback, message_expiry)",
+                        + "failover_after, ack_timeout, connect_timeout, failback_after, failback, message_expiry)",
                     at: "  |host: broker"),
         ProblemCase("  memory_messages: 500\n", "  memory_messages: 500\n  disk_messages: 5\n", path: "buffer.disk_messages",
                     message: #"unknown key "disk_messages" (expected one of max_bytes, max_age, durability, sync_interval, "#
@@ -97,7 +97,7 @@ extension ConfigLoaderTests {
         ProblemCase("    bus: line2\n", "    bus: {name: line2}\n", path: "devices[1].bus",
                     message: "expected a string, found a mapping", at: "bus: |{name: line2}"),
         ProblemCase("  version: \"3.1.1\"\n", "  version: 4\n", path: "mqtt.version",
-                    message: #"unknown value "4" (expected one of 5, 3.1.1)"#, at: "version: |4"),
+                    message: #"unknown value "4" (expected one of auto, 5, 3.1.1)"#, at: "version: |4"),
         ProblemCase("    parity: none\n", "    parity: mark\n", path: "buses[0].parity",
                     message: #"unknown value "mark" (expected one of none, even, odd)"#, at: "parity: |mark"),
         ProblemCase("  - name: climate\n", "  - name: \"\"\n", path: "devices[1].name",

@@ -125,7 +125,7 @@ typealias Edit = ConfigFixture.Edit
         #expect(mqtt.clientID == "gw-min")
         #expect(mqtt.brokers[0].username == nil)
         #expect(mqtt.brokers[0].password == nil)
-        #expect(mqtt.version == .v5)
+        #expect(mqtt.version == .auto)
         #expect(mqtt.keepalive == .seconds(30))
         #expect(mqtt.maxInflight == 100)
         #expect(mqtt.reconnectDelay == .seconds(1))

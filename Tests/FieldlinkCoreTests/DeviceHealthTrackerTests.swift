@@ -1,4 +1,5 @@
 import FieldlinkCore
+import Foundation
 import Logging
 import Testing
 
@@ -22,4 +23,44 @@ import Testing
         #expect(partial?.error == "b failed: no fix" && partial?.lastSuccess == 5 && partial?.failedPolls == 3)
         #expect(tracker.record(reading(6, values: ["a", "b"]), logger: quiet)?.ok == true)
     }
+
+    /// A stream device dropping frames and a Modbus device whose exception code rotates: one log
+    /// line and one health when the failure starts, none while only its count or code changes, one
+    /// when it stops; the latest detail is in what is published.
+    @Test func aChangingCountOrCodeIsNotANewState() {
+        let lines = LogLines()
+        let logger = Logger(label: "test") { _ in lines }
+        var tracker = DeviceHealthTracker(device: "d", pointCount: 1, retry: .seconds(1))
+        #expect(tracker.record(reading(1, values: ["a"]), logger: logger)?.ok == true)
+        let started = tracker.record(reading(2, errors: [("a", "3 frame(s) dropped, e.g. \"x,1\"")]), logger: logger)
+        #expect(started?.error == "all 1 point(s) failed: 3 frame(s) dropped, e.g. \"x,1\"")
+        for count in 4...40 {
+            #expect(tracker.record(reading(Int64(count), errors: [("a", "\(count) frame(s) dropped, e.g. \"y\(count)\"")]), logger: logger) == nil)
+        }
+        // Another kind of failure is a new state.
+        let exception = tracker.record(reading(50, errors: [("a", "Modbus exception 2 (illegal data address)")]), logger: logger)
+        #expect(exception?.error == "all 1 point(s) failed: Modbus exception 2 (illegal data address)")
+        for code in [3, 4, 6, 2, 3] {
+            #expect(tracker.record(reading(60 + Int64(code), errors: [("a", "Modbus exception \(code) (some name)")]), logger: logger) == nil)
+        }
+        #expect(tracker.record(reading(70, values: ["a"]), logger: logger)?.ok == true)
+        #expect(lines.count == 4, "\(lines.all)")
+    }
+}
+
+/// Counts what a tracker logs.
+final class LogLines: LogHandler, @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        lock.withLock { lines.append("\(message)") }
+    }
+    var all: [String] { lock.withLock { lines } }
+    var count: Int { all.count }
 }

@@ -17,7 +17,9 @@ import TestSupport
         #expect(table["max_inflight"] == "\(MQTTConfig.defaultMaxInflight)")
         #expect(table["reconnect_delay"] == "\(MQTTConfig.defaultReconnectDelay.configText), \(MQTTConfig.defaultReconnectDelayMax.configText)")
         #expect(table["drain_timeout"].flatMap(Duration.init(configText:)) == MQTTConfig.defaultDrainTimeout)
-        #expect(table["failover_after"] == "\(MQTTConfig.failoverKeepalives) keepalives")
+        #expect(table["failover_after"].flatMap(Duration.init(configText:)) == MQTTConfig.defaultFailoverAfter)
+        #expect(table["ack_timeout"] == "keepalive / \(MQTTConfig.ackTimeoutKeepaliveDivisor)")
+        #expect(table["connect_timeout"].flatMap(Duration.init(configText:)) == MQTTConfig.defaultConnectTimeout)
         #expect(table["failback_after"] == "\(MQTTConfig.defaultFailbackAfter.configText), true")
     }
 

@@ -111,21 +111,63 @@ import TestSupport
         withExtendedLifetime(second) {}
     }
 
-    @Test(arguments: ["not json", "{\"meter1\": -3}", "[1, 2]", "{\"meter1\": \"7\"}", ""])
-    func corruptFileIsAClearError(contents: String) throws {
+    /// Empty, garbage, deleted or lowered: the start goes on, and no number comes back, thanks to the
+    /// mirror beside the ring and the ring's own highest seq.
+    @Test(arguments: ["not json", "{\"meter1\": -3}", "[1, 2]", "{\"meter1\": \"7\"}", "", "{\"meter1\": 2}", nil])
+    func damagedFileNeitherStopsTheStartNorReusesANumber(contents: String?) throws {
+        let directory = try makeTemporaryDirectory("sequence-store")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let mirror = directory + "/buffer"
+        let first = try SequenceStore(directory: directory, blockSize: 10, mirrorDirectory: mirror)
+        #expect(Self.take(25, from: first) == Array(1...25))
+        try first.close()
+        let path = directory + "/" + SequenceStore.fileName
+        if let contents {
+            try contents.write(toFile: path, atomically: true, encoding: .utf8)
+        } else {
+            try FileManager.default.removeItem(atPath: path)
+        }
+        let reopened = try SequenceStore(directory: directory, blockSize: 10, mirrorDirectory: mirror)
+        #expect(Self.take(1, from: reopened) == [26])
+        // Both copies gone: the ring's highest seq still holds the line.
+        try? FileManager.default.removeItem(atPath: path)
+        try FileManager.default.removeItem(atPath: mirror + "/sequence.floor")
+        let bare = try SequenceStore(directory: directory, blockSize: 10, recovery: .init(ringHighWater: ["meter1": 40]))
+        #expect(Self.take(1, from: bare) == [41])
+        #expect(!bare.startNotes.isEmpty)
+    }
+
+    @Test func corruptFileIsNamedInTheStartNotes() throws {
         let directory = try makeTemporaryDirectory("sequence-store")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/" + SequenceStore.fileName
-        try contents.write(toFile: path, atomically: true, encoding: .utf8)
-        do {
-            _ = try SequenceStore(directory: directory)
-            Issue.record("opened a corrupt state file")
-        } catch let error as StateFileError {
-            #expect(error.path == path)
-            #expect(error.reason.hasPrefix("is corrupt"))
-            #expect(error.description.hasPrefix("state file \(path) is corrupt"))
-            #expect(error.description.hasSuffix("move it away to start sequences again"))
-        }
+        try "garbage".write(toFile: path, atomically: true, encoding: .utf8)
+        let store = try SequenceStore(directory: directory)
+        #expect(store.startNotes.contains { $0.hasPrefix("state file \(path) is corrupt") })
+        #expect(Self.take(1, from: store) == [1])
+        #expect(try Self.fileContents(directory) == ["meter1": 1_001])  // rewritten whole
+    }
+
+    /// After a crash, a device whose every number reached the ring continues right after the ring's
+    /// highest (no false gap); one that is not exact skips the rest of its block (never reuses).
+    @Test func crashContinuesAfterTheRingsHighestForExactDevices() throws {
+        let directory = try makeTemporaryDirectory("sequence-store")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let crashed = try SequenceStore(directory: directory, blockSize: 1_000)
+        _ = Self.take(37, from: crashed)
+        _ = Self.take(37, from: crashed, for: "batched")
+        // kill -9: no close. The ring saw 1...37 of both.
+        let recovery = SequenceStore.Recovery(ringHighWater: ["meter1": 37, "batched": 37], exact: ["meter1"])
+        let reopened = try SequenceStore(directory: directory, blockSize: 1_000, recovery: recovery)
+        #expect(Self.take(1, from: reopened) == [38])
+        #expect(Self.take(1, from: reopened, for: "batched") == [1_001])
+        #expect(reopened.startNotes.contains { $0.hasPrefix("batched: the last stop was not clean") && $0.contains("963") })
+        // A clean stop in between: exact numbers, no notes.
+        try reopened.close()
+        let clean = try SequenceStore(directory: directory, blockSize: 1_000, recovery: .init(ringHighWater: ["meter1": 38], exact: ["meter1"]))
+        #expect(Self.take(1, from: clean) == [39])
+        #expect(clean.startNotes.isEmpty)
+        withExtendedLifetime(crashed) {}
     }
 
     @Test func unwritableDirectoryIsReportedButNumberingGoesOn() throws {

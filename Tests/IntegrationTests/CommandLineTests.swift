@@ -131,7 +131,7 @@ struct CommandLineTests {
         let expected = [
             "\(file): valid",
             "gateway gw-check, state in \(workspace.path)/state",
-            "broker mqtt://127.0.0.1:1883 as gw-check (MQTT 5, keepalive 30s, user field, password set)",
+            "broker mqtt://127.0.0.1:1883 as gw-check (MQTT 5, else 3.1.1 (auto), keepalive 30s, user field, password set)",
             "status on fieldlink/gw-check/status (retained online/offline, offline as last will)",
             "2 buses, 2 devices, 4 points",
             "bus line1 (modbus-rtu): /dev/ttyUSB0 9600 8E1, timeout 300ms",

@@ -42,8 +42,10 @@ struct StoreAndForwardTests {
     /// frozen (SIGSTOP) for a moment, so acknowledgements stop and readings pile up: that is when
     /// `spill` and `always` differ. Every reading that entered the ring (traced by the gateway) must
     /// arrive (`always`), or all but at most the in-flight window per crash (`spill`); first
-    /// deliveries always come in order.
-    @Test("kill -9 at random moments loses nothing in always mode and at most the in-flight window in spill mode",
+    /// deliveries always come in order. `seq` has no false gap: none at all with `always` (numbering
+    /// continues right after the highest that reached the ring), and in `spill` mode no more per crash
+    /// than memory held plus the reservation block, which spill mode keeps to memory's size.
+    @Test("kill -9 at random moments loses nothing in always mode and at most the in-flight window in spill mode; no false seq gaps",
           .timeLimit(.minutes(3)), arguments: ["always", "spill"])
     func crashes(durability: String) throws {
         let workspace = try Workspace("ring-crash-\(durability)")
@@ -59,7 +61,6 @@ struct StoreAndForwardTests {
         defer { simulator.process.stop() }
         let config = try Self.config(workspace, broker: broker, pty: pty, buffer: "  durability: \(durability)\n  sync_interval: 200ms")
 
-        var runStarts: [[String: UInt64]] = [Dictionary(uniqueKeysWithValues: Self.devices.map { ($0, 1) })]
         var delays: [Int] = []
         var logs = ""
         for run in 0..<3 {
@@ -67,8 +68,9 @@ struct StoreAndForwardTests {
             let gateway = try ChildProcess(try fieldlinkBinary(), ["run", "--config", config, "--log-level", "trace"],
                                            in: workspace.path, name: "fieldlink-\(run)")
             defer { gateway.stop(signal: SIGKILL) }
+            let started = nowMilliseconds()
             try #require(subscriber.waitFor(timeout: .seconds(20)) { messages in
-                messages.compactMap(Telemetry.init).contains { $0.seq >= (runStarts[run]["meter"] ?? 1) + 5 && $0.device == "meter" }
+                messages.compactMap(Telemetry.init).filter { $0.ts > started && $0.device == "meter" }.count >= 5
             }, "run \(run) published nothing; log:\n\(gateway.stderr)")
             let delay = Int.random(in: 200...1_200)
             delays.append(delay)
@@ -78,7 +80,6 @@ struct StoreAndForwardTests {
             gateway.stop(signal: SIGKILL)
             broker.process.signal(SIGCONT)
             logs += gateway.stderr
-            runStarts.append(try Self.sequenceFile(workspace))
         }
         let last = try startGateway(config: config, in: workspace.path, name: "fieldlink-last")
         defer { last.stop() }
@@ -118,6 +119,23 @@ struct StoreAndForwardTests {
         }
         // Spill mode: at most what was in memory when the process died, the in-flight window (20), per crash.
         #expect(lostInSpillMode <= 3 * 20, "lost \(lostInSpillMode) readings in 3 crashes, more than 3 in-flight windows (delays \(delays) ms)")
+
+        // Gaps in seq as a receiver sees them: numbers from 1 to the last that never arrived.
+        var gaps: [String: [UInt64]] = [:]
+        for device in Self.devices {
+            let seen = Set(subscriber.telemetry(device: device).map(\.seq))
+            gaps[device] = (1..<(next[device] ?? 1)).filter { !seen.contains($0) }
+        }
+        let gapCount = gaps.values.map(\.count).reduce(0, +)
+        print("kill -9 x3, durability \(durability): \(gapCount) seq gap(s) at the receiver; \(lostInSpillMode) reading(s) really lost")
+        if durability == "always" {
+            #expect(gapCount == 0, "false gaps after kill -9: \(gaps.mapValues { $0.prefix(20) }) (delays \(delays) ms)")
+        } else {
+            // Per crash: what memory held (at most the window of 20, both devices together) plus the
+            // unused rest of each device's reservation block (at most 19 each).
+            #expect(gapCount <= 3 * (20 + 2 * 19), "\(gapCount) missing seqs in 3 crashes (delays \(delays) ms)")
+            #expect(!logs.isEmpty && (logs + last.stderr).contains("the last stop was not clean"), "the crash was not explained in the log")
+        }
     }
 
     /// The ring on a tiny tmpfs, the broker down: polling goes on, the oldest segment is dropped and
@@ -138,7 +156,10 @@ struct StoreAndForwardTests {
         let filler = "\(ringDirectory)/filler"
         try Data(count: 40 << 10).write(to: URL(fileURLWithPath: filler))
 
-        let broker = try Broker(in: workspace.path, persistent: true)
+        // The backlog is replayed at up to 2,000/s. Should the subscriber lag (CPU load), mosquitto's
+        // queue per subscriber (1,000 by default) must not drop what it accepted: a hole in what
+        // arrives would then be the broker's, not the ring's. No limit here, and a drop is checked.
+        let broker = try Broker(in: workspace.path, persistent: true, extraConfig: "max_queued_messages 0")
         defer { broker.stop() }
         broker.stop()
         let pty = try PtyPair(in: workspace.path)
@@ -174,9 +195,11 @@ struct StoreAndForwardTests {
             // ... and from there on nothing is missing.
             if let first = seqs.first, let lastSeq = seqs.last {
                 let missing = (first...lastSeq).filter { !Set(seqs).contains($0) }
-                #expect(missing.isEmpty, "\(device): holes after the dropped part: \(missing.prefix(20))")
+                #expect(missing.isEmpty, "\(device): holes after the dropped part: \(missing.prefix(20)); broker dropped some: \(broker.log.contains("being dropped"))")
             }
         }
+        print("full disk: \(subscriber.telemetry.count) messages reached the subscriber after the broker returned")
+        #expect(!broker.log.contains("being dropped"), "the broker dropped messages for the subscriber:\n\(broker.log)")
         let dropped = gateway.logLines(level: "WARNING", containing: "dropped")
         #expect(!dropped.isEmpty, "drops were not logged")
         let inspect = try runFieldlink(["buffer", "inspect", "--config", config], in: workspace.path, name: "inspect")

@@ -79,9 +79,15 @@ public final class Subscriber: @unchecked Sendable {
 
     /// `clientID` and `cleanSession: false` give a persistent session: the broker queues QoS 1/2
     /// messages for it while it is away, and a new `Subscriber` with the same id collects them.
-    public init(broker: Broker, topic: String = "#", qos: Int = 1, in directory: String, name: String = "mosquitto_sub",
-                clientID: String? = nil, cleanSession: Bool = true) throws {
-        var arguments = ["-h", "127.0.0.1", "-p", "\(broker.port)", "-t", topic, "-q", "\(qos)",
+    public convenience init(broker: Broker, topic: String = "#", qos: Int = 1, in directory: String, name: String = "mosquitto_sub",
+                            clientID: String? = nil, cleanSession: Bool = true) throws {
+        try self.init(port: broker.port, topic: topic, qos: qos, in: directory, name: name, clientID: clientID, cleanSession: cleanSession)
+    }
+
+    /// On any broker at `127.0.0.1:port`; `version`: mosquitto_sub's `-V` (`mqttv311` for RabbitMQ).
+    public init(port: Int, topic: String = "#", qos: Int = 1, in directory: String, name: String = "mosquitto_sub",
+                clientID: String? = nil, cleanSession: Bool = true, version: String = "mqttv311") throws {
+        var arguments = ["-h", "127.0.0.1", "-p", "\(port)", "-t", topic, "-q", "\(qos)", "-V", version,
                          "-F", "%t\t%p", "-i", clientID ?? "sub-\(UUID().uuidString.prefix(8))"]
         if !cleanSession { arguments.append("-c") }
         process = try ChildProcess("mosquitto_sub", arguments, in: directory, name: name)

@@ -7,26 +7,45 @@ import Logging
 /// Family-neutral (it sees only `Reading`s): Modbus, serial and I2C all log and publish health
 /// through it, in the same words.
 public struct DeviceHealthTracker: Sendable {
-    /// What a reading said about the device, compared reading to reading.
+    /// What a reading said about the device, compared reading to reading: the KIND of failure, so
+    /// a changing count ("3 frame(s) dropped", then "5") or a rotating Modbus exception code is not
+    /// a new state. The latest detail goes in the published health, not in a new log line.
     enum Condition: Equatable, Sendable {
         case ok
-        case failing(summary: String, total: Bool)
+        case failing(kind: String, total: Bool)
 
         init(_ reading: Reading, pointCount: Int) {
             guard !reading.errors.isEmpty else {
                 self = .ok
                 return
             }
-            let reasons = Set(reading.errors.map(\.reason))
             let total = reading.values.isEmpty
-            if reasons.count == 1, let reason = reasons.first {
-                let which = total ? "all \(pointCount) point(s)" : reading.errors.map(\.name).joined(separator: ", ")
-                self = .failing(summary: "\(which) failed: \(reason)", total: total)
-            } else {
-                let list = reading.errors.map { "\($0.name): \($0.reason)" }.joined(separator: "; ")
-                self = .failing(summary: "\(reading.errors.count) of \(pointCount) point(s) failed: \(list)", total: total)
-            }
+            let kinds = Set(reading.errors.map { Self.kind(of: $0.reason) })
+            let which = total ? "all" : reading.errors.map(\.name).joined(separator: ", ")
+            self = .failing(kind: "\(which): \(kinds.sorted().joined(separator: "; "))", total: total)
         }
+
+        /// A reason without its particulars: the example after ", e.g.", the detail in parentheses,
+        /// and every number ("Modbus exception 2 (illegal data address)" -> "Modbus exception").
+        static func kind(of reason: String) -> String {
+            var text = Substring(reason)
+            for marker in [", e.g.", " ("] {
+                if let range = text.range(of: marker) { text = text[..<range.lowerBound] }
+            }
+            return text.split(whereSeparator: { $0.isNumber }).joined().split(separator: " ").joined(separator: " ")
+        }
+    }
+
+    /// The words for a failing reading: what failed and why, with the particulars.
+    static func summary(_ reading: Reading, pointCount: Int) -> String {
+        let reasons = Set(reading.errors.map(\.reason))
+        let total = reading.values.isEmpty
+        if reasons.count == 1, let reason = reasons.first {
+            let which = total ? "all \(pointCount) point(s)" : reading.errors.map(\.name).joined(separator: ", ")
+            return "\(which) failed: \(reason)"
+        }
+        let list = reading.errors.map { "\($0.name): \($0.reason)" }.joined(separator: "; ")
+        return "\(reading.errors.count) of \(pointCount) point(s) failed: \(list)"
     }
 
     public let device: String
@@ -36,6 +55,8 @@ public struct DeviceHealthTracker: Sendable {
     /// What one reading is called in the log ("poll", "reading").
     private let noun: String
     private var condition = StateChangeFilter<Condition>()
+    /// The latest failing reading's words (its counts and detail), for the published health.
+    private var latestSummary: String?
     private var lastSuccess: Int64?
     private var failedReadings: UInt64 = 0
     /// When the current state began.
@@ -53,6 +74,7 @@ public struct DeviceHealthTracker: Sendable {
     /// out even without a change of state, and nothing is logged for it here.
     public mutating func record(_ reading: Reading, logger: Logger, republish: Bool = false) -> DeviceHealth? {
         let state = Condition(reading, pointCount: pointCount)
+        latestSummary = reading.errors.isEmpty ? nil : Self.summary(reading, pointCount: pointCount)
         if !reading.values.isEmpty { lastSuccess = reading.timestamp }
         if !reading.errors.isEmpty { failedReadings += 1 }
         guard let change = condition.update(state) else {
@@ -66,15 +88,15 @@ public struct DeviceHealthTracker: Sendable {
             logger.info("reading all \(pointCount) point(s)", metadata: metadata)
         case (.ok, .some):
             logger.notice("reading all points again after \(change.repeats) failed \(noun)(s)", metadata: metadata)
-        case (.failing(let summary, let total), _):
+        case (.failing(_, let total), _):
             let consequence = total ? "nothing published" : "published without them"
-            logger.warning("\(summary) (\(consequence); retrying every \(retry.configText))", metadata: metadata)
+            logger.warning("\(latestSummary ?? "failed") (\(consequence); retrying every \(retry.configText))", metadata: metadata)
         }
         return health(state)
     }
 
     private func health(_ state: Condition) -> DeviceHealth {
-        let error: String? = if case .failing(let summary, _) = state { summary } else { nil }
+        let error: String? = state == .ok ? nil : latestSummary
         return DeviceHealth(device: device, ok: state == .ok, since: since, lastSuccess: lastSuccess, failedPolls: failedReadings, error: error)
     }
 }

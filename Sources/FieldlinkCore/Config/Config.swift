@@ -41,6 +41,8 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible {
 }
 
 public enum MQTTVersion: String, Sendable, Hashable, CaseIterable {
+    /// MQTT 5 first; 3.1.1 when the broker refuses the protocol, closes before its CONNACK, or sends none.
+    case auto
     case v5 = "5"
     case v311 = "3.1.1"
 }
@@ -108,12 +110,17 @@ public struct MQTTConfig: Sendable, Hashable {
     public var failbackAfter: Duration?
     /// MQTT 5: the broker discards a message not delivered within this; nil: never.
     public var messageExpiry: Duration? = nil
+    /// A QoS 1/2 message unacknowledged this long, or a PINGRESP this late, is a dead connection:
+    /// a silent broker (stopped, a dead host, a cut link) sends no FIN or RST to notice it by.
+    public var ackTimeout: Duration = MQTTConfig.defaultKeepalive / MQTTConfig.ackTimeoutKeepaliveDivisor
+    /// From the start of a connect attempt to the broker's CONNACK.
+    public var connectTimeout: Duration = MQTTConfig.defaultConnectTimeout
 
     /// The most preferred broker, for messages that name one.
     public var url: String { brokers[0].url }
 
     public static let defaultStatusTopic = "fieldlink/{gateway}/status"
-    public static let defaultVersion = MQTTVersion.v5
+    public static let defaultVersion = MQTTVersion.auto
     public static let defaultKeepalive = Duration.seconds(30)
     /// Shorter keepalives cost pings and radio time without finding a dead link much sooner.
     public static let minimumKeepalive = Duration.seconds(5)
@@ -123,9 +130,19 @@ public struct MQTTConfig: Sendable, Hashable {
     public static let defaultReconnectDelay = Duration.seconds(1)
     public static let defaultReconnectDelayMax = Duration.seconds(60)
     public static let defaultDrainTimeout = Duration.seconds(5)
-    /// `failover_after` is this many keepalives unless given: a broker that answered no PINGREQ for
-    /// that long is gone, not slow.
-    public static let failoverKeepalives = 3
+    /// Unreachable this long after it was last heard from, a broker is given up for the next one.
+    /// With the default ack_timeout (10 s) and connect_timeout (5 s), telemetry reaches the next
+    /// broker within 20 s of the current one going silent, and within 5 s of it refusing connections.
+    public static let defaultFailoverAfter = Duration.seconds(3)
+    /// `ack_timeout` is the keepalive divided by this unless given: 10 s at the default 30 s.
+    public static let ackTimeoutKeepaliveDivisor = 3
+    /// The floor of `ack_timeout` and `connect_timeout`: below it a busy broker would look dead.
+    public static let minimumAckTimeout = Duration.seconds(1)
+    /// A TLS handshake over a slow cellular link fits; a broker that accepts TCP but never answers is found.
+    public static let defaultConnectTimeout = Duration.seconds(5)
+    /// A connection must stay up this long to reset the reconnect backoff: a broker that closes
+    /// each connection right after its CONNACK is not hammered.
+    public static let stableConnection = Duration.seconds(10)
     public static let defaultFailbackAfter = Duration.seconds(300)
     /// The floor of `reconnect_delay`, `reconnect_delay_max`, `failover_after` and `failback_after`:
     /// below it the gateway would hammer a broker that is down.

@@ -45,7 +45,11 @@ extension DocumentReader {
         let reconnectDelay = map.optional("reconnect_delay").flatMap { $0.duration(minimum: MQTTConfig.minimumRetryDelay) } ?? MQTTConfig.defaultReconnectDelay
         let reconnectDelayMax = map.optional("reconnect_delay_max").flatMap { $0.duration(minimum: MQTTConfig.minimumRetryDelay) } ?? MQTTConfig.defaultReconnectDelayMax
         let drainTimeout = map.optional("drain_timeout").flatMap { $0.duration(minimum: .zero) } ?? MQTTConfig.defaultDrainTimeout
-        let failoverAfter = map.optional("failover_after").flatMap { $0.duration(minimum: MQTTConfig.minimumRetryDelay) } ?? keepalive * MQTTConfig.failoverKeepalives
+        let failoverAfter = map.optional("failover_after").flatMap { $0.duration(minimum: MQTTConfig.minimumRetryDelay) } ?? MQTTConfig.defaultFailoverAfter
+        let ackTimeout = map.optional("ack_timeout").flatMap { $0.duration(minimum: MQTTConfig.minimumAckTimeout) }
+            ?? keepalive / MQTTConfig.ackTimeoutKeepaliveDivisor
+        let connectTimeout = map.optional("connect_timeout").flatMap { $0.duration(minimum: MQTTConfig.minimumAckTimeout) }
+            ?? MQTTConfig.defaultConnectTimeout
         let failbackAfter = map.optional("failback_after").flatMap { $0.duration(minimum: MQTTConfig.minimumRetryDelay) } ?? MQTTConfig.defaultFailbackAfter
         let failback = map.optional("failback").flatMap { $0.bool() } ?? true
         let messageExpiry = map.optional("message_expiry")?.duration(minimum: MQTTConfig.minimumMessageExpiry)
@@ -55,7 +59,8 @@ extension DocumentReader {
         return MQTTConfig(brokers: brokers, statusTopic: status, clientID: clientID, version: version, keepalive: keepalive,
                           maxInflight: maxInflight, reconnectDelay: reconnectDelay,
                           reconnectDelayMax: max(reconnectDelay, reconnectDelayMax), drainTimeout: drainTimeout,
-                          failoverAfter: failoverAfter, failbackAfter: failback ? failbackAfter : nil, messageExpiry: messageExpiry)
+                          failoverAfter: failoverAfter, failbackAfter: failback ? failbackAfter : nil, messageExpiry: messageExpiry,
+                          ackTimeout: ackTimeout, connectTimeout: connectTimeout)
     }
 
     /// How to log in to a broker: the mqtt section's, or one `urls` entry's own.

@@ -34,6 +34,11 @@ extension Duration {
         components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000
     }
 
+    /// Whole nanoseconds, rounded down (for monotonic-clock arithmetic).
+    public var nanoseconds: Int64 {
+        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
+    }
+
     public var seconds: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
     }

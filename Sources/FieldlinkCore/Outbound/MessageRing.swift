@@ -7,14 +7,30 @@ public struct OutboundMessage: Sendable, Equatable {
     public var contentType: String?
     /// MQTT 5 Correlation Data, for an answer on a command's Response Topic; never in the ring.
     public var correlationData: [UInt8]?
+    /// The device's `seq` the message carries (the newest, for a batch): the ring keeps each
+    /// device's highest, so numbering continues right after it following a crash.
+    public var sequence: MessageSequence?
 
-    public init(topic: String, payload: [UInt8], qos: Int, retain: Bool, contentType: String? = nil, correlationData: [UInt8]? = nil) {
+    public init(topic: String, payload: [UInt8], qos: Int, retain: Bool, contentType: String? = nil, correlationData: [UInt8]? = nil,
+                sequence: MessageSequence? = nil) {
         self.topic = topic
         self.payload = payload
         self.qos = qos
         self.retain = retain
         self.contentType = contentType
         self.correlationData = correlationData
+        self.sequence = sequence
+    }
+}
+
+/// Which device's `seq` a message carries.
+public struct MessageSequence: Sendable, Equatable {
+    public var device: String
+    public var number: UInt64
+
+    public init(device: String, number: UInt64) {
+        self.device = device
+        self.number = number
     }
 }
 
