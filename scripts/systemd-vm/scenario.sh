@@ -152,7 +152,7 @@ fi
 pid=$(show MainPID)
 cp "$here/config-reload.yaml" /etc/fieldlink/fieldlink.yaml
 systemctl reload fieldlink.service
-reloaded() { journalctl --no-pager -q _PID="$pid" | grep -q 'reloaded: \["header"\] (re)started, 1 bus(es) unchanged'; }
+reloaded() { journalctl --no-pager -q _PID="$pid" | grep -q 'reloaded: bus(es) header (re)started, 1 bus(es) unchanged'; }
 if wait_for 20 reloaded && [[ $(show MainPID) == "$pid" ]]; then
     ttys=$(journalctl --no-pager -q _PID="$pid" | grep -c 'polling .* on /dev/ttyS1')
     message=$(one_message fieldlink/gw-vm/hot 20)
@@ -162,7 +162,7 @@ if wait_for 20 reloaded && [[ $(show MainPID) == "$pid" ]]; then
         fail reload "rs485 started $ttys times in this process (want 1); hot device: ${message:-nothing}"
     fi
 else
-    fail reload "no 'reloaded: [\"header\"] (re)started, 1 bus(es) unchanged' from PID $pid: $(journal -n 6 | tr '\n' '|')"
+    fail reload "no 'reloaded: bus(es) header (re)started, 1 bus(es) unchanged' from PID $pid: $(journal -n 6 | tr '\n' '|')"
 fi
 
 # ---- 9 (before the upgrade and purge change the unit): the live system's exposure score.
