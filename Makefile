@@ -28,10 +28,8 @@ build:
 demo: release
 	scripts/demo.sh
 
-# generate-manual (swift-argument-parser's man page tool): PackageTests packages the debug build with it.
 test: test-deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) build --product generate-manual
 	# One test at a time: the integration tests wait synchronously on real processes, and in parallel
 	# they can hold every thread of the cooperative pool while an async test waits for one (~3 min).
 	FIELDLINK_BIN=$$($(SWIFT) build --show-bin-path)/fieldlink $(SWIFT) test --skip-build --no-parallel
