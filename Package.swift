@@ -83,7 +83,7 @@ let package = Package(
         .target(
             name: "FieldlinkSystemd",
             dependencies: [
-                "FieldlinkCore", "FieldlinkPOSIX", "CSystemd",
+                "FieldlinkCore", "FieldlinkPOSIX", "CSystemd", "CLinuxIO",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -112,7 +112,7 @@ let package = Package(
         // Real peers for tests (mosquitto, socat, the pymodbus simulator), started and stopped by PID.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         // The bus boundary's test clock and recording sink, for every family's unit tests.
-        .target(name: "BusTestSupport", dependencies: ["FieldlinkCore"], path: "Tests/BusTestSupport"),
+        .target(name: "BusTestSupport", dependencies: ["FieldlinkCore", .product(name: "Logging", package: "swift-log")], path: "Tests/BusTestSupport"),
         // The loader is tested with the real Modbus family: it is the one that claims the bus/device/point keys.
         .testTarget(name: "FieldlinkCoreTests", dependencies: ["FieldlinkCore", "FieldlinkModbus", "TestSupport", "BusTestSupport"]),
         .testTarget(name: "FieldlinkModbusTests", dependencies: ["FieldlinkModbus", "BusTestSupport", .product(name: "Yams", package: "Yams")]),
@@ -124,10 +124,10 @@ let package = Package(
         .testTarget(
             name: "FieldlinkPipelineTests",
             dependencies: [
-                "FieldlinkPipeline", "FieldlinkPayload", "TestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                "FieldlinkPipeline", "FieldlinkPayload", "TestSupport", "BusTestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
-        .testTarget(name: "FieldlinkBufferTests", dependencies: ["FieldlinkBuffer"]),
+        .testTarget(name: "FieldlinkBufferTests", dependencies: ["FieldlinkBuffer", "BusTestSupport"]),
         .testTarget(name: "FieldlinkSystemdTests", dependencies: ["FieldlinkSystemd"]),
         .testTarget(name: "FieldlinkMQTTTests", dependencies: ["FieldlinkMQTT", "FieldlinkBuffer", "TestSupport"]),
         .testTarget(name: "FieldlinkOperabilityTests", dependencies: ["FieldlinkOperability", "TestSupport"]),

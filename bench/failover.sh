@@ -50,7 +50,7 @@ s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1024); ti
         PIDS+=($!)
     done
     {
-        printf 'gateway: {id: gw-bench, state_dir: %s/state}\n' "$dir"
+        printf 'gateway: {id: gw-bench, state_dir: %s/state}\ntime: {trust: always}\n' "$dir"
         printf 'mqtt:\n  urls: [mqtt://127.0.0.1:%s, mqtt://127.0.0.1:%s]\n%s\n' "$primary" "$secondary" "$extra"
         printf 'buses:\n  - {name: line, type: modbus-rtu, port: %s/line-gateway, parity: none}\ndevices:\n' "$WORK"
         for unit in $(seq 1 "$DEVICES"); do

@@ -69,7 +69,7 @@ PORT="$(free_port)"
 start_mosquitto "$PORT"
 CONFIG="$WORK/fieldlink.yaml"
 {
-    printf 'gateway: {id: bench, state_dir: %s/state}\nmqtt: {url: "mqtt://127.0.0.1:%s"}\n' "$WORK" "$PORT"
+    printf 'gateway: {id: bench, state_dir: %s/state}\ntime: {trust: always}\nmqtt: {url: "mqtt://127.0.0.1:%s"}\n' "$WORK" "$PORT"
     printf 'buses:\n  - {name: rs485, type: modbus-rtu, port: %s/tty-gateway, baud: 115200, parity: none}\ndevices:\n' "$WORK"
     for unit in $(seq 1 "$DEVICES"); do
         printf '  - name: meter%s\n    bus: rs485\n    unit: %s\n    interval: %sms\n    points:\n' "$unit" "$unit" "$INTERVAL_MS"

@@ -111,6 +111,7 @@ CONFIG="$WORK/fieldlink.yaml"
 gateway:
   id: bench
   state_dir: $WORK/state
+time: {trust: always}
 mqtt:
   url: mqtt://127.0.0.1:$PORT
   version: 5

@@ -106,6 +106,7 @@ run_fieldlink() {
     start_pty "$name"
     cat >"$WORK/$name.yaml" <<YAML
 gateway: {id: bench, state_dir: $WORK/state-$name}
+time: {trust: always}
 mqtt: {url: "mqtt://127.0.0.1:$PORT", version: 5}
 buses:
   - {name: uart, type: serial, port: $WORK/$name-gateway, baud: 460800, delimiter: "\\r\\n"}
@@ -160,6 +161,7 @@ log "memory bound: $FLOOD_MB MiB of one line without a delimiter ..."
 start_pty flood
 cat >"$WORK/flood.yaml" <<YAML
 gateway: {id: bench, state_dir: $WORK/state-flood}
+time: {trust: always}
 mqtt: {url: "mqtt://127.0.0.1:$PORT", version: 5}
 buses:
   - {name: uart, type: serial, port: $WORK/flood-gateway, max_frame: 4KiB}

@@ -62,8 +62,8 @@ extension DiskRing {
         do {
             try state.log.sync()
             if let maxAge = settings.maxAge {
-                let cutoff = Self.unixMilliseconds() - maxAge.milliseconds
-                while state.log.segments.count > 1, let oldest = state.log.segments.first, oldest.newestAppend < cutoff {
+                let now = settings.clock.now()
+                while state.log.segments.count > 1, newestTime(ofOldestSegment: &state).isOlder(than: maxAge, at: now) {
                     dropOldestSegment(&state, reason: "older than buffer.max_age")
                 }
             }

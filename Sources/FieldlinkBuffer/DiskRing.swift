@@ -27,6 +27,8 @@ public final class DiskRing: MessageRing {
         /// When the disk cannot take them, memory holds this many before dropping the oldest.
         public var memoryFallbackLimit: Int
         public var segmentBytes: Int
+        /// Stamps messages that come without a time; `max_age` is measured against it.
+        public var clock: any TimeSource = WallTimeOnly()
 
         /// `inFlightWindow`: the publisher's window, the default spill threshold.
         public init(directory: String, buffer: BufferConfig, inFlightWindow: Int) {
@@ -134,9 +136,11 @@ public final class DiskRing: MessageRing {
     }
 
     public func append(_ message: OutboundMessage) {
-        let now = Self.unixMilliseconds()
+        var message = message
+        let time = message.time ?? settings.clock.now()
+        message.time = time
         let wake = state.withLock { state -> Bool in
-            let entry = Entry(record: RingRecord(id: state.nextID, message: message), appendedAt: now)
+            let entry = Entry(record: RingRecord(id: state.nextID, message: message), appendedAt: time.wall)
             state.nextID += 1
             if let sequence = message.sequence, sequence.number > state.counters.sequences[sequence.device] ?? 0 {
                 state.counters.sequences[sequence.device] = sequence.number
@@ -370,6 +374,4 @@ public final class DiskRing: MessageRing {
         state.lastRefill = now
         state.replayTokens = min(Double(settings.replayRate), state.replayTokens + elapsed * Double(settings.replayRate))
     }
-
-    static func unixMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000) }
 }

@@ -9,6 +9,8 @@ import FieldlinkCore
 ///     | topic: u16 index into the segment's topic table, or u16 length + bytes
 ///     | u8 content-type code (0 none, 1 JSON, 2 CBOR, 3 text, 4 octet-stream, 5 protobuf; 255: u8 length + bytes)
 ///     | (flags bit 5) u64 seq | u8 device length | device bytes
+///     | (flags bit 6) i64 monotonic ms since boot | u64 boot id (first 64 bits) | u8 1 when the
+///       appended-at time came from a synchronised clock (the reading's time stamp; appended-at is its wall time)
 ///     | message bytes
 /// Topic definition (version 2, flags bit 4), written before the first record that uses the index:
 ///     u8 2 | u8 0x10 | u16 index | topic bytes
@@ -29,6 +31,7 @@ public enum RecordCodec {
     static let topicByIndex: UInt8 = 0x08
     static let definitionFlag: UInt8 = 0x10
     static let sequenceFlag: UInt8 = 0x20
+    static let timeFlag: UInt8 = 0x40
     /// The topic-table index no topic gets: a segment's link to the one before it.
     static let linkIndex = UInt16.max
     static let contentTypes = ["application/json", "application/cbor", "text/plain", "application/octet-stream", "application/x-protobuf"]
@@ -57,7 +60,7 @@ public enum RecordCodec {
         payload.reserveCapacity(16 + message.payload.count + (topicIndex == nil ? message.topic.utf8.count : 0))
         payload.append(version)
         payload.append(UInt8(message.qos & 0b11) | (message.retain ? 0b100 : 0) | (topicIndex != nil ? topicByIndex : 0)
-                       | (message.sequence != nil ? sequenceFlag : 0))
+                       | (message.sequence != nil ? sequenceFlag : 0) | (message.time != nil ? timeFlag : 0))
         appendLittleEndian(UInt64(bitPattern: appendedAt), to: &payload)
         if let topicIndex {
             appendLittleEndian(topicIndex, to: &payload)
@@ -83,6 +86,11 @@ public enum RecordCodec {
             let device = Array(sequence.device.utf8.prefix(255))
             payload.append(UInt8(device.count))
             payload.append(contentsOf: device)
+        }
+        if let time = message.time {
+            appendLittleEndian(UInt64(bitPattern: time.monotonic), to: &payload)
+            appendLittleEndian(time.boot, to: &payload)
+            payload.append(time.trusted ? 1 : 0)
         }
         payload.append(contentsOf: message.payload)
         return framed(id: id, payload: payload)
@@ -162,8 +170,15 @@ public enum RecordCodec {
                 sequence = MessageSequence(device: String(decoding: bytes[(cursor + 9)..<(cursor + 9 + length)], as: UTF8.self), number: number)
                 cursor += 9 + length
             }
+            var time: TimeStamp?
+            if flags & timeFlag != 0 {
+                guard cursor + 17 <= end else { return .corrupt }
+                time = TimeStamp(wall: appendedAt, monotonic: Int64(bitPattern: readLittleEndian(UInt64.self, bytes, cursor)),
+                                 boot: readLittleEndian(UInt64.self, bytes, cursor + 8), trusted: bytes[cursor + 16] != 0)
+                cursor += 17
+            }
             let message = OutboundMessage(topic: topic, payload: Array(bytes[cursor..<end]), qos: Int(flags & 0b11),
-                                          retain: flags & 0b100 != 0, contentType: contentType, sequence: sequence)
+                                          retain: flags & 0b100 != 0, contentType: contentType, sequence: sequence, time: time)
             return .record(Decoded(record: RingRecord(id: id, message: message), appendedAt: appendedAt, size: end - offset))
         default:
             return .corrupt

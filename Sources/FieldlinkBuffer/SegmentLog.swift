@@ -15,6 +15,9 @@ final class SegmentLog {
         var bytes: Int
         /// Newest append, Unix ms (file mtime for segments found at startup), for `max_age`.
         var newestAppend: Int64
+        /// The newest record's time stamp, for `max_age` by elapsed time; nil for segments found at
+        /// startup until their records are read (`DiskRing.newestTime`).
+        var newestTime: TimeStamp?
     }
 
     /// What startup recovery found and repaired.
@@ -62,6 +65,11 @@ final class SegmentLog {
         }
         segments.sort { $0.firstID < $1.firstID }
         try recoverTail()
+    }
+
+    /// What reading a segment found at startup told about its newest record.
+    func remember(newestTime: TimeStamp, ofSegmentAt index: Int) {
+        segments[index].newestTime = newestTime
     }
 
     var totalBytes: Int { segments.reduce(0) { $0 + $1.bytes } }
@@ -164,6 +172,7 @@ final class SegmentLog {
         if let (topic, next) = newTopic { activeTopics[topic] = next }
         segments[segments.count - 1].bytes += bytes.count
         segments[segments.count - 1].newestAppend = appendedAt
+        segments[segments.count - 1].newestTime = record.message.time
         unsynced += bytes.count
         lastID = record.id
     }

@@ -40,6 +40,12 @@ public enum PrometheusText {
                [([], status.ring.oldestAgeSeconds ?? 0)])
         family("fieldlink_ring_dropped_messages_total", "counter", "Messages dropped because the ring was full or they were too old.",
                [([], Double(status.ring.dropped))])
+        if let clock = status.clock {
+            family("fieldlink_clock_synchronised", "gauge", "1 when the wall clock is synchronised (timesyncd, or the kernel's STA_UNSYNC clear, or time.trust: always).",
+                   [([], clock.synchronised ? 1 : 0)])
+            family("fieldlink_clock_held_readings", "gauge", "Readings held until the clock is synchronised (time.unsynced: hold).",
+                   [([], Double(clock.heldReadings))])
+        }
         family("fieldlink_mqtt_connected", "gauge", "1 for the broker connected to, 0 for the others.",
                status.broker.configured.map { url in ([("broker", url)], status.broker.state == "connected" && url == status.broker.url ? 1 : 0) })
         let qos = ["0", "1", "2"]

@@ -14,6 +14,19 @@ public struct StatusDocument: Codable, Sendable, Equatable {
     public var buses: [Bus]
     public var devices: [Device]
     public var ring: Ring
+    /// Whether the wall clock is synchronised, and the readings held until it is (see `TimeConfig`);
+    /// nil from a daemon that does not say.
+    public var clock: Clock?
+
+    public struct Clock: Codable, Sendable, Equatable {
+        public var synchronised: Bool
+        public var heldReadings: Int
+
+        public init(synchronised: Bool, heldReadings: Int) {
+            self.synchronised = synchronised
+            self.heldReadings = heldReadings
+        }
+    }
 
     public struct Broker: Codable, Sendable, Equatable {
         /// The broker connected to; the most preferred one while none is.

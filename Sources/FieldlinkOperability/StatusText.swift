@@ -9,6 +9,7 @@ extension StatusDocument {
     /// bus line1 (modbus-rtu): line busy 12.5% of the time
     ///   meter1: ok, last good reading 0.4 s ago, 1200 poll(s), 0 point error(s)
     /// ring: 3 message(s) (1 in flight), 1.2 KiB, oldest 0.5 s, 0 dropped
+    /// clock: synchronised
     /// ```
     public var text: String {
         var lines = ["fieldlink \(version), gateway \(gateway) (pid \(pid)), up \(Self.age(uptimeSeconds))"]
@@ -25,6 +26,9 @@ extension StatusDocument {
         for device in devices where !listed.contains(device.name) { lines.append("  " + Self.line(device)) }
         let oldest = ring.oldestAgeSeconds.map { "oldest \(Self.age($0))" } ?? "empty"
         lines.append("ring: \(ring.messages) message(s) (\(ring.inFlight) in flight), \(Self.size(ring.bytes)), \(oldest), \(ring.dropped) dropped")
+        if let clock {
+            lines.append(clock.synchronised ? "clock: synchronised" : "clock: not synchronised, \(clock.heldReadings) reading(s) held until it is")
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 

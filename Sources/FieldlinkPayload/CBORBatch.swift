@@ -7,6 +7,7 @@ extension CBORPayloadEncoder {
     ///     5: [point name, ...]                 (the columns, in order of first appearance)
     ///     6: [exponent or null, ...]           (per column)
     ///     7: [[Δts, Δseq, value or null, ..., {column: reason}?], ...]
+    ///     8: "unsynced"                        (only when some row's ts came from an unsynchronised clock)
     ///
     /// Δts and Δseq are differences from the row before (0 in the first row). A column whose values
     /// are all decimals gets an exponent e, and its cells are the integers m with value = m × 10^e
@@ -70,13 +71,15 @@ extension CBORPayloadEncoder {
 
         var out = [UInt8]()
         out.reserveCapacity(64 + readings.count * (4 + 4 * columns.count))
-        Self.appendHead(major: 5, 6, to: &out)
+        let unsynced = readings.contains(where: \.hasUnsyncedTime)
+        Self.appendHead(major: 5, unsynced ? 7 : 6, to: &out)
         Self.appendHead(major: 0, UInt64(Key.device.rawValue), to: &out)
         Self.appendText(readings.first?.device ?? "", to: &out)
         Self.appendHead(major: 0, UInt64(Key.ts.rawValue), to: &out)
         Self.appendInteger(readings.first?.timestamp ?? 0, to: &out)
         Self.appendHead(major: 0, UInt64(Key.seq.rawValue), to: &out)
         Self.appendHead(major: 0, readings.first?.sequence ?? 0, to: &out)
+        if unsynced { Self.appendUnsyncedQuality(to: &out) }
         Self.appendHead(major: 0, UInt64(Key.points.rawValue), to: &out)
         Self.appendHead(major: 4, UInt64(columns.count), to: &out)
         for name in columns { Self.appendText(name, to: &out) }

@@ -6,6 +6,7 @@ import FieldlinkCore
 ///
 ///     0: device (text)   1: ts (uint, Unix ms)   2: seq (uint)
 ///     3: values (map: point name -> value)      4: errors (map: point name -> reason; only when there are errors)
+///     8: ts_quality ("unsynced": ts from a clock not known to be right; only then)
 ///
 /// Integers stay integers (major type 0/1); floating-point values use the smallest IEEE width
 /// (half, single, double) that gives back exactly the same value; booleans and text as usual.
@@ -21,18 +22,21 @@ public struct CBORPayloadEncoder: PayloadEncoder {
         case device = 0, ts = 1, seq = 2, values = 3, errors = 4
         /// Batches (see `encode(batch:)`).
         case points = 5, exponents = 6, rows = 7
+        /// "unsynced" when the ts came from a clock not known to be right; absent otherwise.
+        case tsQuality = 8
     }
 
     public func encode(_ reading: Reading) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(32 + 16 * (reading.values.count + reading.errors.count))
-        Self.appendHead(major: 5, reading.errors.isEmpty ? 4 : 5, to: &out)
+        Self.appendHead(major: 5, (reading.errors.isEmpty ? 4 : 5) + (reading.hasUnsyncedTime ? 1 : 0), to: &out)
         Self.appendHead(major: 0, UInt64(Key.device.rawValue), to: &out)
         Self.appendText(reading.device, to: &out)
         Self.appendHead(major: 0, UInt64(Key.ts.rawValue), to: &out)
         Self.appendInteger(reading.timestamp, to: &out)
         Self.appendHead(major: 0, UInt64(Key.seq.rawValue), to: &out)
         Self.appendHead(major: 0, reading.sequence, to: &out)
+        if reading.hasUnsyncedTime { Self.appendUnsyncedQuality(to: &out) }
         Self.appendHead(major: 0, UInt64(Key.values.rawValue), to: &out)
         Self.appendHead(major: 5, UInt64(reading.values.count), to: &out)
         for (name, value) in reading.values {
@@ -48,6 +52,12 @@ public struct CBORPayloadEncoder: PayloadEncoder {
             }
         }
         return out
+    }
+
+    /// `8: "unsynced"`.
+    static func appendUnsyncedQuality(to out: inout [UInt8]) {
+        appendHead(major: 0, UInt64(Key.tsQuality.rawValue), to: &out)
+        appendText("unsynced", to: &out)
     }
 
     /// A data item's head: major type and argument, in the shortest form (RFC 8949 section 3).

@@ -17,6 +17,8 @@ extension PayloadEncoder {
 
 /// `{"device":"meter1","ts":1764071234567,"seq":42,"values":{"voltage":230.1},"errors":{"power":"timeout"}}`
 ///
+/// A ts from a clock not known to be right is followed by `"ts_quality":"unsynced"` (see `TimeConfig`).
+///
 /// Written by hand rather than through `JSONEncoder`: key order is fixed (device, ts, seq, values,
 /// errors), doubles use the shortest text that reads back to the same value, and it costs
 /// one allocation per message on the hot path.
@@ -43,6 +45,7 @@ public struct JSONPayloadEncoder: PayloadEncoder {
         Self.appendString(reading.device, to: &out)
         out.append(contentsOf: #","ts":"#.utf8)
         out.append(contentsOf: String(reading.timestamp).utf8)
+        if reading.hasUnsyncedTime { out.append(contentsOf: #","ts_quality":"unsynced""#.utf8) }
         out.append(contentsOf: #","seq":"#.utf8)
         out.append(contentsOf: String(reading.sequence).utf8)
         out.append(contentsOf: #","values":{"#.utf8)

@@ -149,16 +149,20 @@ public final class TelemetryPipeline: ReadingSink {
         let size = routes.encoder.batchSize(of: reading)
         let key = routes.encoder.contentType + " " + routes.device.topic
         let ready = batches.withLock { batches in
-            batches[key, default: PendingBatch(routes: routes)].batcher.add(reading, size: size, takenAt: reading.timestamp, policy: policy)
+            // Monotonic when stamped, so a clock step neither holds a batch back nor sends it early.
+            batches[key, default: PendingBatch(routes: routes)].batcher.add(reading, size: size, takenAt: reading.time?.monotonic ?? reading.timestamp,
+                                                                            policy: policy)
         }
         for batch in ready { queue(batch: batch, of: routes) }
     }
 
     private func queue(batch: [Reading], of routes: DeviceRoutes) {
-        queue(routes.encoder.encode(batch: batch), on: routes.device, encoder: routes.encoder, sequence: Self.sequence(of: batch.last))
+        queue(routes.encoder.encode(batch: batch), on: routes.device, encoder: routes.encoder, sequence: Self.sequence(of: batch.last),
+              time: batch.first?.time)
     }
 
-    /// Batches whose oldest reading has waited `max_delay` (called a few times a second).
+    /// Batches whose oldest reading has waited `max_delay` (called a few times a second); `now` in
+    /// the readings' monotonic milliseconds (their wall ms when unstamped).
     public func flushDue(now: Int64) {
         let due = batches.withLock { batches in
             batches.keys.compactMap { key -> ([Reading], DeviceRoutes)? in
@@ -182,7 +186,7 @@ public final class TelemetryPipeline: ReadingSink {
     }
 
     private func queue(_ reading: Reading, on route: PublishRoute, encoder: any PayloadEncoder) {
-        queue(encoder.encode(reading), on: route, encoder: encoder, sequence: Self.sequence(of: reading))
+        queue(encoder.encode(reading), on: route, encoder: encoder, sequence: Self.sequence(of: reading), time: reading.time)
     }
 
     private static func sequence(of reading: Reading?) -> MessageSequence? {
@@ -191,9 +195,9 @@ public final class TelemetryPipeline: ReadingSink {
     }
 
     /// An empty payload is an encoder saying there is nothing to send (see `SparkplugEdgeNode.messages`).
-    private func queue(_ payload: [UInt8], on route: PublishRoute, encoder: any PayloadEncoder, sequence: MessageSequence?) {
+    private func queue(_ payload: [UInt8], on route: PublishRoute, encoder: any PayloadEncoder, sequence: MessageSequence?, time: TimeStamp?) {
         guard !payload.isEmpty else { return }
         ring.append(OutboundMessage(topic: route.topic, payload: payload, qos: route.qos, retain: route.retain, contentType: encoder.contentType,
-                                    sequence: sequence))
+                                    sequence: sequence, time: time))
     }
 }

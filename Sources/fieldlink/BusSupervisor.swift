@@ -25,6 +25,8 @@ final class BusSupervisor: Service {
 
     private let file: String
     private let pipeline: TelemetryPipeline
+    /// Where the buses' readings go: stamped and, before the clock is synchronised, held.
+    private let gate: ClockGate
     private let publisher: MQTTPublisher
     private let announcer: HomeAssistantAnnouncer
     private let commands: CommandDesk
@@ -36,10 +38,11 @@ final class BusSupervisor: Service {
     /// starts first) already subscribes their command topics.
     private let firstInboxes: Mutex<[String: WriteInbox]>
 
-    init(config: Config, pipeline: TelemetryPipeline, publisher: MQTTPublisher, announcer: HomeAssistantAnnouncer, commands: CommandDesk,
+    init(config: Config, pipeline: TelemetryPipeline, gate: ClockGate, publisher: MQTTPublisher, announcer: HomeAssistantAnnouncer, commands: CommandDesk,
          logger: Logger) {
         self.file = config.file
         self.pipeline = pipeline
+        self.gate = gate
         self.publisher = publisher
         self.announcer = announcer
         self.commands = commands
@@ -73,7 +76,7 @@ final class BusSupervisor: Service {
             }
             let family = driverFamilies.first { $0.busTypes.contains(bus.type) }!
             let inbox = firstInboxes.withLock { $0.removeValue(forKey: bus.name) } ?? WriteInbox()
-            let service = family.makeBusService(bus: bus, devices: devices, sink: pipeline, inbox: inbox, logger: logger)
+            let service = family.makeBusService(bus: bus, devices: devices, sink: gate, inbox: inbox, logger: logger)
             let logger = self.logger
             let task = Task {
                 do {
@@ -109,6 +112,7 @@ final class BusSupervisor: Service {
             || config.buffer.syncInterval != old.buffer.syncInterval || config.buffer.replayRate != old.buffer.replayRate {
             logger.warning("buffer settings take effect at the next start, not on reload")
         }
+        if config.time != old.time { logger.warning("time settings take effect at the next start, not on reload") }
 
         // Buses to stop: gone, or changed (settings, or any of their devices).
         var restart: Set<String> = []

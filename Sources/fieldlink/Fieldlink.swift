@@ -118,11 +118,13 @@ struct Run: AsyncParsableCommand {
             throw exitCannotCreate
         }
 
+        let clock = ClockWatch(clock: MachineClock(), sync: config.time.trust == .always ? AlwaysSynchronised() : MachineSyncSource())
         let ring: DiskRing
         let ringDirectory = "\(config.gateway.stateDirectory)/buffer"
         do {
-            ring = try DiskRing(settings: .init(directory: ringDirectory, buffer: config.buffer, inFlightWindow: config.mqtt.maxInflight),
-                                logger: logger)
+            var settings = DiskRing.Settings(directory: ringDirectory, buffer: config.buffer, inFlightWindow: config.mqtt.maxInflight)
+            settings.clock = clock
+            ring = try DiskRing(settings: settings, logger: logger)
         } catch {
             logger.critical("\(StateDirectory.key): cannot open the buffer ring in \(config.gateway.stateDirectory)/buffer: \(error); \(StateDirectory.remedy)")
             throw exitCannotCreate
@@ -146,21 +148,24 @@ struct Run: AsyncParsableCommand {
         let announcer = HomeAssistantAnnouncer(ring: ring, stateDirectory: config.gateway.stateDirectory, version: FieldlinkVersion.current,
                                                logger: logger)
         announcer.announce(config)
-        let buses = BusSupervisor(config: config, pipeline: pipeline, publisher: publisher, announcer: announcer, commands: commands,
+        let gate = ClockGate(config: config.time, clock: clock, next: pipeline, logger: logger)
+        let buses = BusSupervisor(config: config, pipeline: pipeline, gate: gate, publisher: publisher, announcer: announcer, commands: commands,
                                   logger: logger)
         let busThreads = config.buses.filter { !config.devices(on: $0).isEmpty }.count
         // Last, so it starts after the buses (READY=1 waits for their threads) and hears of a shutdown first (STOPPING=1).
         let watchdog = SystemdWatchdogService(expectedBusThreads: busThreads, logger: logger) { snapshot in
             ServiceStatus(devices: buses.current.withLock { $0.devices.map(\.name) }, health: snapshot, buffered: ring.statistics.depth).line
         }
-        let source = StatusSource(started: started, config: { buses.current.withLock { $0 } }, ring: ring)
+        let source = StatusSource(started: started, config: { buses.current.withLock { $0 } }, ring: ring, gate: gate)
         let socket = StatusSocketPath.daemon(stateDirectory: config.gateway.stateDirectory, environment: ProcessInfo.processInfo.environment)
         var keepers: [any Service] = [StatusSocketServer(path: socket, logger: logger, document: source.document)]
         if let metrics = config.metrics {
             keepers.append(MetricsTextfileService(config: metrics, logger: logger, document: source.document))
         }
-        // Shutdown runs this list backwards: STOPPING=1, the buses stop, the last batches go out, the publisher drains.
-        let services: [any Service] = [publisher, BatchFlusher(pipeline: pipeline)] + keepers + [buses, watchdog]
+        // Shutdown runs this list backwards: STOPPING=1, the buses stop, held readings and the last
+        // batches go out, the publisher drains. Batches wait by the monotonic clock, as readings are stamped.
+        let flusher = BatchFlusher(pipeline: pipeline) { clock.clock.monotonicMilliseconds }
+        let services: [any Service] = [publisher, flusher, gate] + keepers + [buses, watchdog]
 
         logger.info("fieldlink \(FieldlinkVersion.current) starting: \(config.devices.count) device(s) on \(config.buses.count) bus(es), gateway \(config.gateway.id)")
         // ServiceGroup stops services in reverse order: the watchdog (STOPPING=1), the buses (no new

@@ -2,6 +2,7 @@ import ArgumentParser
 import FieldlinkBuffer
 import FieldlinkCore
 import FieldlinkOperability
+import FieldlinkPipeline
 import Foundation
 
 /// sysexits(3): no daemon answers.
@@ -50,10 +51,14 @@ struct StatusSource: Sendable {
     let started: ContinuousClock.Instant
     let config: @Sendable () -> Config
     let ring: DiskRing
+    let gate: ClockGate
 
     func document() -> StatusDocument {
-        StatusDocument(config: config(), version: FieldlinkVersion.current, pid: getpid(), uptime: .now - started,
-                       health: HealthBoard.shared.snapshot(), counters: GatewayCounters.shared.snapshot(), ring: ring.statistics,
-                       occupancy: ring.occupancy, now: Int64(Date().timeIntervalSince1970 * 1_000))
+        var document = StatusDocument(config: config(), version: FieldlinkVersion.current, pid: getpid(), uptime: .now - started,
+                                      health: HealthBoard.shared.snapshot(), counters: GatewayCounters.shared.snapshot(), ring: ring.statistics,
+                                      occupancy: ring.occupancy, now: Int64(Date().timeIntervalSince1970 * 1_000))
+        let clock = gate.status
+        document.clock = .init(synchronised: clock.synchronised, heldReadings: clock.held)
+        return document
     }
 }

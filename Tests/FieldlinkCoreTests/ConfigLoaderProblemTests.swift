@@ -7,7 +7,7 @@ import Testing
 extension ConfigLoaderTests {
     static let unknownKeys: [ProblemCase] = [
         ProblemCase("buffer:\n", "extra: 1\nbuffer:\n", path: "extra",
-                    message: #"unknown key "extra" (expected one of gateway, mqtt, buffer, payload, profiles, buses, devices, sparkplug, homeassistant, metrics)"#, at: "|extra: 1"),
+                    message: #"unknown key "extra" (expected one of gateway, mqtt, buffer, payload, profiles, buses, devices, sparkplug, homeassistant, metrics, time)"#, at: "|extra: 1"),
         ProblemCase("  id: gw-1\n", "  id: gw-1\n  site: north\n", path: "gateway.site",
                     message: #"unknown key "site" (expected one of id, state_dir)"#, at: "  |site: north"),
         ProblemCase("  drain_timeout: 2s\n", "  drain_timeout: 2s\n  host: broker\n", path: "mqtt.host",

@@ -1,5 +1,6 @@
 import FieldlinkCore
 import Foundation
+import BusTestSupport
 import Logging
 import Testing
 
@@ -46,21 +47,4 @@ import Testing
         #expect(tracker.record(reading(70, values: ["a"]), logger: logger)?.ok == true)
         #expect(lines.count == 4, "\(lines.all)")
     }
-}
-
-/// Counts what a tracker logs.
-final class LogLines: LogHandler, @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-        lock.withLock { lines.append("\(message)") }
-    }
-    var all: [String] { lock.withLock { lines } }
-    var count: Int { all.count }
 }

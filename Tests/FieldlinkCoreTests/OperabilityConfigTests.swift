@@ -45,3 +45,27 @@ struct OperabilityConfigTests {
         #expect(readme.exampleValues("Metrics for Prometheus")["interval"].flatMap(Duration.init(configText:)) == MetricsConfig.defaultInterval)
     }
 }
+
+/// `time:`: defaults, given values, what is refused.
+struct TimeConfigTests {
+    @Test func defaults() throws {
+        let config = try ConfigFixture.parse(ConfigFixture.minimal)
+        #expect(config.time == TimeConfig())
+        #expect(config.time.unsynced == .hold && config.time.trust == .sync && config.time.maxWait == .seconds(600))
+    }
+
+    @Test func givenValues() throws {
+        let config = try ConfigFixture.parse(ConfigFixture.minimal + "time: {trust: always, unsynced: mark, max_wait: 30s}\n")
+        #expect(config.time.trust == .always && config.time.unsynced == .mark && config.time.maxWait == .seconds(30))
+    }
+
+    @Test(arguments: [
+        ("time: {unsynced: drop}\n", "time.unsynced", "hold"),
+        ("time: {max_wait: 10ms}\n", "time.max_wait", "too short"),
+        ("time: {sync: ntp}\n", "time.sync", #"unknown key "sync""#),
+    ])
+    func refused(yaml: String, path: String, message: String) {
+        let problems = ConfigFixture.problems(ConfigFixture.minimal + yaml)
+        #expect(problems.contains { $0.path == path && $0.message.contains(message) }, "\(problems)")
+    }
+}

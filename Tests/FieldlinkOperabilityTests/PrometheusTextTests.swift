@@ -63,3 +63,19 @@ struct PrometheusTextTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["fieldlink.prom"])
     }
 }
+
+/// The clock's state, in the metrics and in `fieldlink status`.
+struct ClockStatusTests {
+    @Test func metricsAndTextSayWhetherTheClockIsSynchronisedAndWhatIsHeld() throws {
+        var document = sampleDocument()
+        #expect(!PrometheusText.render(document).contains("fieldlink_clock"))
+        document.clock = .init(synchronised: false, heldReadings: 12)
+        let metrics = PrometheusText.render(document)
+        #expect(metrics.contains("fieldlink_clock_synchronised 0\n") && metrics.contains("fieldlink_clock_held_readings 12\n"))
+        #expect(document.text.contains("\nclock: not synchronised, 12 reading(s) held until it is\n"))
+        document.clock = .init(synchronised: true, heldReadings: 0)
+        #expect(document.text.hasSuffix("\nclock: synchronised\n"))
+        #expect(String(decoding: document.json(pretty: false), as: UTF8.self).contains(#""clock":{"held_readings":0,"synchronised":true}"#))
+        #expect(try StatusDocument.decode(document.json()) == document)
+    }
+}

@@ -34,6 +34,7 @@ struct FailoverTests {
         defer { simulator.process.stop() }
         let config = try workspace.write("""
             gateway: {id: gw-fo, state_dir: \(workspace.path)/state}
+            time: {trust: always}
             mqtt:
               urls: [\(primary.url), \(secondary.url)]
               keepalive: 5s
@@ -117,6 +118,7 @@ struct FailoverTests {
         defer { simulator.process.stop() }
         let config = try workspace.write("""
             gateway: {id: gw-fo3, state_dir: \(workspace.path)/state}
+            time: {trust: always}
             mqtt:
               urls: [\(brokers.map(\.url).joined(separator: ", "))]
               keepalive: 5s

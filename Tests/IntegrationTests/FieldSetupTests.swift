@@ -14,6 +14,7 @@ struct FieldSetupTests {
         \(extra)gateway:
           id: gw-setup
           state_dir: \(state)
+        time: {trust: always}
         mqtt:
           url: mqtt://127.0.0.1:1883
         \(mqtt)buses:
@@ -184,6 +185,7 @@ struct FieldSetupTests {
         let text = """
             x-meter: &meter {bus: line1, interval: 5s, points: [{name: voltage, address: 0}]}
             gateway: {id: gw-merge, state_dir: \(workspace.path)/state}
+            time: {trust: always}
             mqtt: {url: "mqtt://127.0.0.1:1883"}
             buses:
               - {name: line1, type: modbus-rtu, port: /dev/null}
@@ -246,6 +248,7 @@ struct ScanTimeoutTests {
             .contains("default: with --config the bus's; otherwise 500ms for probe, 100ms for scan"), "\(help.stdout)")
         let file = try workspace.write("""
             gateway: {id: gw, state_dir: \(workspace.path)/state}
+            time: {trust: always}
             mqtt: {url: "mqtt://127.0.0.1"}
             buses: [{name: line1, type: modbus-rtu, port: /dev/null, timeout: 300ms}]
             devices: [{name: m, bus: line1, unit: 1, interval: 1s, points: [{name: x, address: 0}]}]

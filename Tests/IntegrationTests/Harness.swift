@@ -66,12 +66,14 @@ struct Peers {
     }
 }
 
-/// The common head of a test config: gateway, a fast-reconnecting broker connection on loopback.
+/// The common head of a test config: gateway, a fast-reconnecting broker connection on loopback, and
+/// a clock believed at once (test machines are often not NTP-disciplined: STA_UNSYNC stays set).
 func configHead(gateway: String, stateDirectory: String, broker: Broker) -> String {
     """
     gateway:
       id: \(gateway)
       state_dir: \(stateDirectory)
+    time: {trust: always}
     mqtt:
       url: mqtt://127.0.0.1:\(broker.port)
       version: 5

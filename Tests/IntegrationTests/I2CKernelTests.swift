@@ -57,6 +57,7 @@ struct I2CKernelTests {
         gateway:
           id: qemu-guest
           state_dir: /tmp/state
+        time: {trust: always}
         mqtt:
           url: mqtt://127.0.0.1:1883
         buses:

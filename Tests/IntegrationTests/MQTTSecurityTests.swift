@@ -97,6 +97,7 @@ struct MQTTSecurityTests {
             gateway:
               id: gw-tls
               state_dir: \(workspace.path)/state-\(name)
+            time: {trust: always}
             mqtt:
             \(mqttSection)
               reconnect_delay: 200ms
@@ -286,6 +287,7 @@ struct MQTTSecurityTests {
         defer { simulator.process.stop() }
         let config = try workspace.write("""
             gateway: {id: gw-tls, state_dir: \(workspace.path)/state}
+            time: {trust: always}
             mqtt: {url: "\(broker.url)", username: gw, password: "${ACL_TEST_PASSWORD}"}
             buses:
               - {name: line1, type: modbus-rtu, port: \(pty.gatewaySide), parity: none, timeout: 300ms}

@@ -16,6 +16,7 @@ struct ManPageTests {
         sparkplug: {group_id: g, zzz: 1}
         homeassistant: {enabled: true, zzz: 1}
         metrics: {textfile: STATE/m.prom, zzz: 1}
+        time: {zzz: 1}
         buses:
           - {name: b, type: modbus-rtu, port: /dev/null, zzz: 1}
           - {name: t, type: modbus-tcp, host: h, zzz: 1}
@@ -32,7 +33,7 @@ struct ManPageTests {
     static let sections: [(path: String, page: [String])] = [
         ("zzz", ["(top level)"]), ("gateway.zzz", ["gateway"]), ("mqtt.zzz", ["mqtt"]), ("mqtt.tls.zzz", ["mqtt.tls"]),
         ("buffer.zzz", ["buffer"]), ("payload.zzz", ["payload"]), ("sparkplug.zzz", ["sparkplug"]),
-        ("homeassistant.zzz", ["homeassistant"]), ("metrics.zzz", ["metrics"]),
+        ("homeassistant.zzz", ["homeassistant"]), ("metrics.zzz", ["metrics"]), ("time.zzz", ["time"]),
         ("buses[0].zzz", ["buses[]", "buses[] (type: modbus-rtu)"]), ("buses[1].zzz", ["buses[]", "buses[] (type: modbus-tcp)"]),
         ("buses[2].zzz", ["buses[]", "buses[] (type: serial)"]), ("buses[3].zzz", ["buses[]", "buses[] (type: i2c)"]),
         ("devices[0].zzz", ["devices[]", "devices[] (Modbus)"]), ("devices[1].zzz", ["devices[]", "devices[] (serial)"]),

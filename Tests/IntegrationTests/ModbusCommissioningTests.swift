@@ -44,6 +44,7 @@ struct ModbusCommissioningTests {
         // A configured device, polled once: its points decoded, the failing one with the exception's name.
         let device = try workspace.write("""
             gateway: {id: gw-probe, state_dir: \(workspace.path)/state}
+            time: {trust: always}
             mqtt: {url: "mqtt://127.0.0.1:1883"}
             buses:
               - {name: line, type: modbus-rtu, port: \(pty.gatewaySide), parity: none}
@@ -63,6 +64,7 @@ struct ModbusCommissioningTests {
         // A pty has no RS-485 mode: a clear refusal, not a silent fallback.
         let config = try workspace.write("""
             gateway: {id: gw-probe, state_dir: \(workspace.path)/state}
+            time: {trust: always}
             mqtt: {url: "mqtt://127.0.0.1:1883"}
             buses:
               - {name: line, type: modbus-rtu, port: \(pty.gatewaySide), parity: none, rs485: true}
@@ -82,6 +84,7 @@ struct ModbusCommissioningTests {
         let points = (0..<20).map { "{name: p\($0), address: \($0)}" }.joined(separator: ", ")
         let config = try workspace.write("""
             gateway: {id: gw-plan, state_dir: \(workspace.path)/state}
+            time: {trust: always}
             mqtt: {url: "mqtt://127.0.0.1:1883"}
             buses:
               - {name: slow, type: modbus-rtu, port: /dev/ttyS0, baud: 9600}

@@ -83,6 +83,7 @@ struct PackageContentTests {
         defer { workspace.remove() }
         let config = try workspace.write("""
             gateway: {id: gw, state_dir: \(workspace.path)/state}
+            time: {trust: always}
             mqtt: {url: "mqtt://127.0.0.1"}
             buses: [{name: line1, type: modbus-rtu, port: /dev/null}]
             devices: [{name: m1, bus: line1, unit: 1, interval: 1s, profile: eastron-sdm120}]

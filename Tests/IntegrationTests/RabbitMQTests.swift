@@ -27,6 +27,7 @@ struct RabbitMQTests {
                                             in: workspace.path)
             config = try workspace.write("""
                 gateway: {id: gw-r, state_dir: \(workspace.path)/state}
+                time: {trust: always}
                 mqtt:
                   url: \(broker.url)
                   reconnect_delay: 200ms

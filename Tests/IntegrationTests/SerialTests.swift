@@ -336,6 +336,7 @@ struct SerialProbeTests {
         defer { adc.stop() }
         let config = try workspace.write("""
             gateway: {id: gw, state_dir: \(workspace.path)/state}
+            time: {trust: always}
             mqtt: {url: "mqtt://127.0.0.1:1"}
             buses:
               - {name: gps, type: serial, port: \(gpsPty.gatewaySide)}

@@ -44,6 +44,7 @@ struct ShortConnectionTests {
         try #require(eventually(timeout: .seconds(10)) { isListening(port: port) }, "the fake broker did not listen: \(broker.stderr)")
         let config = try workspace.write("""
             gateway: {id: gw-short, state_dir: \(workspace.path)/state}
+            time: {trust: always}
             mqtt:
               url: mqtt://127.0.0.1:\(port)
               reconnect_delay: 100ms

@@ -31,6 +31,7 @@ struct SilentBrokerTests {
                                             in: workspace.path)
             let config = try workspace.write("""
                 gateway: {id: gw-s, state_dir: \(workspace.path)/state}
+                time: {trust: always}
                 mqtt:
                   urls: [\(primaryURL ?? primary.url), \(secondary.url)]
                 \(extra)

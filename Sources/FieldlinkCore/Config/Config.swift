@@ -19,6 +19,8 @@ public struct Config: Sendable {
     public var homeAssistant: HomeAssistantConfig? = nil
     /// `metrics:`; nil when the section is absent.
     public var metrics: MetricsConfig? = nil
+    /// `time:`: readings taken before the clock is synchronised.
+    public var time = TimeConfig()
 
     public func devices(on bus: BusConfig) -> [DeviceConfig] {
         devices.filter { $0.bus == bus.name }

@@ -122,6 +122,7 @@ struct DocumentReader {
         }
         let homeAssistant = readHomeAssistant(top.optional("homeassistant"))
         let metrics = readMetrics(top.optional("metrics"))
+        let time = readTime(top.optional("time"))
         top.ignoreKeys(withPrefix: "x-")
         top.rejectUnknownKeys()
         guard let gateway, let mqtt else { return nil }
@@ -135,6 +136,7 @@ struct DocumentReader {
         config.sparkplug = sparkplug
         config.homeAssistant = homeAssistant
         config.metrics = metrics
+        config.time = time
         return config
     }
 }

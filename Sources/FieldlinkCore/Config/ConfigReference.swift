@@ -43,6 +43,7 @@ public enum ConfigReference {
             K("sparkplug", "", "the Sparkplug B edge node, for devices with format: sparkplugb"),
             K("homeassistant", "", "Home Assistant MQTT discovery"),
             K("metrics", "", "Prometheus metrics in a textfile for node_exporter"),
+            K("time", "", "readings taken before the clock is synchronised (boards without a battery-backed clock)"),
         ]),
         ConfigSectionDoc("gateway", "", [
             K("id", "(required)", "the gateway's name: letters, digits, -, _ and ."),
@@ -79,11 +80,16 @@ public enum ConfigReference {
         ]),
         ConfigSectionDoc("buffer", "", [
             K("max_bytes", "\(BufferConfig.defaultMaxBytes >> 20)MiB", "the ring's size on disk; the oldest goes first"),
-            K("max_age", BufferConfig.defaultMaxAge.configText, "older messages are dropped"),
+            K("max_age", BufferConfig.defaultMaxAge.configText, "older messages are dropped; age is elapsed time, so a clock step never drops anything"),
             K("durability", BufferConfig.defaultDurability.rawValue, "spill: to disk only while the broker is away; always: every message"),
             K("sync_interval", BufferConfig.defaultSyncInterval.configText, "how often the ring is synced to disk"),
             K("replay_rate", "\(BufferConfig.defaultReplayRate)", "messages per second resent after an outage"),
             K("memory_messages", "", "messages kept in memory before the disk"),
+        ]),
+        ConfigSectionDoc("time", "The clock counts as synchronised when /run/systemd/timesync/synchronized exists or the kernel's STA_UNSYNC is clear (chrony, ntpd).", [
+            K("trust", TimeConfig.defaultTrust.rawValue, "sync: wait for synchronisation; always: believe the clock at once (an RTC or GPS time)"),
+            K("unsynced", TimeConfig.defaultUnsynced.rawValue, "hold: keep readings until sync, then correct their ts and publish them in order; mark: publish at once with \"ts_quality\": \"unsynced\""),
+            K("max_wait", TimeConfig.defaultMaxWait.configText, "hold: without sync this long, the held readings (and later ones) go out marked"),
         ]),
         ConfigSectionDoc("payload", "", [K("format", PayloadFormat.json.rawValue, PayloadFormat.allCases.map(\.rawValue).joined(separator: ", "))]),
         ConfigSectionDoc("sparkplug", "", [

@@ -10,18 +10,25 @@ public struct Reading: Sendable, Equatable {
     public var values: [(name: String, value: Value)]
     /// Points that failed this poll, with a human-readable reason.
     public var errors: [(name: String, reason: String)]
+    /// When it was taken in every clock (stamped by the time stage, nil before it); `timestamp` is
+    /// its `wall`. An untrusted stamp is published with `"ts_quality": "unsynced"`.
+    public var time: TimeStamp?
 
     public init(device: String, timestamp: Int64, sequence: UInt64 = 0,
-                values: [(name: String, value: Value)], errors: [(name: String, reason: String)]) {
+                values: [(name: String, value: Value)], errors: [(name: String, reason: String)], time: TimeStamp? = nil) {
         self.device = device
         self.timestamp = timestamp
         self.sequence = sequence
         self.values = values
         self.errors = errors
+        self.time = time
     }
 
+    /// Its ts comes from a clock not known to be right (`"ts_quality": "unsynced"`).
+    public var hasUnsyncedTime: Bool { time.map { !$0.trusted } ?? false }
+
     public static func == (lhs: Reading, rhs: Reading) -> Bool {
-        lhs.device == rhs.device && lhs.timestamp == rhs.timestamp && lhs.sequence == rhs.sequence
+        lhs.device == rhs.device && lhs.timestamp == rhs.timestamp && lhs.sequence == rhs.sequence && lhs.time == rhs.time
             && lhs.values.elementsEqual(rhs.values) { $0.name == $1.name && $0.value == $1.value }
             && lhs.errors.elementsEqual(rhs.errors) { $0.name == $1.name && $0.reason == $1.reason }
     }

@@ -10,9 +10,13 @@ public struct OutboundMessage: Sendable, Equatable {
     /// The device's `seq` the message carries (the newest, for a batch): the ring keeps each
     /// device's highest, so numbering continues right after it following a crash.
     public var sequence: MessageSequence?
+    /// When its reading was taken (the oldest, for a batch); the ring stamps the rest on append.
+    /// What `max_age` measures, by elapsed time rather than by a wall clock that may be stepped.
+    public var time: TimeStamp?
 
     public init(topic: String, payload: [UInt8], qos: Int, retain: Bool, contentType: String? = nil, correlationData: [UInt8]? = nil,
-                sequence: MessageSequence? = nil) {
+                sequence: MessageSequence? = nil, time: TimeStamp? = nil) {
+        self.time = time
         self.topic = topic
         self.payload = payload
         self.qos = qos
@@ -20,6 +24,12 @@ public struct OutboundMessage: Sendable, Equatable {
         self.contentType = contentType
         self.correlationData = correlationData
         self.sequence = sequence
+    }
+
+    /// The same message whenever it was stamped: `time` is the ring's bookkeeping, not content.
+    public static func == (lhs: OutboundMessage, rhs: OutboundMessage) -> Bool {
+        lhs.topic == rhs.topic && lhs.payload == rhs.payload && lhs.qos == rhs.qos && lhs.retain == rhs.retain
+            && lhs.contentType == rhs.contentType && lhs.correlationData == rhs.correlationData && lhs.sequence == rhs.sequence
     }
 }
 

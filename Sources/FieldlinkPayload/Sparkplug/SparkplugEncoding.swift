@@ -100,8 +100,10 @@ public enum SparkplugEncoding {
 
     /// DDATA without `seq`: metrics by alias, each with the reading's timestamp; a failed point as
     /// `is_null` with its reason in the `Quality`/`Error` properties; the reading's sequence number last.
+    /// `unsyncedTime`: every metric gets the property `ts_quality` = "unsynced" (the JSON key's twin).
     public static func data(at time: UInt64, values: [(alias: UInt64, type: DataType, value: Value)],
-                            failures: [(alias: UInt64, reason: String)], sequenceAlias: UInt64, sequence: UInt64) -> [UInt8] {
+                            failures: [(alias: UInt64, reason: String)], sequenceAlias: UInt64, sequence: UInt64,
+                            unsyncedTime: Bool = false) -> [UInt8] {
         var payload = SparkplugB_Payload()
         payload.timestamp = time
         payload.metrics.reserveCapacity(values.count + failures.count + 1)
@@ -116,8 +118,17 @@ public enum SparkplugEncoding {
         number.timestamp = time
         number.longValue = sequence
         payload.metrics.append(number)
+        if unsyncedTime {
+            for index in payload.metrics.indices {
+                payload.metrics[index].properties.keys.append(unsyncedQualityKey)
+                payload.metrics[index].properties.values.append(property(string: "unsynced"))
+            }
+        }
         return serialize(payload)
     }
+
+    /// The metric property that marks a timestamp from a clock not known to be right.
+    public static let unsyncedQualityKey = "ts_quality"
 
     /// DDEATH: only a timestamp.
     public static func deviceDeath(at time: UInt64) -> [UInt8] {

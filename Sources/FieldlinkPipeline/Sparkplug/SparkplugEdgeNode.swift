@@ -229,7 +229,8 @@ public final class SparkplugEdgeNode: Sendable {
         }
         let failures = reading.errors.compactMap { name, reason in definition.byName[name].map { (alias: $0.alias, reason: reason) } }
         return SparkplugEncoding.data(at: UInt64(max(0, reading.timestamp)), values: values, failures: failures,
-                                      sequenceAlias: definition.sequenceAlias, sequence: reading.sequence)
+                                      sequenceAlias: definition.sequenceAlias, sequence: reading.sequence,
+                                      unsyncedTime: reading.hasUnsyncedTime)
     }
 
     /// A device that can no longer be read (DDEATH): sent when its health says nothing was read.
