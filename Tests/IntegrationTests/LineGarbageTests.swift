@@ -45,7 +45,7 @@ struct LineGarbageTests {
         func back(_ device: String) -> Int64? {
             subscriber.telemetry(device: device).first { $0.ts >= clean && $0.errors.isEmpty }.map { $0.ts - clean }
         }
-        _ = eventually(timeout: .seconds(4)) { back("healthy") != nil && back("abused") != nil }
+        _ = eventually(timeout: .seconds(8)) { back("healthy") != nil && back("abused") != nil }
         let healthy = back("healthy"), abused = back("abused")
         #expect(healthy.map { $0 <= 2 * interval } == true, "healthy unit back after \(healthy.map { "\($0) ms" } ?? "never"); log:\n\(gateway.stderr)")
         #expect(abused.map { $0 <= 2 * interval } == true, "abused unit back after \(abused.map { "\($0) ms" } ?? "never"); log:\n\(gateway.stderr)")
