@@ -24,6 +24,9 @@ if [[ $what == test ]]; then
     # A second broker that is not mosquitto: RabbitMQ's MQTT plugin (3.1.1 only, no QoS 2), started
     # by the tests on their own node name and ports (the package's own service is not started).
     apt_packages+=(rabbitmq-server)
+    # A third broker, Python's amqtt (3.1.1 only; it misreads an MQTT 5 CONNECT and never answers):
+    # version auto must fall back to 3.1.1 on it by the connect timeout.
+    pip_packages+=("amqtt==0.12.*")
 fi
 if [[ $what == test || $what == deb ]]; then
     # dpkg-dev: dpkg-shlibdeps, which turns the binary's shared libraries into the package's Depends:.

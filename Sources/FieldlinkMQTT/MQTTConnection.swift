@@ -30,6 +30,8 @@ final class MQTTConnection {
     /// Brokers (and the Receive Maximum they gave) whose NOTICE this process logged: a fresh
     /// connection each time must not repeat it into the journal at every reconnect.
     static let receiveMaximumNoticed = Mutex<Set<String>>([])
+    /// The same for a Maximum QoS below 2 in a broker's CONNACK.
+    static let maximumQoSNoticed = Mutex<Set<String>>([])
     private let ring: any MessageRing
     let session: any MQTTSession
     private let control: ConnectionControl
@@ -45,6 +47,8 @@ final class MQTTConnection {
     var maxQoS: Int
     /// Why the attempt failed in a way the publisher answers with more than a retry.
     var failure: ConnectionFailure?
+    /// Set when a message needs a QoS the broker does not offer and `qos2_unsupported` is `refuse`.
+    private var refusal: String?
     /// Liveness, on `ConnectionControl.uptime()`'s clock: when the attempt began, when the broker's
     /// socket last had bytes for us, and when the next check of both is due.
     let openedAt = ConnectionControl.uptime()
@@ -149,8 +153,11 @@ final class MQTTConnection {
             var maximumQoS: UInt8 = 2
             if mosquitto_property_read_byte(properties, Int32(MQTT_PROP_MAXIMUM_QOS.rawValue), &maximumQoS, false) != nil,
                Int(maximumQoS) < connection.maxQoS {
-                connection.logger.notice("the broker accepts QoS \(maximumQoS) at most (its Maximum QoS): messages configured for more go at QoS \(maximumQoS)")
                 connection.maxQoS = Int(maximumQoS)
+                if connection.config.qos2Unsupported == .downgrade,
+                   MQTTConnection.maximumQoSNoticed.withLock({ $0.insert("\(connection.endpoint.url) \(maximumQoS)").inserted }) {
+                    connection.logger.warning("\(connection.endpoint.url) accepts QoS \(maximumQoS) at most (Maximum QoS in its CONNACK): messages configured for more go to it at QoS \(maximumQoS); a message may arrive twice, receivers drop duplicates by seq (mqtt.qos2_unsupported: refuse keeps QoS 2 whole)")
+                }
             }
             var receiveMaximum: UInt16 = 0
             if mosquitto_property_read_int16(properties, Int32(MQTT_PROP_RECEIVE_MAXIMUM.rawValue), &receiveMaximum, false) != nil,
@@ -249,6 +256,7 @@ final class MQTTConnection {
                 return disconnect()
             case .run, .drain:
                 if connected, needsPump { pump() }
+                if let refusal { return "\(disconnect()): \(refusal)" }
             }
         }
     }
@@ -275,6 +283,12 @@ final class MQTTConnection {
         guard room > 0 else { return }
         for record in ring.checkout(limit: room) {
             let message = record.message
+            if message.qos > maxQoS, config.qos2Unsupported == .refuse {
+                // Closing requeues it with everything else checked out.
+                failure = .brokenQoS2(topics: [message.topic])
+                refusal = "the broker's CONNACK gives a Maximum QoS of \(maxQoS): it cannot carry QoS \(message.qos)"
+                return
+            }
             var mid: Int32 = 0
             let (topic, alias) = aliased(message.topic)
             let messageProperties = properties(contentType: message.contentType, alias: alias)

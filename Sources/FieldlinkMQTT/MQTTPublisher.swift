@@ -121,6 +121,8 @@ public final class MQTTPublisher: Service {
         var attemptVersion = MQTTVersion.v5
         /// Brokers that broke QoS 2: QoS 2 messages go to them at QoS 1.
         var qosCap: [Int: Int] = [:]
+        /// Brokers refused for QoS 2 (`qos2_unsupported: refuse`), so the error is logged once each.
+        var qos2Refused: Set<Int> = []
         /// Failovers since the last connection. In the first round through the brokers a switch is
         /// immediate and retries never pass the failover deadline; once every broker has failed in
         /// this outage the exponential backoff applies again, so a fleet whose brokers are all down
@@ -180,7 +182,7 @@ public final class MQTTPublisher: Service {
 
         private func probe() {
             let send = self.send, config = self.config
-            for index in 0..<current {
+            for index in 0..<current where !qos2Refused.contains(index) {
                 let broker = config.brokers[index]
                 let thread = Thread {
                     send(.probed(broker: index, reachable: MQTTProbe.accepts(config: config, endpoint: broker, timeout: .seconds(2))))
@@ -304,6 +306,10 @@ public final class MQTTPublisher: Service {
                     connect()
                     return .running
                 }
+                if case .brokenQoS2(let topics) = failure, config.qos2Unsupported == .refuse {
+                    refuseQoS2Breaker(topics: topics, reason: reason)
+                    return .running
+                }
                 if case .brokenQoS2(let topics) = failure, qosCap[current] == nil {
                     qosCap[current] = 1
                     logger.error("\(endpoint.url) does not support QoS 2: it answered a QoS 2 message with PUBACK; \(topics.joined(separator: ", ")) (qos: 2) now go at QoS 1 to this broker")
@@ -351,6 +357,24 @@ public final class MQTTPublisher: Service {
                 scheduleReconnect()
             }
             return .running
+        }
+
+        /// `qos2_unsupported: refuse`: a broker that cannot carry QoS 2 is not used again by this
+        /// process (trying it again would hand a broker that answers PUBACK another window of QoS 2
+        /// messages to deliver at QoS 1). One error; the next broker is tried, or, with none, every
+        /// message waits in the ring until the gateway restarts with another broker or setting.
+        private mutating func refuseQoS2Breaker(topics: [String], reason: String) {
+            if qos2Refused.insert(current).inserted {
+                let next = config.brokers.count > 1 ? "the next broker is tried" : "messages wait in the buffer until the gateway restarts"
+                logger.error("\(endpoint.url) cannot carry QoS 2 (\(reason)); \(topics.joined(separator: ", ")) (qos: 2): mqtt.qos2_unsupported is refuse, so this broker is not used: \(next)")
+            }
+            failedAttempts += 1
+            guard config.brokers.count > qos2Refused.count else {
+                _ = connectionState.update("refused for QoS 2")
+                return
+            }
+            repeat { failOver(because: "it cannot carry QoS 2") } while qos2Refused.contains(current)
+            if firstRound { connect() } else { scheduleReconnect() }
         }
 
         /// Exponential backoff with jitter, so a fleet that lost its broker does not return in lockstep;

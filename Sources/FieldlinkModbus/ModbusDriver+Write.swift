@@ -128,10 +128,14 @@ extension ModbusDriver {
         case .timeout:
             counters[index].timeouts += 1
             transport?.flush()
+            flushBeforeNextRequest = true
         case .badCRC:
             counters[index].crcErrors += 1
             transport?.flush()
-        case .badResponse: transport?.flush()
+            flushBeforeNextRequest = true
+        case .badResponse:
+            transport?.flush()
+            flushBeforeNextRequest = true
         case .port: close()
         case .invalidArgument: break
         }

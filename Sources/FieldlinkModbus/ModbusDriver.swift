@@ -15,11 +15,17 @@ final class ModbusDriver: BusDriver {
     var transport: (any ModbusTransport)?
     /// When the last transaction on the line ended, for the quiet time before the next request.
     var lastTransactionEnd: ContinuousClock.Instant?
+    /// Set after an exchange that failed on the line (a timeout, a CRC error, bytes that were no
+    /// answer): what arrived since (the rest of the noise, a late answer) is discarded before the
+    /// next request, not read as its answer.
+    var flushBeforeNextRequest = false
     /// Per device: its read plan (split for good after a rejected merged read) and its counters.
     private var plans: [ReadPlan]
     var counters: [LinkCounters]
-    /// Set by `poll`: whether the device answered anything (data or an exception).
+    /// Set by `poll`: whether the device answered anything (data or an exception), and whether the
+    /// line carried bytes that were no answer (a CRC error, a damaged or foreign frame).
     private var answered = false
+    private var garbled = false
 
     /// `openTransport` is the seam for tests: a fake serving a register image instead of libmodbus.
     init(options: any ModbusBusOptions, devices: [PolledDevice], clock: any BusClock = SystemBusClock(), logger: Logger,
@@ -59,6 +65,7 @@ final class ModbusDriver: BusDriver {
         let device = devices[index]
         var points: [DevicePoll.Point?] = Array(repeating: nil, count: device.points.count)
         answered = false
+        garbled = false
         do throws(ModbusError) {
             let transport = try open()
             try transport.setUnit(device.unit)
@@ -93,9 +100,9 @@ final class ModbusDriver: BusDriver {
         } catch {
             // The line itself failed: the device is not judged.
             let reason = error.description
-            return DevicePoll(points: points.map { $0 ?? .failed(reason) }, answered: nil)
+            return DevicePoll(points: points.map { $0 ?? .failed(reason) }, answered: nil, garbled: garbled)
         }
-        return DevicePoll(points: points.map { $0 ?? .failed("not read") }, answered: answered)
+        return DevicePoll(points: points.map { $0 ?? .failed("not read") }, answered: answered, garbled: garbled)
     }
 
     /// One request with its retries, after the quiet time the line needs.
@@ -124,8 +131,9 @@ final class ModbusDriver: BusDriver {
                     counters[index].timeouts += 1
                 case .badCRC:
                     counters[index].crcErrors += 1
+                    garbled = true
                 case .badResponse:
-                    break
+                    garbled = true
                 case .port:
                     close()
                     throw error
@@ -134,6 +142,7 @@ final class ModbusDriver: BusDriver {
                 }
                 // A late or damaged answer must not be taken for the next one.
                 transport.flush()
+                flushBeforeNextRequest = true
                 guard attempt < device.retries else { throw error }
                 attempt += 1
             }
@@ -141,11 +150,17 @@ final class ModbusDriver: BusDriver {
     }
 
     /// The protocol's inter-frame silence, or the device's `delay_before_request` if longer, since the
-    /// end of the previous transaction.
+    /// end of the previous transaction; after a failed exchange, the line is flushed once more, right
+    /// before the request, so noise that went on after the failure is not read as its answer.
     func waitForQuietLine(_ device: PolledDevice) {
-        guard let last = lastTransactionEnd else { return }
-        let quiet = max(options.interFrameSilence, device.delayBeforeRequest)
-        clock.sleep(for: quiet - last.duration(to: clock.now))
+        if let last = lastTransactionEnd {
+            let quiet = max(options.interFrameSilence, device.delayBeforeRequest)
+            clock.sleep(for: quiet - last.duration(to: clock.now))
+        }
+        if flushBeforeNextRequest, let transport {
+            transport.flush()
+            flushBeforeNextRequest = false
+        }
     }
 
     private func read(_ request: ReadPlan.Request, of device: PolledDevice, on transport: any ModbusTransport,

@@ -13,7 +13,7 @@ extension ConfigLoaderTests {
         ProblemCase("  drain_timeout: 2s\n", "  drain_timeout: 2s\n  host: broker\n", path: "mqtt.host",
                     message: #"unknown key "host" (expected one of url, urls, tls, username, password, password_file, status_topic, "#
                         + "client_id, version, keepalive, max_inflight, reconnect_delay, reconnect_delay_max, drain_timeout, "
-                        + "failover_after, ack_timeout, connect_timeout, failback_after, failback, message_expiry)",
+                        + "failover_after, ack_timeout, connect_timeout, failback_after, failback, message_expiry, qos2_unsupported)",
                     at: "  |host: broker"),
         ProblemCase("  memory_messages: 500\n", "  memory_messages: 500\n  disk_messages: 5\n", path: "buffer.disk_messages",
                     message: #"unknown key "disk_messages" (expected one of max_bytes, max_age, durability, sync_interval, "#
@@ -98,6 +98,8 @@ extension ConfigLoaderTests {
                     message: "expected a string, found a mapping", at: "bus: |{name: line2}"),
         ProblemCase("  version: \"3.1.1\"\n", "  version: 4\n", path: "mqtt.version",
                     message: #"unknown value "4" (expected one of auto, 5, 3.1.1)"#, at: "version: |4"),
+        ProblemCase("  version: \"3.1.1\"\n", "  version: \"3.1.1\"\n  qos2_unsupported: drop\n", path: "mqtt.qos2_unsupported",
+                    message: #"unknown value "drop" (expected one of downgrade, refuse)"#, at: "qos2_unsupported: |drop"),
         ProblemCase("    parity: none\n", "    parity: mark\n", path: "buses[0].parity",
                     message: #"unknown value "mark" (expected one of none, even, odd)"#, at: "parity: |mark"),
         ProblemCase("  - name: climate\n", "  - name: \"\"\n", path: "devices[1].name",

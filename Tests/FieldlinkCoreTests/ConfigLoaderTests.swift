@@ -126,6 +126,7 @@ typealias Edit = ConfigFixture.Edit
         #expect(mqtt.brokers[0].username == nil)
         #expect(mqtt.brokers[0].password == nil)
         #expect(mqtt.version == .auto)
+        #expect(mqtt.qos2Unsupported == .downgrade)
         #expect(mqtt.keepalive == .seconds(30))
         #expect(mqtt.maxInflight == 100)
         #expect(mqtt.reconnectDelay == .seconds(1))

@@ -21,6 +21,7 @@ import TestSupport
         #expect(table["ack_timeout"] == "keepalive / \(MQTTConfig.ackTimeoutKeepaliveDivisor)")
         #expect(table["connect_timeout"].flatMap(Duration.init(configText:)) == MQTTConfig.defaultConnectTimeout)
         #expect(table["failback_after"] == "\(MQTTConfig.defaultFailbackAfter.configText), true")
+        #expect(table["qos2_unsupported"] == MQTTConfig.defaultQoS2Unsupported.rawValue)
     }
 
     @Test func writeBackTable() {

@@ -93,11 +93,34 @@ struct RabbitMQTests {
 
     /// RabbitMQ answers QoS 2 with PUBACK: one clear error naming the topic and its QoS, one
     /// warning, then QoS 1 — no reconnect storm, every reading delivered.
-    @Test("a QoS 2 device on RabbitMQ: one error, a downgrade to QoS 1, no reconnect storm, nothing lost",
+    @Test("a QoS 2 device on RabbitMQ: refuse leaves the broker alone after one error; downgrade: one error, QoS 1, no reconnect storm, nothing lost",
           .timeLimit(.minutes(3)))
     func qos2IsDowngraded() throws {
         let setup = try Setup("rabbitmq-qos2", qos: 2, subscriberID: "sub-\(UUID().uuidString.prefix(6))")
         defer { setup.tearDown() }
+        func connectCount() -> Int {
+            setup.broker.log.split(separator: "\n").filter { $0.contains("accepting MQTT connection") && $0.contains("client id: gw-r)") }.count
+        }
+
+        // qos2_unsupported: refuse. The broker shows it only by answering the first QoS 2 PUBLISH
+        // with PUBACK: one error, and it is not connected to again.
+        let original = try String(contentsOfFile: setup.config, encoding: .utf8)
+        try original.replacingOccurrences(of: "  reconnect_delay_max: 2s\n", with: "  reconnect_delay_max: 2s\n  qos2_unsupported: refuse\n")
+            .write(toFile: setup.config, atomically: true, encoding: .utf8)
+        let refusing = try startGateway(config: setup.config, in: setup.workspace.path)
+        defer { refusing.stop(signal: SIGKILL) }
+        #expect(eventually(timeout: .seconds(20)) { !refusing.logLines(level: "ERROR", containing: "cannot carry QoS 2").isEmpty }, "log:\n\(refusing.stderr)")
+        let connectsAtRefusal = connectCount()
+        pause(.seconds(3))
+        let refusals = refusing.logLines(level: "ERROR", containing: "cannot carry QoS 2")
+        #expect(refusals.count == 1 && refusals.first?.contains("PUBACK") == true && refusals.first?.contains("until the gateway restarts") == true,
+                "log:\n\(refusing.stderr)")
+        #expect(connectsAtRefusal >= 1 && connectCount() == connectsAtRefusal, "connected again after the refusal; log:\n\(refusing.stderr)")
+        #expect(refusing.stop() == 0)
+        try original.write(toFile: setup.config, atomically: true, encoding: .utf8)
+        let connectsBefore = connectCount()
+
+        // The default, downgrade; what waited during the refusal goes out too.
         let gateway = try startGateway(config: setup.config, in: setup.workspace.path)
         defer { gateway.stop(signal: SIGKILL) }
         try #require(setup.subscriber.waitFor(device: "meter", count: 20, timeout: .seconds(30)), "log:\n\(gateway.stderr)")
@@ -106,8 +129,8 @@ struct RabbitMQTests {
         #expect(errors.count == 1 && errors.first?.contains("fieldlink/gw-r/meter (qos: 2)") == true, "log:\n\(gateway.stderr)")
         #expect(gateway.logLines(level: "WARNING", containing: "downgraded to QoS 1").count == 1, "log:\n\(gateway.stderr)")
         // Counted by the broker: one 3.1.1 session, and one more after the downgrade.
-        let connects = setup.broker.log.split(separator: "\n").filter { $0.contains("accepting MQTT connection") && $0.contains("client id: gw-r)") }
-        #expect((1...3).contains(connects.count), "\(connects.count) connects (a reconnect storm?); log:\n\(gateway.stderr)")
+        let connects = connectCount() - connectsBefore
+        #expect((1...3).contains(connects), "\(connects) connects (a reconnect storm?); log:\n\(gateway.stderr)")
         #expect(gateway.stop() == 0)
         let state = try Data(contentsOf: URL(fileURLWithPath: "\(setup.workspace.path)/state/sequence.json"))
         let next = try #require((try JSONSerialization.jsonObject(with: state) as? [String: NSNumber])?["meter"]).uint64Value
@@ -115,7 +138,7 @@ struct RabbitMQTests {
         let received = setup.subscriber.telemetry(device: "meter").map(\.seq)
         let missing = (1..<next).filter { !Set(received).contains($0) }
         #expect(missing.isEmpty, "lost: \(missing.prefix(30))")
-        print("QoS 2 on RabbitMQ: \(connects.count) connect(s), \(received.count - Set(received).count) duplicate(s) for \(next - 1) readings")
+        print("QoS 2 on RabbitMQ: \(connects) connect(s), \(received.count - Set(received).count) duplicate(s) for \(next - 1) readings")
         #expect(received.count - Set(received).count <= 100, "\(received.count - Set(received).count) duplicates")
     }
 }

@@ -28,6 +28,8 @@ public final class SerialLine: @unchecked Sendable {
         let connected: Mutex<[Bool]>
         /// Drops whose answers reach the gateway with their last byte flipped (a CRC error).
         let corrupted: Mutex<[Bool]>
+        /// Noise on the whole line: bursts of random bytes reach the gateway and every drop.
+        let noisy = Atomic<Bool>(false)
         let stopping = Atomic<Bool>(false)
         init(drops: Int) {
             connected = Mutex(Array(repeating: true, count: drops))
@@ -79,6 +81,10 @@ public final class SerialLine: @unchecked Sendable {
     /// whole answer fails its CRC check (as long as the answer arrives in one chunk, as a pty delivers it).
     public func corrupt(drop index: Int, _ on: Bool = true) { state.corrupted.withLock { $0[index] = on } }
 
+    /// Noise on the whole line (a motor starting, a bad ground, a second master): while on, a burst
+    /// of 2-16 random bytes every 10-40 ms reaches the gateway and every drop, on top of any traffic.
+    public func noise(_ on: Bool = true) { state.noisy.store(on, ordering: .relaxed) }
+
     /// Stops the relay and the socat processes; idempotent.
     public func stop() {
         guard !state.stopping.exchange(true, ordering: .relaxed) else { return }
@@ -90,9 +96,16 @@ public final class SerialLine: @unchecked Sendable {
     private static func relay(_ descriptors: [Int32], state: RelayState) {
         var polled = descriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
         var buffer = [UInt8](repeating: 0, count: 4_096)
+        var nextBurst = DispatchTime.now()
         while !state.stopping.load(ordering: .relaxed) {
+            let noisy = state.noisy.load(ordering: .relaxed)
+            if noisy, DispatchTime.now() >= nextBurst {
+                let burst = (0..<Int.random(in: 2...16)).map { _ in UInt8.random(in: 0...255) }
+                descriptors.forEach { writeAll(burst, to: $0) }
+                nextBurst = .now() + .milliseconds(Int.random(in: 10...40))
+            }
             for index in polled.indices { polled[index].revents = 0 }
-            guard poll(&polled, nfds_t(polled.count), 50) > 0 else { continue }
+            guard poll(&polled, nfds_t(polled.count), noisy ? 5 : 50) > 0 else { continue }
             var hungUp = false
             for index in polled.indices {
                 let events = polled[index].revents

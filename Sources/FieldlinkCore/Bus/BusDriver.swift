@@ -12,10 +12,14 @@ public struct DevicePoll: Sendable {
     /// A device that stays silent is backed off; nil says nothing about the device (the line itself
     /// failed, or a stream period simply ended).
     public var answered: Bool?
+    /// The line carried bytes that were no answer (a CRC error, a damaged or foreign frame): noise,
+    /// which says nothing about the device and makes the bus owner hold every backoff until a clean answer.
+    public var garbled: Bool
 
-    public init(points: [Point], answered: Bool?) {
+    public init(points: [Point], answered: Bool?, garbled: Bool = false) {
         self.points = points
         self.answered = answered
+        self.garbled = garbled
     }
 
     /// Every point failed for one reason (port down, no reply).

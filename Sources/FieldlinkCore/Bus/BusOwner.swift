@@ -18,6 +18,9 @@ public final class BusOwner<Driver: BusDriver> {
     var states: [DeviceState]
     /// The bus these devices are on, for its line-time counter.
     let bus: String
+    /// Since when the line has carried garbage (bytes that were no answer) without a clean answer
+    /// since: silence meanwhile is the noise's, not a device's, so no backoff grows.
+    private var garbageSince: Int64?
 
     /// What the owner keeps per device between polls.
     struct DeviceState {
@@ -98,8 +101,29 @@ public final class BusOwner<Driver: BusDriver> {
     }
 
     private func finish(_ poll: DevicePoll, of index: Int, at timestamp: Int64) -> Reading {
-        book(poll.answered, of: index)
+        book(lineAware(poll, at: timestamp), of: index)
         return reading(poll, of: index, at: timestamp)
+    }
+
+    /// What a poll says about its device once the line's state is known. Garbage on the line (a
+    /// garbled poll) judges no device, and neither does silence until some device answers cleanly
+    /// again; that clean answer ends the disturbance, and every device backed off is probed at the
+    /// next idle time that fits, so a healthy unit is back within an interval or two of the noise
+    /// stopping instead of after its grown backoff.
+    private func lineAware(_ poll: DevicePoll, at timestamp: Int64) -> Bool? {
+        if poll.garbled, garbageSince == nil {
+            garbageSince = timestamp
+            logger.notice("garbage on the line (damaged or foreign frames): no device is backed off for its silence until one answers cleanly again",
+                          metadata: ["bus": "\(bus)"])
+        }
+        guard let since = garbageSince else { return poll.answered }
+        guard poll.answered == true, !poll.garbled else { return poll.answered == false ? nil : poll.answered }
+        garbageSince = nil
+        let backedOff = states.indices.filter { states[$0].nextProbe != nil }
+        for other in backedOff { states[other].nextProbe = clock.now }
+        logger.notice("line clean again after \(Duration.milliseconds(timestamp - since).configText) of garbage\(backedOff.isEmpty ? "" : ": probing \(backedOff.count) backed-off device(s) now")",
+                      metadata: ["bus": "\(bus)"])
+        return true
     }
 
     /// The raw values converted as every family converts them.

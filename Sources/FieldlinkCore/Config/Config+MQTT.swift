@@ -7,6 +7,15 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "<redacted>" }
 }
 
+/// What to do with QoS 2 messages on a broker that cannot carry QoS 2 (it answers a QoS 2 PUBLISH
+/// with PUBACK, as RabbitMQ does, or its MQTT 5 CONNACK gives a Maximum QoS below 2).
+public enum QoS2Fallback: String, Sendable, Hashable, CaseIterable {
+    /// They go at QoS 1 to that broker, with one error and a warning: a message may arrive twice.
+    case downgrade
+    /// That broker is not used: the next in `urls` is tried; with none, messages wait in the buffer.
+    case refuse
+}
+
 public enum MQTTVersion: String, Sendable, Hashable, CaseIterable {
     /// MQTT 5 first; 3.1.1 when the broker refuses the protocol, closes before its CONNACK, or sends none.
     case auto
@@ -82,12 +91,15 @@ public struct MQTTConfig: Sendable, Hashable {
     public var ackTimeout: Duration = MQTTConfig.defaultKeepalive / MQTTConfig.ackTimeoutKeepaliveDivisor
     /// From the start of a connect attempt to the broker's CONNACK.
     public var connectTimeout: Duration = MQTTConfig.defaultConnectTimeout
+    /// A broker that cannot carry QoS 2: downgrade to QoS 1 on it, or refuse to use it.
+    public var qos2Unsupported: QoS2Fallback = MQTTConfig.defaultQoS2Unsupported
 
     /// The most preferred broker, for messages that name one.
     public var url: String { brokers[0].url }
 
     public static let defaultStatusTopic = "fieldlink/{gateway}/status"
     public static let defaultVersion = MQTTVersion.auto
+    public static let defaultQoS2Unsupported = QoS2Fallback.downgrade
     public static let defaultKeepalive = Duration.seconds(30)
     /// Shorter keepalives cost pings and radio time without finding a dead link much sooner.
     public static let minimumKeepalive = Duration.seconds(5)

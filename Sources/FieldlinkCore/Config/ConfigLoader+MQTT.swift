@@ -53,6 +53,7 @@ extension DocumentReader {
         let failbackAfter = map.optional("failback_after").flatMap { $0.duration(minimum: MQTTConfig.minimumRetryDelay) } ?? MQTTConfig.defaultFailbackAfter
         let failback = map.optional("failback").flatMap { $0.bool() } ?? true
         let messageExpiry = map.optional("message_expiry")?.duration(minimum: MQTTConfig.minimumMessageExpiry)
+        let qos2Unsupported = map.optional("qos2_unsupported").flatMap { $0.oneOf(QoS2Fallback.self) } ?? MQTTConfig.defaultQoS2Unsupported
         map.rejectUnknownKeys()
         guard !brokers.isEmpty, let clientID else { return nil }
         let status = TopicTemplate(statusTopic)?.render(gateway: gatewayID ?? clientID, device: "", bus: "") ?? statusTopic
@@ -60,7 +61,7 @@ extension DocumentReader {
                           maxInflight: maxInflight, reconnectDelay: reconnectDelay,
                           reconnectDelayMax: max(reconnectDelay, reconnectDelayMax), drainTimeout: drainTimeout,
                           failoverAfter: failoverAfter, failbackAfter: failback ? failbackAfter : nil, messageExpiry: messageExpiry,
-                          ackTimeout: ackTimeout, connectTimeout: connectTimeout)
+                          ackTimeout: ackTimeout, connectTimeout: connectTimeout, qos2Unsupported: qos2Unsupported)
     }
 
     /// How to log in to a broker: the mqtt section's, or one `urls` entry's own.

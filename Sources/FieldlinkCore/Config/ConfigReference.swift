@@ -70,6 +70,8 @@ public enum ConfigReference {
             K("failback_after", MQTTConfig.defaultFailbackAfter.configText, "several brokers: a preferred one reachable this long is returned to"),
             K("failback", "true", "false stays on the broker it reached"),
             K("message_expiry", "", "MQTT 5: the broker drops what it could not deliver within this"),
+            K("qos2_unsupported", MQTTConfig.defaultQoS2Unsupported.rawValue,
+              "a broker that cannot carry QoS 2: downgrade (QoS 1 to it, a warning) or refuse (it is not used again; messages wait)"),
         ]),
         ConfigSectionDoc("mqtt.tls", "For mqtts:// URLs.", [
             K("ca_file", "the system CA store", "the CA the broker's certificate is checked against"),
