@@ -31,6 +31,7 @@ PIDS+=($!)
 sleep 0.5
 cat >"$WORK/fieldlink.yaml" <<EOF
 gateway: {id: gw-kill, state_dir: $WORK/state}
+time: {trust: always}
 mqtt: {url: mqtt://127.0.0.1:$port, reconnect_delay: 200ms, reconnect_delay_max: 1s}
 buffer: {durability: always}
 buses:

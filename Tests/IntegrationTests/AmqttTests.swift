@@ -23,6 +23,7 @@ struct AmqttTests {
         defer { simulator.process.stop() }
         let config = try workspace.write("""
             gateway: {id: gw-a, state_dir: \(workspace.path)/state}
+            time: {trust: always}
             mqtt: {url: \(broker.url)}
             buses:
               - {name: line1, type: modbus-rtu, port: \(pty.gatewaySide), parity: none, timeout: 300ms}
