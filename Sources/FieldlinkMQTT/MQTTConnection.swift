@@ -98,7 +98,7 @@ final class MQTTConnection {
         let reason: String
         do {
             try open()
-            // Watchdog: this thread beats on every turn of its poll loop (at most 100 ms apart).
+            // Watchdog: this thread beats on every turn of its poll loop (at most a second apart).
             let heartbeat = HealthBoard.shared.register("fl-mqtt")
             defer { HealthBoard.shared.unregister(heartbeat) }
             reason = loop(heartbeat)
@@ -223,7 +223,7 @@ final class MQTTConnection {
             var fds = [pollfd(fd: socket, events: Int16(POLLIN) | (mosquitto_want_write(mosq) ? Int16(POLLOUT) : 0), revents: 0),
                        pollfd(fd: control.wakeFD, events: Int16(POLLIN), revents: 0)]
             // Room freed without a packet arriving (QoS 0 completes on the write): don't sleep on it.
-            _ = poll(&fds, 2, needsPump && connected ? 0 : 100)
+            _ = poll(&fds, 2, needsPump && connected ? 0 : idleWait)
             heartbeat.beat()
             if fds[1].revents & Int16(POLLIN) != 0 {
                 control.consumeWake()
@@ -253,6 +253,15 @@ final class MQTTConnection {
         }
     }
 
+    /// How long (ms) the loop sleeps when neither the socket nor the ring has anything. Idle and
+    /// connected: a second, so an idle gateway's connection thread wakes once a second, which is
+    /// often enough for keepalive pings (keepalive is at least 5 s) and for the silence checks.
+    /// While connecting, draining or waiting for acknowledgements: 100 ms, so a CONNACK or PUBACK
+    /// that never comes is noticed within `connect_timeout`/`ack_timeout` plus a tenth of a second.
+    private var idleWait: Int32 {
+        connected && inFlight.isEmpty && control.current == .run ? 1_000 : 100
+    }
+
     /// A clean DISCONNECT (`mosquitto_disconnect_v5`): the broker then publishes no last will, so
     /// the retained `offline` is published first.
     private func disconnect() -> String {
@@ -273,7 +282,11 @@ final class MQTTConnection {
         if !announcements.isEmpty { publishDirectly(announcements) }
         let room = config.maxInflight - inFlight.count
         guard room > 0 else { return }
-        for record in ring.checkout(limit: room) {
+        let records = ring.checkout(limit: room)
+        // Fewer than asked for: the ring is empty now and wakes this thread for the next append, so
+        // no extra turn of the loop is needed (one poll(2) less per message at QoS 0).
+        if records.count == room { needsPump = true }
+        for record in records {
             let message = record.message
             var mid: Int32 = 0
             let (topic, alias) = aliased(message.topic)
@@ -291,7 +304,6 @@ final class MQTTConnection {
                 if completedAlready {
                     GatewayCounters.shared.acknowledged(qos: message.qos)
                     ring.acknowledge(record.id)  // QoS 0, already handed to the socket
-                    needsPump = true  // its room in the window is free again
                 } else {
                     inFlight[mid] = (record.id, ConnectionControl.uptime(), min(message.qos, maxQoS), message.topic)
                 }
