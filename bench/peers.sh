@@ -6,6 +6,7 @@
 #
 #   bash bench/peers.sh                        # PEERS_SECONDS=20, PEERS_WARMUP=5
 #   PEERS_SECONDS=10 bash bench/peers.sh
+#   FIELDLINK_BIN=.build-bench/release/fieldlink bash bench/peers.sh   # an existing binary, no build
 #
 # Needs: swift, cc, pkg-config + libmodbus-dev, mosquitto, mosquitto_sub, socat, strace, python3 with
 # venv + pymodbus (for the slave). The peer goes into its own virtualenv in the cache directory
@@ -47,7 +48,12 @@ fi
     || die "the peer's venv is broken ($VENV): remove it and run again"
 
 # --- builds ------------------------------------------------------------------------------------
-build_release --product fieldlink
+if [[ -n "${FIELDLINK_BIN:-}" ]]; then
+    FIELDLINK="$FIELDLINK_BIN"   # an existing binary, e.g. a release build made earlier
+    [[ -x "$FIELDLINK" ]] || die "FIELDLINK_BIN=$FIELDLINK is not executable"
+else
+    build_release --product fieldlink
+fi
 log "compiling bench/baseline.c ..."
 # shellcheck disable=SC2046  # pkg-config output is meant to be word-split
 cc -O2 -Wall -o "$WORK/baseline" "$ROOT/bench/baseline.c" $(pkg-config --cflags --libs libmodbus)
@@ -173,7 +179,7 @@ peer_config() {
     } >"$1"
 }
 start_peer() {  # start_peer CSV: PEER_PID
-    "$VENV/bin/modbus2mqtt" --rtu "$TTY" --rtu-parity none --always-publish --mqtt-host 127.0.0.1 --mqtt-port "$PORT" \
+    PYTHONUNBUFFERED=1 "$VENV/bin/modbus2mqtt" --rtu "$TTY" --rtu-parity none --always-publish --mqtt-host 127.0.0.1 --mqtt-port "$PORT" \
         --mqtt-topic modbus/ --config "$1" --verbosity 1 >"$WORK/peer.log" 2>&1 &
     PEER_PID=$!
     PIDS+=("$PEER_PID")
@@ -217,8 +223,8 @@ B_POLLS="$(sed -n 's/.*reads=\([0-9]*\).*/\1/p' "$WORK/baseline.out")"
 B_SYSCALLS="$(syscalls_total "$WORK/strace-baseline.txt")"
 
 # --- 4. idle wake-ups: a 60 s interval, measured between two polls -----------------------------
-idle_switches() {  # idle_switches PID NAME: context switches over IDLE_SECONDS, from 3 s after the first poll;
-    # sets NAME_IDLE (all threads) and NAME_BUSIEST ("thread N" for the thread that switched most)
+idle_switches() {  # idle_switches PID NAME: context switches over IDLE_SECONDS, from 3 s after the start;
+    # sets NAME_IDLE (all threads) and NAME_BUSIEST ("THREAD:N" for the thread that switched most)
     sleep 3
     thread_switches "$1" >"$WORK/idle-$2-before.txt"
     sleep "$IDLE_SECONDS"
@@ -244,7 +250,8 @@ stop_pid "$FL_PID"; stop_pid "$SUB_PID"
 peer_config "$WORK/peer-idle.csv" 60
 subscribe "$WORK/peer-idle.txt" "modbus/meter/state/#"
 start_peer "$WORK/peer-idle.csv"
-wait_for 90 "the peer's first message (idle run)" test -s "$WORK/peer-idle.txt"
+# Its first poll comes at a random point of the first interval: wait for its MQTT loop instead.
+wait_for 90 "the peer's MQTT connection (idle run)" grep -q "MQTT Loop started" "$WORK/peer.log"
 idle_switches "$PEER_PID" peer
 stop_pid "$PEER_PID"; stop_pid "$SUB_PID"
 

@@ -282,11 +282,7 @@ final class MQTTConnection {
         if !announcements.isEmpty { publishDirectly(announcements) }
         let room = config.maxInflight - inFlight.count
         guard room > 0 else { return }
-        let records = ring.checkout(limit: room)
-        // Fewer than asked for: the ring is empty now and wakes this thread for the next append, so
-        // no extra turn of the loop is needed (one poll(2) less per message at QoS 0).
-        if records.count == room { needsPump = true }
-        for record in records {
+        for record in ring.checkout(limit: room) {
             let message = record.message
             var mid: Int32 = 0
             let (topic, alias) = aliased(message.topic)
@@ -304,6 +300,7 @@ final class MQTTConnection {
                 if completedAlready {
                     GatewayCounters.shared.acknowledged(qos: message.qos)
                     ring.acknowledge(record.id)  // QoS 0, already handed to the socket
+                    needsPump = true  // its room in the window is free again
                 } else {
                     inFlight[mid] = (record.id, ConnectionControl.uptime(), min(message.qos, maxQoS), message.topic)
                 }

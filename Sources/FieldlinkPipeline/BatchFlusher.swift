@@ -22,14 +22,18 @@ public struct BatchFlusher: Service {
     }
 
     public func run() async throws {
-        var starts = pipeline.batchStarts.cancelOnGracefulShutdown().makeAsyncIterator()
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            if pipeline.hasBatchesInTheMaking {
-                try? await Task.sleep(for: interval)
-                pipeline.flushDue(now: now())
-            } else if await starts.next() == nil {
-                break  // shutdown or cancellation
+        var starts = pipeline.batchStarts.makeAsyncIterator()
+        await withGracefulShutdownHandler {
+            while !Task.isShuttingDownGracefully, !Task.isCancelled {
+                if pipeline.hasBatchesInTheMaking {
+                    try? await Task.sleep(for: interval)
+                    pipeline.flushDue(now: now())
+                } else if await starts.next() == nil {
+                    break  // cancelled
+                }
             }
+        } onGracefulShutdown: {
+            pipeline.wakeFlusher()
         }
         pipeline.flushAll()
     }

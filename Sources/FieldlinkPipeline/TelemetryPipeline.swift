@@ -165,6 +165,9 @@ public final class TelemetryPipeline: ReadingSink {
         queue(routes.encoder.encode(batch: batch), on: routes.device, encoder: routes.encoder, sequence: Self.sequence(of: batch.last))
     }
 
+    /// Wakes the `BatchFlusher` (at shutdown, so it sees it).
+    func wakeFlusher() { batchStarted.yield() }
+
     /// True while some batch holds readings: the flusher then looks for due ones a few times a second.
     var hasBatchesInTheMaking: Bool {
         batches.withLock { $0.values.contains { !$0.batcher.isEmpty } }
