@@ -29,7 +29,7 @@ done
 source "$ROOT/bench/lib.sh"
 
 # --- build -------------------------------------------------------------------------------------
-build_release
+if [[ -n "${FIELDLINK_BIN:-}" ]]; then FIELDLINK="$FIELDLINK_BIN"; else build_release; fi  # FIELDLINK_BIN: skip the build
 
 log "compiling bench/baseline.c ..."
 # shellcheck disable=SC2046  # pkg-config output is meant to be word-split

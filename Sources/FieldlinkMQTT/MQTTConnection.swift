@@ -102,7 +102,7 @@ final class MQTTConnection {
         let reason: String
         do {
             try open()
-            // Watchdog: this thread beats on every turn of its poll loop (at most 100 ms apart).
+            // Watchdog: this thread beats on every turn of its poll loop (at most a second apart).
             let heartbeat = HealthBoard.shared.register("fl-mqtt")
             defer { HealthBoard.shared.unregister(heartbeat) }
             reason = loop(heartbeat)
@@ -230,7 +230,7 @@ final class MQTTConnection {
             var fds = [pollfd(fd: socket, events: Int16(POLLIN) | (mosquitto_want_write(mosq) ? Int16(POLLOUT) : 0), revents: 0),
                        pollfd(fd: control.wakeFD, events: Int16(POLLIN), revents: 0)]
             // Room freed without a packet arriving (QoS 0 completes on the write): don't sleep on it.
-            _ = poll(&fds, 2, needsPump && connected ? 0 : 100)
+            _ = poll(&fds, 2, needsPump && connected ? 0 : idleWait)
             heartbeat.beat()
             if fds[1].revents & Int16(POLLIN) != 0 {
                 control.consumeWake()
@@ -259,6 +259,15 @@ final class MQTTConnection {
                 if let refusal { return "\(disconnect()): \(refusal)" }
             }
         }
+    }
+
+    /// How long (ms) the loop sleeps when neither the socket nor the ring has anything. Idle and
+    /// connected: a second, so an idle gateway's connection thread wakes once a second, which is
+    /// often enough for keepalive pings (keepalive is at least 5 s) and for the silence checks.
+    /// While connecting, draining or waiting for acknowledgements: 100 ms, so a CONNACK or PUBACK
+    /// that never comes is noticed within `connect_timeout`/`ack_timeout` plus a tenth of a second.
+    private var idleWait: Int32 {
+        connected && inFlight.isEmpty && control.current == .run ? 1_000 : 100
     }
 
     /// A clean DISCONNECT (`mosquitto_disconnect_v5`): the broker then publishes no last will, so

@@ -3,6 +3,10 @@ import ServiceLifecycle
 
 /// Sends batches whose oldest reading has waited `max_delay`, and every batch at shutdown (after the
 /// buses stopped, before the publisher drains).
+///
+/// Looks for due batches every `interval` only while some batch holds readings; otherwise it waits
+/// for the pipeline to say a batch started, so a gateway without batching (or between batches) costs
+/// no wake-up at all.
 public struct BatchFlusher: Service {
     let pipeline: TelemetryPipeline
     let interval: Duration
@@ -18,9 +22,18 @@ public struct BatchFlusher: Service {
     }
 
     public func run() async throws {
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            try? await Task.sleep(for: interval)
-            pipeline.flushDue(now: now())
+        var starts = pipeline.batchStarts.makeAsyncIterator()
+        await withGracefulShutdownHandler {
+            while !Task.isShuttingDownGracefully, !Task.isCancelled {
+                if pipeline.hasBatchesInTheMaking {
+                    try? await Task.sleep(for: interval)
+                    pipeline.flushDue(now: now())
+                } else if await starts.next() == nil {
+                    break  // cancelled
+                }
+            }
+        } onGracefulShutdown: {
+            pipeline.wakeFlusher()
         }
         pipeline.flushAll()
     }

@@ -25,6 +25,9 @@ public final class TelemetryPipeline: ReadingSink {
     /// Readings waiting to go out together, per topic and format (devices with `batch:` only):
     /// devices that share a topic share its batches.
     private let batches = Mutex<[String: PendingBatch]>([:])
+    /// Told when a batch starts filling, so the `BatchFlusher` sleeps while no batch is in the making.
+    let batchStarts: AsyncStream<Void>
+    private let batchStarted: AsyncStream<Void>.Continuation
 
     private struct PendingBatch {
         var batcher = Batcher<Reading>()
@@ -46,6 +49,7 @@ public final class TelemetryPipeline: ReadingSink {
         self.sequences = sequences
         self.ring = ring
         self.logger = logger
+        (batchStarts, batchStarted) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         describe(devices)
     }
 
@@ -148,17 +152,28 @@ public final class TelemetryPipeline: ReadingSink {
         }
         let size = routes.encoder.batchSize(of: reading)
         let key = routes.encoder.contentType + " " + routes.device.topic
-        let ready = batches.withLock { batches in
+        let (ready, started) = batches.withLock { batches in
+            let started = batches[key]?.batcher.isEmpty ?? true
             // Monotonic when stamped, so a clock step neither holds a batch back nor sends it early.
-            batches[key, default: PendingBatch(routes: routes)].batcher.add(reading, size: size, takenAt: reading.time?.monotonic ?? reading.timestamp,
-                                                                            policy: policy)
+            let ready = batches[key, default: PendingBatch(routes: routes)].batcher.add(reading, size: size, takenAt: reading.time?.monotonic ?? reading.timestamp,
+                                                                                        policy: policy)
+            return (ready, started)
         }
+        if started { batchStarted.yield() }
         for batch in ready { queue(batch: batch, of: routes) }
     }
 
     private func queue(batch: [Reading], of routes: DeviceRoutes) {
         queue(routes.encoder.encode(batch: batch), on: routes.device, encoder: routes.encoder, sequence: Self.sequence(of: batch.last),
               time: batch.first?.time)
+    }
+
+    /// Wakes the `BatchFlusher` (at shutdown, so it sees it).
+    func wakeFlusher() { batchStarted.yield() }
+
+    /// True while some batch holds readings: the flusher then looks for due ones a few times a second.
+    var hasBatchesInTheMaking: Bool {
+        batches.withLock { $0.values.contains { !$0.batcher.isEmpty } }
     }
 
     /// Batches whose oldest reading has waited `max_delay` (called a few times a second); `now` in

@@ -177,6 +177,27 @@ import Testing
         #expect(try batches(fixture, on: "fl/gw/m").map(\.count) == [1])
     }
 
+    /// With no batch in the making the flusher sleeps until one starts (no periodic wake-up), and
+    /// a batch that starts after it went to sleep still goes when due.
+    @Test func theFlusherWakesForABatchThatStartsWhileItWaits() async throws {
+        let fixture = try PipelineFixture([device("m", batch: Self.threePolls, points: [point("v")])])
+        fixture.ring.clear()
+        let clock = Mutex<Int64>(15_000)
+        let flusher = BatchFlusher(pipeline: fixture.pipeline, interval: .milliseconds(1)) { clock.withLock { $0 } }
+        let running = Task { try await flusher.run() }
+        defer { running.cancel() }
+        try await Task.sleep(for: .milliseconds(20))
+        fixture.pipeline.deliver(reading("m", at: 10_000, [("v", .double(1))]))
+        let deadline = ContinuousClock.now + .seconds(5)
+        while fixture.ring.messages.isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
+        #expect(try batches(fixture, on: "fl/gw/m").map(\.count) == [1])
+        // The second batch, after the flusher went back to waiting.
+        fixture.pipeline.deliver(reading("m", at: 14_000, [("v", .double(2))]))
+        clock.withLock { $0 = 19_000 }
+        while fixture.ring.messages.count < 2, ContinuousClock.now < deadline + .seconds(5) { try await Task.sleep(for: .milliseconds(1)) }
+        #expect(try batches(fixture, on: "fl/gw/m").map(\.count) == [1, 1])
+    }
+
     @Test func theFlusherSendsEveryBatchWhenItStops() async throws {
         let fixture = try PipelineFixture([device("m", batch: BatchPolicy(maxMessages: 50, maxDelay: .seconds(3_600)), points: [point("v")])])
         fixture.ring.clear()

@@ -133,8 +133,9 @@ public final class BusLoop<Resource>: BusThread {
     }
 
     /// The longest the loop sleeps before it looks again (and beats its heartbeat), so an idle
-    /// loop still shows it is alive to the watchdog.
-    public static var maximumIdleWait: Duration { .milliseconds(500) }
+    /// loop still shows it is alive to the watchdog (which allows a thread at least 2 s): once a
+    /// second, the only wake-up an idle bus costs.
+    public static var maximumIdleWait: Duration { .seconds(1) }
 
     private func loop() {
         let heartbeat = HealthBoard.shared.register(name)
