@@ -168,11 +168,9 @@ CONFIG="$WORK/fieldlink.yaml"
     printf '  - {name: flapper, bus: flaky, unit: 1, interval: %sms, qos: 1, points: [{name: v, address: 0, type: float32}, {name: n, address: 9, type: uint16}]}\n' "$INTERVAL_MS"
     printf '  - {name: thermo, bus: tty, interval: 100ms, parser: keyvalue, qos: 1, points: [{name: T, type: int}, {name: H, type: int}]}\n'
 } >"$CONFIG"
-"$FIELDLINK" check -c "$CONFIG" >"$WORK/check.txt" 2>&1 || { cat "$WORK/check.txt" >&2; die "fieldlink check rejected the generated config"; }
+check_config "$CONFIG"
 
-NOTIFY_SOCKET="$WORK/notify.sock" WATCHDOG_USEC="$WATCHDOG_USEC" "$FIELDLINK" run -c "$CONFIG" 2>"$WORK/fieldlink.log" &
-FL_PID=$!
-PIDS+=("$FL_PID")
+NOTIFY_SOCKET="$WORK/notify.sock" WATCHDOG_USEC="$WATCHDOG_USEC" start_fieldlink "$CONFIG"
 wait_for 30 "READY=1 from fieldlink" grep -q "READY=1" "$WORK/notify.log"
 sleep 2
 
