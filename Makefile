@@ -44,9 +44,11 @@ test-systemd: test-deps deb-deps
 	SWIFT=$(SWIFT) scripts/test-systemd.sh
 
 # `make fuzz FUZZ_SECONDS=N`: every harness (fuzz/Harness) for N seconds; see scripts/fuzz.sh.
+# `make fuzz FUZZ_RUNS=M FUZZ_SECONDS=N`: each stops after M executions, or N seconds at most.
 FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?=
 fuzz:
-	FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT=$(SWIFT) scripts/fuzz.sh
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) SWIFT=$(SWIFT) scripts/fuzz.sh
 
 # ARCH=arm64 on an x86_64 machine cross-builds (scripts/cross-build.sh says what is missing, if anything).
 deb: deb-deps

@@ -78,3 +78,26 @@ build_ring_bench() {
     # shellcheck disable=SC2046  # pkg-config output is meant to be word-split
     cc -O2 -Wall -o "$WORK/mosquitto_baseline" "$ROOT/bench/mosquitto_baseline.c" $(pkg-config --cflags --libs libmosquitto) -lpthread
 }
+
+# check_config CONFIG: `fieldlink check` on a generated config, its output shown on refusal.
+check_config() {
+    "$FIELDLINK" check -c "$1" >"$WORK/check.txt" 2>&1 || { cat "$WORK/check.txt" >&2; die "fieldlink check rejected the generated config"; }
+}
+
+# start_line_subscriber PORT TOPIC CLIENT_ID: mosquitto_sub at QoS 1 writing one payload per line to
+# SUB_OUT ($WORK/messages.txt); stdbuf makes it write each line as it arrives, so the line count at
+# any instant is what the broker delivered so far.
+start_line_subscriber() {
+    SUB_OUT="$WORK/messages.txt"
+    : >"$SUB_OUT"
+    stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$1" -q 1 -t "$2" -F '%p' -i "$3" >"$SUB_OUT" 2>"$WORK/sub.log" &
+    PIDS+=($!)
+    sleep 0.5
+}
+
+# start_fieldlink CONFIG: `fieldlink run` in the background, its log in $WORK/fieldlink.log; PID in FL_PID.
+start_fieldlink() {
+    "$FIELDLINK" run -c "$1" 2>"$WORK/fieldlink.log" &
+    FL_PID=$!
+    PIDS+=("$FL_PID")
+}

@@ -142,21 +142,13 @@ EOF
 EOF
     done
 } >"$CONFIG"
-"$FIELDLINK" check -c "$CONFIG" >"$WORK/check.txt" 2>&1 || { cat "$WORK/check.txt" >&2; die "fieldlink check rejected the generated config"; }
+check_config "$CONFIG"
 
-# One payload per line; stdbuf makes mosquitto_sub write each line as it arrives, so counting lines
-# at two instants counts the messages the broker delivered in between.
-SUB_OUT="$WORK/messages.txt"
-: >"$SUB_OUT"
-stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$PORT" -q 1 -t "fieldlink/bench/#" -F '%p' -i bench-sub \
-    >"$SUB_OUT" 2>"$WORK/sub.log" &
-PIDS+=($!)
-sleep 0.5
+# Counting lines at two instants counts the messages the broker delivered in between.
+start_line_subscriber "$PORT" "fieldlink/bench/#" bench-sub
 
 log "fieldlink: $DEVICES device(s) every ${INTERVAL_MS}ms, QoS 1; warming up ${WARMUP}s, measuring ${SECONDS_RUN}s ..."
-"$FIELDLINK" run -c "$CONFIG" 2>"$WORK/fieldlink.log" &
-FL_PID=$!
-PIDS+=($FL_PID)
+start_fieldlink "$CONFIG"
 lines() { wc -l <"$SUB_OUT" | tr -d ' '; }
 has_messages() { (( $(lines) > 0 )); }
 wait_for 30 "the first message from fieldlink (see fieldlink.log)" has_messages
