@@ -4,3 +4,4 @@
 #include "CLinuxIO_serial.h"
 #include "CLinuxIO_i2c.h"
 #include "CLinuxIO_socket.h"
+#include "CLinuxIO_thread.h"
