@@ -1,4 +1,5 @@
 import DequeModule
+import Dispatch
 import FieldlinkCore
 import FieldlinkPOSIX
 #if canImport(FoundationEssentials)

@@ -37,7 +37,7 @@ struct GoldenCase: Sendable, CustomTestStringConvertible {
     init(profile: String, directory: String) throws {
         self.profile = profile
         let folder = "\(directory)/testcases/\(profile)"
-        let image = try YAML.compose(yaml: String(contentsOfFile: "\(folder)/registers.yaml", encoding: .utf8))?.sequence ?? []
+        let image = try YAML.compose(yaml: String(contentsOfFile: "\(folder)/registers.yaml", encoding: .utf8))?.sequence.map(Array.init) ?? []
         registers = try image.map { entry in
             guard let tableName = entry.mapping?["table"]?.string, let table = ModbusTable(rawValue: tableName),
                   let address = entry.mapping?["address"]?.int, let data = entry.mapping?["data"]?.sequence?.compactMap(\.string)
