@@ -1,3 +1,4 @@
+import Dispatch
 import FieldlinkCore
 #if canImport(FoundationEssentials)
 import FoundationEssentials

@@ -26,8 +26,8 @@ extension Node {
 
         public var keys: [Node] { pairs.map(\.key) }
 
-        /// The value under the plain key `string` (a key written `"yes"` matches "yes"; one written
-        /// `yes` is a bool and does not, as in Yams).
+        /// The value under the key `string` would be if written plain, as in Yams: its text and
+        /// resolved tag must match, so `mapping["yes"]` finds a key written `yes` (a bool), not `"yes"`.
         public subscript(string: String) -> Node? {
             let key = Node.scalar(Scalar(string))
             return pairs.last(where: { $0.key == key })?.value

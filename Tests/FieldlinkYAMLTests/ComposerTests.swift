@@ -68,10 +68,12 @@ import Testing
         #expect(mine.keys.first?.tag == FieldlinkYAML.Tag(.merge))
     }
 
-    @Test func aKeyWrittenAsABoolIsNotThatWord() throws {
-        let mapping = try #require(try Self.compose("\"yes\": quoted\nyes: plain\n").mapping)
-        #expect(mapping.count == 2)
-        #expect(mapping["yes"]?.string == "quoted")
+    /// A key is looked up as if written plain (as Yams does): `"yes"` and `yes` are two keys.
+    @Test func keysAreLookedUpAsIfWrittenPlain() throws {
+        let mapping = try #require(try Self.compose("\"yes\": quoted\nyes: plain\n\"name\": n\n").mapping)
+        #expect(mapping.count == 3)
+        #expect(mapping["yes"]?.string == "plain")
+        #expect(mapping["name"]?.string == "n")
     }
 
     @Test func anEmptyTextHasNoDocument() throws {
