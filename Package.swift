@@ -8,7 +8,6 @@ let package = Package(
         .executable(name: "fieldlink", targets: ["fieldlink"])
     ],
     dependencies: [
-        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
@@ -29,6 +28,11 @@ let package = Package(
             providers: [.apt(["libmosquitto-dev"])]
         ),
         .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+        .systemLibrary(
             name: "CSystemd",
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
@@ -38,14 +42,16 @@ let package = Package(
         .target(name: "CLinuxIO"),
 
         // errno as a typed error, EINTR retried: the one helper every family's C-facing code calls.
-        .target(name: "FieldlinkPOSIX"),
+        .target(name: "FieldlinkPOSIX", dependencies: ["CLinuxIO"]),
+
+        // YAML text -> a node tree with marks, tags and styles (libyaml's event parser, YAML 1.1 typing).
+        .target(name: "FieldlinkYAML", dependencies: ["CYAML"]),
 
         // The model: config, values, readings, schedule. No C.
         .target(
             name: "FieldlinkCore",
             dependencies: [
-                "FieldlinkPOSIX",
-                .product(name: "Yams", package: "Yams"),
+                "FieldlinkPOSIX", "FieldlinkYAML",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -115,8 +121,9 @@ let package = Package(
         .target(name: "BusTestSupport", dependencies: ["FieldlinkCore", .product(name: "Logging", package: "swift-log")], path: "Tests/BusTestSupport"),
         // The loader is tested with the real Modbus family: it is the one that claims the bus/device/point keys.
         .testTarget(name: "FieldlinkCoreTests", dependencies: ["FieldlinkCore", "FieldlinkModbus", "TestSupport", "BusTestSupport"]),
-        .testTarget(name: "FieldlinkModbusTests", dependencies: ["FieldlinkModbus", "BusTestSupport", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "FieldlinkModbusTests", dependencies: ["FieldlinkModbus", "BusTestSupport", "FieldlinkYAML"]),
         .testTarget(name: "FieldlinkPOSIXTests", dependencies: ["FieldlinkPOSIX"]),
+        .testTarget(name: "FieldlinkYAMLTests", dependencies: ["FieldlinkYAML"]),
         .testTarget(name: "FieldlinkI2CTests", dependencies: ["FieldlinkI2C", "BusTestSupport"]),
         .testTarget(name: "FieldlinkSerialTests", dependencies: ["FieldlinkSerial", "TestSupport", "BusTestSupport"]),
         .testTarget(name: "FieldlinkPayloadTests", dependencies: ["FieldlinkPayload"]),

@@ -106,14 +106,14 @@ cat >"$root/usr/share/doc/fieldlink/copyright" <<'EOF'
 Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: fieldlink
 Comment: /usr/bin/fieldlink is linked statically against the Swift runtime and the Swift packages
- below; the C libraries it uses (libmodbus, libmosquitto, OpenSSL, libsystemd) are shared
- libraries from their own Debian packages, with their own copyright files.
+ below; the C libraries it uses (libmodbus, libmosquitto, OpenSSL, libsystemd, libyaml) are
+ shared libraries from their own Debian packages, with their own copyright files.
 
 Files: *
 Copyright: the fieldlink authors
 License: see the fieldlink source repository
 
-Files: Swift standard library, Foundation, Dispatch (statically linked)
+Files: Swift standard library, FoundationEssentials, Dispatch (statically linked)
 Copyright: Apple Inc. and the Swift project authors
 License: Apache-2.0 WITH Swift-exception
 
@@ -121,30 +121,10 @@ Files: swift-argument-parser, swift-log, swift-service-lifecycle, swift-collecti
 Copyright: Apple Inc. and the Swift project authors; the Swift Server Work Group
 License: Apache-2.0
 
-Files: Yams, with its bundled LibYAML (statically linked)
-Copyright: JP Simard, and the Yams and LibYAML authors
-License: MIT
-
 License: Apache-2.0
  On Debian systems, the full text of the Apache License 2.0 is in
  /usr/share/common-licenses/Apache-2.0. The Swift runtime library exception:
  https://swift.org/LICENSE.txt
-
-License: MIT
- Permission is hereby granted, free of charge, to any person obtaining a copy of this software
- and associated documentation files (the "Software"), to deal in the Software without
- restriction, including without limitation the rights to use, copy, modify, merge, publish,
- distribute, sublicense, and/or sell copies of the Software, and to permit persons to whom the
- Software is furnished to do so, subject to the following conditions:
- .
- The above copyright notice and this permission notice shall be included in all copies or
- substantial portions of the Software.
- .
- THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING
- BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND
- NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM,
- DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
- OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
 EOF
 
 # The man pages: fieldlink(1) written by hand, fieldlink.yaml(5) from the binary's key tables.
@@ -167,7 +147,7 @@ printf 'Source: fieldlink\n\nPackage: fieldlink\nArchitecture: any\n' >"$stage/d
 shlibs=$(cd "$stage" && dpkg-shlibdeps -O "${root#"$stage"/}/usr/bin/fieldlink" 2>"$stage/shlibdeps.log") ||
     { cat "$stage/shlibdeps.log" >&2; fail "dpkg-shlibdeps failed"; }
 depends="${shlibs#shlibs:Depends=}, libssl3"
-for package in libmodbus5 libmosquitto1 libsystemd0; do
+for package in libmodbus5 libmosquitto1 libsystemd0 libyaml-0-2; do
     [[ $depends =~ (^|, )$package( |,|$) ]] || fail "dpkg-shlibdeps did not find $package among the binary's libraries: $depends"
 done
 cat >"$root/DEBIAN/control" <<EOF

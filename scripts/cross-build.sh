@@ -40,7 +40,7 @@ if [[ -z $sdk ]]; then
         "swift sdk install Bundles/<the bundle it names>.artifactbundle — then run make deb ARCH=$arch again"
 fi
 
-packages=(libmodbus-dev libmosquitto-dev libsystemd-dev)
+packages=(libmodbus-dev libmosquitto-dev libsystemd-dev libyaml-dev)
 absent=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f '${Status}' "$package:$arch" 2>/dev/null | grep -q 'install ok installed' || absent+=("$package:$arch")

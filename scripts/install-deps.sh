@@ -5,7 +5,7 @@
 set -euo pipefail
 
 what=${1:-runtime}
-apt_packages=(pkg-config libmodbus-dev libmosquitto-dev libssl-dev libsystemd-dev mosquitto mosquitto-clients socat python3 python3-pip)
+apt_packages=(pkg-config libmodbus-dev libmosquitto-dev libssl-dev libsystemd-dev libyaml-dev mosquitto mosquitto-clients socat python3 python3-pip)
 pip_packages=("pymodbus==3.16.*" "pyserial>=3.5")
 if [[ $what == test ]]; then
     # cryptography: the TLS tests issue an already-expired certificate, which the openssl CLI cannot;

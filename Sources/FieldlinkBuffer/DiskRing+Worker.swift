@@ -1,5 +1,13 @@
+import Dispatch
 import FieldlinkCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The ring's own thread: group commit, cleanup, the age limit and read-ahead, so none of that
 /// disk work runs on a bus thread or the publisher's task.

@@ -1,6 +1,15 @@
 import DequeModule
+import Dispatch
 import FieldlinkCore
+import FieldlinkPOSIX
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Synchronization
 
@@ -118,9 +127,7 @@ public final class DiskRing: MessageRing {
         if lastOnDisk > watermark {
             logger.notice("ring holds up to \(lastOnDisk - watermark) unacknowledged message(s) from before the restart; they will be sent again")
         }
-        let thread = Thread { [self] in workerLoop() }
-        thread.name = "fieldlink-ring"
-        thread.start()
+        PosixThread.start(name: "fieldlink-ring") { [self] in workerLoop() }
     }
 
     // MARK: MessageRing

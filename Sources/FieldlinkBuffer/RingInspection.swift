@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A read-only look at a ring's folder, safe while the daemon is running (nothing is repaired or
 /// locked; a record being appended right now is simply not counted yet).

@@ -1,5 +1,9 @@
 import FieldlinkCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -48,20 +52,19 @@ final class SegmentLog {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw FileError(path: directory, operation: "mkdir", errno: (error as NSError).code == 0 ? EIO : Int32((error as NSError).code))
+            throw FileError(path: directory, operation: "mkdir", errno: FileAccess.errno(of: error).rawValue)
         }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         for name in names where name.hasSuffix(Self.suffix) {
             guard let first = UInt64(name.dropLast(Self.suffix.count)) else { continue }
             let path = "\(directory)/\(name)"
-            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-            guard attributes?[.type] as? FileAttributeType == .typeRegular else {
+            var info = stat()
+            guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
                 quarantine(path)  // never opened: a FIFO would block, a directory cannot be read
                 continue
             }
-            let bytes = (attributes?[.size] as? NSNumber)?.intValue ?? 0
-            let modified = (attributes?[.modificationDate] as? Date) ?? Date()
-            segments.append(Segment(firstID: first, path: path, bytes: bytes, newestAppend: Int64(modified.timeIntervalSince1970 * 1_000)))
+            let modified = Int64(info.st_mtim.tv_sec) * 1_000 + Int64(info.st_mtim.tv_nsec) / 1_000_000
+            segments.append(Segment(firstID: first, path: path, bytes: Int(info.st_size), newestAppend: modified))
         }
         segments.sort { $0.firstID < $1.firstID }
         try recoverTail()
@@ -177,11 +180,17 @@ final class SegmentLog {
         lastID = record.id
     }
 
+    /// `DIR/00000000000000001234.seg`: twenty digits, so names sort as the ids do.
+    static func path(directory: String, firstID: UInt64) -> String {
+        let digits = String(firstID)
+        return "\(directory)/\(String(repeating: "0", count: max(0, 20 - digits.count)))\(digits)\(suffix)"
+    }
+
     private func startSegment(firstID: UInt64) throws(FileError) {
         if unsynced > 0 { try sync() }
         writer = nil
         activeTopics = [:]
-        let path = String(format: "%@/%020llu%@", directory, firstID, Self.suffix)
+        let path = Self.path(directory: directory, firstID: firstID)
         let file = try PosixFile(path: path, mode: .append)
         // The link to the segment before: a vanished middle segment is then noticed at the next start.
         let link = RecordCodec.frameDefinition(id: firstID, index: RecordCodec.linkIndex, topic: segments.last.map { "\($0.firstID)" } ?? "")

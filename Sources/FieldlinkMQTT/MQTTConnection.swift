@@ -1,6 +1,11 @@
 import CMosquitto
 import FieldlinkCore
+import FieldlinkPOSIX
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import Synchronization
 #if canImport(Glibc)
@@ -77,12 +82,10 @@ final class MQTTConnection {
                       emit: @escaping @Sendable (ConnectionEvent) -> Void) {
         _ = MosquittoLibrary.initialized
         control.reset()
-        let thread = Thread {
+        PosixThread.start(name: "fl-mqtt") {
             MQTTConnection(config: config, endpoint: endpoint, version: version, maxQoS: maxQoS, ring: ring, session: session,
                            control: control, logger: logger, emit: emit).run()
         }
-        thread.name = "fl-mqtt"
-        thread.start()
     }
 
     private init(config: MQTTConfig, endpoint: BrokerEndpoint, version: MQTTVersion, maxQoS: Int, ring: any MessageRing,

@@ -1,5 +1,13 @@
 import FieldlinkCore
+import FieldlinkPOSIX
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import ServiceLifecycle
 
@@ -184,11 +192,9 @@ public final class MQTTPublisher: Service {
             let send = self.send, config = self.config
             for index in 0..<current where !qos2Refused.contains(index) {
                 let broker = config.brokers[index]
-                let thread = Thread {
+                PosixThread.start(name: "fl-probe") {
                     send(.probed(broker: index, reachable: MQTTProbe.accepts(config: config, endpoint: broker, timeout: .seconds(2))))
                 }
-                thread.name = "fl-probe"
-                thread.start()
             }
         }
 
@@ -387,7 +393,7 @@ public final class MQTTPublisher: Service {
             if config.brokers.count > 1, firstRound, let since = unreachableSince {
                 delay = min(delay, max(0, (config.failoverAfter - (ContinuousClock.now - since)).seconds))
             }
-            logger.debug("reconnecting in \(String(format: "%.2f", delay))s")
+            logger.debug("reconnecting in \(delay.fixed(2))s")
             after(.milliseconds(Int64(delay * 1_000)), send: .reconnectDue)
         }
 

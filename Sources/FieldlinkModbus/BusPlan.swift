@@ -1,5 +1,12 @@
 import FieldlinkCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What a bus costs per cycle, from its read plans and its line rate (`fieldlink plan`).
 ///
@@ -105,10 +112,10 @@ public struct ModbusBusPlan: Sendable {
     }
 
     static func milliseconds(_ duration: Duration) -> String {
-        String(format: "%.2f ms", duration.seconds * 1_000)
+        "\((duration.seconds * 1_000).fixed(2)) ms"
     }
 
     static func percent(_ share: Double) -> String {
-        String(format: "%.1f%%", share * 100)
+        "\((share * 100).fixed(1))%"
     }
 }

@@ -1,5 +1,13 @@
 import FieldlinkCore
+import FieldlinkPOSIX
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension ModbusBusOptions {
     /// A connected context: the port opened (or the TCP connection made) and RS-485/RTS applied.
@@ -9,7 +17,7 @@ extension ModbusBusOptions {
             try connection.connect()
         } catch {
             let verb = self is ModbusTCPBusOptions ? "connect to" : "open"
-            throw ModbusError(code: .port, detail: "cannot \(verb) \(endpoint): \(error.detail.replacingOccurrences(of: "open: ", with: ""))")
+            throw ModbusError(code: .port, detail: "cannot \(verb) \(endpoint): \(error.detail.replacingLiterally("open: ", with: ""))")
         }
         try configure(connection)
         return connection
@@ -36,7 +44,7 @@ public final class ModbusCommissioning {
     public func read(unit: Int, table: ModbusTable, address: Int, count: Int, timeout: Duration) throws(ModbusError) -> Answer {
         try connection.setUnit(unit)
         connection.setResponseTimeout(timeout)
-        defer { Thread.sleep(forTimeInterval: options.interFrameSilence.seconds) }
+        defer { PosixThread.sleep(options.interFrameSilence) }
         do {
             switch table {
             case .holding, .input:
@@ -112,7 +120,7 @@ public enum RegisterInterpretations {
             let slice = registers[0..<type.registerCount]
             lines.append(pad("\(type)", 9) + orders.map { pad(text(RegisterDecoder.decode(slice, as: type, order: $0)), 24) }.joined())
         }
-        return lines.map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: "\n") + "\n"
+        return lines.map { $0.trimmingWhitespace() }.joined(separator: "\n") + "\n"
     }
 
     static func text(_ value: Value) -> String {
@@ -131,6 +139,6 @@ public enum RegisterInterpretations {
     }
 
     static func pad(_ text: String, _ width: Int) -> String {
-        text.count >= width ? text + " " : text.padding(toLength: width, withPad: " ", startingAt: 0)
+        text.count >= width ? text + " " : text.padded(toLength: width)
     }
 }

@@ -101,7 +101,7 @@ public struct ModbusRTUBusOptions: ModbusBusOptions {
             do {
                 try connection.enableRS485()
             } catch {
-                throw ModbusError(code: .port, detail: "\(port) refuses RS-485 mode (TIOCSRS485: \(error.detail.replacingOccurrences(of: "RS-485 mode (TIOCSRS485): ", with: ""))); its driver has no kernel RS-485 support: remove rs485: true (most USB adapters switch direction by themselves) or use rts: up")
+                throw ModbusError(code: .port, detail: "\(port) refuses RS-485 mode (TIOCSRS485: \(error.detail.replacingLiterally("RS-485 mode (TIOCSRS485): ", with: ""))); its driver has no kernel RS-485 support: remove rs485: true (most USB adapters switch direction by themselves) or use rts: up")
             }
         }
         if rts != .none || rtsDelay != nil {

@@ -1,5 +1,12 @@
 import FieldlinkCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The four Modbus data tables.
 public enum ModbusTable: String, Sendable, CaseIterable {
@@ -93,7 +100,7 @@ public enum WordOrder: String, Sendable, CaseIterable {
             self = order
             return
         }
-        let key = configName.lowercased().replacingOccurrences(of: "-", with: "_").replacingOccurrences(of: " ", with: "_")
+        let key = configName.lowercased().replacingLiterally("-", with: "_").replacingLiterally(" ", with: "_")
         guard let order = Self.aliases.first(where: { $0.key == key })?.value else { return nil }
         self = order
     }

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The Prometheus text exposition format (version 0.0.4) of a `StatusDocument`, for
 /// node_exporter's textfile collector: HELP and TYPE before each family, counters ending `_total`,
@@ -60,8 +67,8 @@ public enum PrometheusText {
 
     /// Label values: backslash, double quote and newline escaped.
     static func escape(_ value: String) -> String {
-        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n")
+        value.replacingLiterally("\\", with: "\\\\").replacingLiterally("\"", with: "\\\"")
+            .replacingLiterally("\n", with: "\\n")
     }
 
     /// Integers without a fraction; other values as Swift prints a Double (Prometheus reads both).

@@ -1,5 +1,12 @@
 import FieldlinkCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What the running daemon says about itself: `fieldlink status` prints it (as text, or as this
 /// JSON with `--json`), and the metrics textfile renders the same numbers.

@@ -1,6 +1,13 @@
 import CLinuxIO
 import FieldlinkPOSIX
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -75,12 +82,10 @@ public final class StatusSocketServer: Service, Sendable {
         listener.withLock { $0 = fd }
         logger.info("status socket at \(path)")
         let finished = AsyncStream<Void>.makeStream()
-        let thread = Thread { [self] in
+        PosixThread.start(name: "fieldlink-status") { [self] in
             acceptLoop(fd)
             finished.continuation.finish()
         }
-        thread.name = "fieldlink-status"
-        thread.start()
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
                 for await _ in finished.stream {}
@@ -170,7 +175,7 @@ public enum StatusClient {
             data.append(contentsOf: buffer[..<count])
         }
         if data.starts(with: Data("error:".utf8)) {
-            let line = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let line = String(decoding: data, as: UTF8.self).trimmingWhitespaceAndNewlines()
             throw Failure(description: "the daemon at \(path) refused: \(line.dropFirst(7))", permission: true)
         }
         guard !data.isEmpty else {

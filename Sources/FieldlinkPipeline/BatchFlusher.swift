@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import ServiceLifecycle
 
 /// Sends batches whose oldest reading has waited `max_delay`, and every batch at shutdown (after the

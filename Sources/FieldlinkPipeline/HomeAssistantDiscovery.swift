@@ -1,5 +1,12 @@
 import FieldlinkCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Home Assistant MQTT discovery: one retained config per point of every JSON device, on
 /// `{prefix}/{component}/{gateway}/{device}_{point}/config`, so the points appear in Home Assistant
@@ -231,14 +238,14 @@ public struct HomeAssistantDiscovery: Sendable {
     /// A topic level and an id Home Assistant accepts: `[a-zA-Z0-9_-]`, anything else as `_`.
     static func topicID(_ name: String) -> String {
         String(name.unicodeScalars.map { scalar in
-            (scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || scalar == "_" || scalar == "-")) ? Character(scalar) : "_"
+            (scalar.isASCII && (scalar.isAlphanumeric || scalar == "_" || scalar == "-")) ? Character(scalar) : "_"
         })
     }
 
     /// `.voltage`, or `['l1-voltage']` where the name is not a template identifier.
     static func templateField(_ name: String) -> String {
         let plain = name.first.map { $0.isLetter || $0 == "_" } ?? false
-            && name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "_") }
+            && name.unicodeScalars.allSatisfy { $0.isASCII && ($0.isAlphanumeric || $0 == "_") }
         return plain ? ".\(name)" : "['\(name)']"
     }
 }

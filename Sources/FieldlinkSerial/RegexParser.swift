@@ -17,7 +17,7 @@ public struct RegexParser {
     public static func groupNames(in pattern: String) -> [String] {
         var names: [String] = []
         var rest = Substring(pattern)
-        while let open = rest.range(of: "(?") {
+        while let open = rest.firstRange(of: "(?") {
             var after = rest[open.upperBound...]
             if after.hasPrefix("P<") { after = after.dropFirst(2) } else if after.hasPrefix("<") || after.hasPrefix("'") {
                 after = after.dropFirst()

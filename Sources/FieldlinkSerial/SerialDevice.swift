@@ -1,5 +1,12 @@
 import FieldlinkCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 /// One point's values over a stream period, thinned to one by the device's `aggregate`.

@@ -1,5 +1,12 @@
 import FieldlinkCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 /// Logs through journald's native protocol, so every metadata key is a field of its own:

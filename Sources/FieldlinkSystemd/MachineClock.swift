@@ -1,7 +1,14 @@
 import CLinuxIO
 import FieldlinkCore
 import FieldlinkPOSIX
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The machine's clocks: the wall clock, CLOCK_BOOTTIME and the kernel's boot id.
 public struct MachineClock: WallClock {

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Tells the service manager how the daemon is doing: a datagram to the socket in `NOTIFY_SOCKET`.
 ///
@@ -51,6 +58,6 @@ public struct SystemdNotifier: Sendable {
     }
 
     private static func oneLine(_ text: String) -> String {
-        text.replacingOccurrences(of: "\n", with: " ")
+        text.replacingLiterally("\n", with: " ")
     }
 }

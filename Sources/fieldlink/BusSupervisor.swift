@@ -2,7 +2,14 @@ import FieldlinkCore
 import FieldlinkMQTT
 import FieldlinkPipeline
 import FieldlinkSystemd
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import ServiceLifecycle
 import Synchronization

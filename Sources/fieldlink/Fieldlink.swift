@@ -5,10 +5,18 @@ import FieldlinkI2C
 import FieldlinkModbus
 import FieldlinkMQTT
 import FieldlinkOperability
+import FieldlinkPOSIX
 import FieldlinkPipeline
 import FieldlinkSerial
 import FieldlinkSystemd
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import ServiceLifecycle
 
@@ -48,11 +56,11 @@ struct ConfigOption: ParsableArguments {
         do {
             let loaded = try ConfigLoader(families: driverFamilies).load(file: config)
             for warning in loaded.warnings {
-                FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+                StandardError.write("warning: \(warning)\n")
             }
             return loaded
         } catch {
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            StandardError.write("\(error)\n")
             throw exitConfigError
         }
     }
@@ -72,12 +80,12 @@ struct Check: ParsableCommand {
     func run() throws {
         let config = try options.load()
         for warning in DeviceNodes.warnings(for: config) {
-            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+            StandardError.write("warning: \(warning)\n")
         }
         do {
             try StateDirectory.verify(config.gateway.stateDirectory)
         } catch {
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            StandardError.write("\(error)\n")
             throw exitCannotCreate
         }
         if !quiet { print(ConfigSummary(config).text, terminator: "") }

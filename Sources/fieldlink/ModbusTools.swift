@@ -1,7 +1,14 @@
 import ArgumentParser
 import FieldlinkCore
 import FieldlinkModbus
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension ModbusTable: ExpressibleByArgument {}
 extension Parity: ExpressibleByArgument {}
@@ -132,7 +139,7 @@ struct Scan: ParsableCommand {
     static func parseUnits(_ text: String) throws -> [Int] {
         var units: [Int] = []
         for part in text.split(separator: ",") {
-            let bounds = part.split(separator: "-", maxSplits: 1).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            let bounds = part.split(separator: "-", maxSplits: 1).map { Int($0.trimmingWhitespace()) }
             guard let low = bounds.first ?? nil, let high = bounds.last ?? nil, low <= high, (0...255).contains(low), (0...255).contains(high) else {
                 throw ValidationError("--units \(text): expected ranges like 1-247 or 1-10,20 (0...255)")
             }

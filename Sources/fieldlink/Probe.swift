@@ -1,7 +1,14 @@
 import ArgumentParser
 import FieldlinkCore
 import FieldlinkModbus
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 /// Commissioning: poll one configured device once and show what each point decodes to, before
@@ -97,8 +104,8 @@ struct ProbeTable {
         let widths = (0..<4).map { column in rows.map { $0[column].count }.max() ?? 0 }
         var lines = ["device \(device.name) (\(device.options)) on bus \(bus.name) (\(bus.type)): \(reading.values.count) of \(device.points.count) point(s) read"]
         for row in rows {
-            lines.append(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
-                .trimmingCharacters(in: .whitespaces))
+            lines.append(zip(row, widths).map { $0.padded(toLength: $1) }.joined(separator: "  ")
+                .trimmingWhitespace())
         }
         text = lines.joined(separator: "\n") + "\n"
     }

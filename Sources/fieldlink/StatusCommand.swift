@@ -3,7 +3,15 @@ import FieldlinkBuffer
 import FieldlinkCore
 import FieldlinkOperability
 import FieldlinkPipeline
+import FieldlinkPOSIX
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// sysexits(3): no daemon answers.
 let exitUnavailable = ExitCode(69)
@@ -28,14 +36,14 @@ struct Status: ParsableCommand {
         do {
             data = try StatusClient.fetch(candidates: candidates)
         } catch {
-            FileHandle.standardError.write(Data("fieldlink status: \(error)\n".utf8))
+            StandardError.write("fieldlink status: \(error)\n")
             throw error.permission ? exitNoPermission : exitUnavailable
         }
         let document: StatusDocument
         do {
             document = try StatusDocument.decode(data)
         } catch {
-            FileHandle.standardError.write(Data("fieldlink status: the daemon's answer is not a status document: \(error)\n".utf8))
+            StandardError.write("fieldlink status: the daemon's answer is not a status document: \(error)\n")
             throw exitUnavailable
         }
         if json {

@@ -1,6 +1,13 @@
 import ArgumentParser
 import FieldlinkCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 /// Commissioning: one write of one point, with every check the running gateway makes (writable,

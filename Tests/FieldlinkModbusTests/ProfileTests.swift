@@ -1,10 +1,10 @@
 import BusTestSupport
 import FieldlinkCore
 @testable import FieldlinkModbus
+import FieldlinkYAML
 import Foundation
 import Logging
 import Testing
-import Yams
 
 /// The registers a device sends for a value, worked out from the datasheet's encoding with
 /// `Sample` (the big-endian bytes, then the order's swaps), never through the decoder.
@@ -37,22 +37,25 @@ struct GoldenCase: Sendable, CustomTestStringConvertible {
     init(profile: String, directory: String) throws {
         self.profile = profile
         let folder = "\(directory)/testcases/\(profile)"
-        let image = try Yams.load(yaml: String(contentsOfFile: "\(folder)/registers.yaml", encoding: .utf8)) as? [[String: Any]] ?? []
+        let image = try YAML.compose(yaml: String(contentsOfFile: "\(folder)/registers.yaml", encoding: .utf8))?.sequence.map(Array.init) ?? []
         registers = try image.map { entry in
-            guard let tableName = entry["table"] as? String, let table = ModbusTable(rawValue: tableName), let address = entry["address"] as? Int,
-                  let data = entry["data"] as? [String] else { throw GoldenCaseError("\(folder)/registers.yaml: bad entry \(entry)") }
+            guard let tableName = entry.mapping?["table"]?.string, let table = ModbusTable(rawValue: tableName),
+                  let address = entry.mapping?["address"]?.int, let data = entry.mapping?["data"]?.sequence?.compactMap(\.string)
+            else { throw GoldenCaseError("\(folder)/registers.yaml: bad entry at \(entry.mark.map { "\($0)" } ?? "?")") }
             return (table, address, try data.flatMap { try Self.words($0, in: folder) })
         }
-        let reading = try Yams.load(yaml: String(contentsOfFile: "\(folder)/reading.yaml", encoding: .utf8)) as? [String: Any] ?? [:]
-        expected = try reading.mapValues { value in
-            switch value {
-            case let number as Int: .uint(UInt64(number))
-            case let number as Double: .double(number)
-            case let text as String: .string(text)
-            case let bit as Bool: .bool(bit)
-            default: throw GoldenCaseError("\(folder)/reading.yaml: cannot read \(value)")
+        let reading = try YAML.compose(yaml: String(contentsOfFile: "\(folder)/reading.yaml", encoding: .utf8))?.mapping
+        expected = try Dictionary(uniqueKeysWithValues: (reading.map(Array.init) ?? []).map { key, value in
+            let name = key.string ?? "?"
+            switch value.tag.name {
+            case .int: if let number = value.int { return (name, Value.uint(UInt64(number))) }
+            case .float: if let number = value.float { return (name, .double(number)) }
+            case .bool: if let bit = value.bool { return (name, .bool(bit)) }
+            case .str: if let text = value.string { return (name, .string(text)) }
+            default: break
             }
-        }
+            throw GoldenCaseError("\(folder)/reading.yaml: cannot read \(name)")
+        })
     }
 
     /// `TYPE[/ORDER] VALUE`, `words W W ...` or `ascii/REGISTERS TEXT` as the registers a device sends.

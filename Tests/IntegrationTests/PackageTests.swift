@@ -48,7 +48,7 @@ struct PackageTests {
         #expect(fields["Architecture"] == architecture)
         #expect(!(fields["Maintainer"] ?? "").isEmpty && !(fields["Description"] ?? "").isEmpty, "\(info)")
         let depends = (fields["Depends"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).split(separator: " ")[0] }
-        for library in ["libmodbus5", "libmosquitto1", "libssl3", "libsystemd0"] {
+        for library in ["libmodbus5", "libmosquitto1", "libssl3", "libsystemd0", "libyaml-0-2"] {
             #expect(depends.contains(Substring(library)), "Depends: \(fields["Depends"] ?? "-") lacks \(library)")
         }
         #expect(URL(fileURLWithPath: deb).lastPathComponent == "fieldlink_\(version)_\(architecture).deb")

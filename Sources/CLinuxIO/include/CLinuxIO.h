@@ -5,3 +5,4 @@
 #include "CLinuxIO_i2c.h"
 #include "CLinuxIO_socket.h"
 #include "CLinuxIO_time.h"
+#include "CLinuxIO_thread.h"

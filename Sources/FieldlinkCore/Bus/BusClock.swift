@@ -1,4 +1,12 @@
+import FieldlinkPOSIX
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The time a bus owner lives by: monotonic for schedules, timeouts and backoff, wall-clock for the
 /// stamp a reading carries, and a blocking sleep for the quiet time a line needs.
@@ -24,6 +32,6 @@ public struct SystemBusClock: BusClock {
 
     public func sleep(for duration: Duration) {
         guard duration > .zero else { return }
-        Thread.sleep(forTimeInterval: duration.seconds)
+        PosixThread.sleep(duration)
     }
 }

@@ -1,5 +1,13 @@
 import Dispatch
+import FieldlinkPOSIX
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -102,7 +110,7 @@ public final class BusLoop<Resource>: BusThread {
             return !state.started
         }
         guard first else { return }
-        let thread = Thread { [self] in
+        PosixThread.start(name: name) { [self] in
             loop()
             let waiters = lifecycle.withLock { state in
                 state.ended = true
@@ -111,8 +119,6 @@ public final class BusLoop<Resource>: BusThread {
             }
             waiters.forEach { $0.resume() }
         }
-        thread.name = String(name.prefix(15))  // the kernel keeps 15 characters
-        thread.start()
     }
 
     /// Returns once the thread has ended (after `stop()`).

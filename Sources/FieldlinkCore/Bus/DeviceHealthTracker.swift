@@ -30,7 +30,7 @@ public struct DeviceHealthTracker: Sendable {
         static func kind(of reason: String) -> String {
             var text = Substring(reason)
             for marker in [", e.g.", " ("] {
-                if let range = text.range(of: marker) { text = text[..<range.lowerBound] }
+                if let range = text.firstRange(of: marker) { text = text[..<range.lowerBound] }
             }
             return text.split(whereSeparator: { $0.isNumber }).joined().split(separator: " ").joined(separator: " ")
         }

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A command's payload as a user sends it: `{device}/set/{point}` takes one JSON scalar (`42.5`,
 /// `true`, `"heat"`) or the same as plain text (`42.5`, `true`, `heat`); `{device}/set` takes a

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A password or key: printable only as `<redacted>`, so it cannot leak into logs or `check` output.
 public struct Secret: Sendable, Hashable, CustomStringConvertible {

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // `buses:`: each entry's name and type here, its other keys by the family that serves the type.
 extension DocumentReader {

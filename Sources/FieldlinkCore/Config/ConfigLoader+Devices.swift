@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // `devices:`: the keys every device shares (bus, interval, topic, reporting, batching); the family reads its own.
 extension DocumentReader {

@@ -1,5 +1,12 @@
 import FieldlinkPOSIX
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // `mqtt:`: brokers (`url`/`urls`), their login, TLS and the session's timing.
 extension DocumentReader {
@@ -143,7 +150,7 @@ extension DocumentReader {
         if FileAccess.isReadableByOthers(path) {
             value.diagnostics.warn("password file \(path) can be read by other users: chmod 600 \(path)", at: value.node, path: value.path)
         }
-        let secret = text.trimmingCharacters(in: .newlines)
+        let secret = text.trimmingNewlines()
         // Under the unit a missing /etc/fieldlink/mqtt-password arrives as an empty credential (its
         // fallback), so a fresh install starts; only a config that asks for a password refuses it.
         guard !secret.isEmpty else {

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // `payload:` and `sparkplug:`: how messages are encoded, and the Sparkplug B edge node.
 extension DocumentReader {

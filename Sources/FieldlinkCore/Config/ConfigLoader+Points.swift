@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // A device's points: its profile's and its own entries, the keys every point shares, the family's through `readPoint`.
 extension DocumentReader {

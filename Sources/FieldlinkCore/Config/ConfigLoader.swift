@@ -1,5 +1,12 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
-import Yams
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import FieldlinkYAML
 
 /// Reads a YAML config into a `Config`, collecting every problem before giving up.
 public struct ConfigLoader: Sendable {
@@ -30,12 +37,10 @@ public struct ConfigLoader: Sendable {
     public func parse(yaml: String, file: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigErrors) -> Config {
         let diagnostics = ConfigDiagnostics(file: file, environment: environment)
         let root: Node?
-        do {
-            root = try Yams.compose(yaml: yaml)
-        } catch let error as YamlError {
-            throw ConfigErrors(problems: [Self.problem(from: error, file: file)])
+        do throws(YAMLError) {
+            root = try YAML.compose(yaml: yaml)
         } catch {
-            throw ConfigErrors(problems: [ConfigProblem(location: ConfigLocation(file: file, line: 1, column: 1), path: "", message: "\(error)")])
+            throw ConfigErrors(problems: [Self.problem(from: error, file: file)])
         }
         guard let root else {
             throw ConfigErrors(problems: [ConfigProblem(location: ConfigLocation(file: file, line: 1, column: 1), path: "", message: "config is empty")])
@@ -57,18 +62,18 @@ public struct ConfigLoader: Sendable {
         return config
     }
 
-    static func problem(from error: YamlError, file: String) -> ConfigProblem {
+    static func problem(from error: YAMLError, file: String) -> ConfigProblem {
+        let location = ConfigLocation(file: file, line: error.mark.line, column: error.mark.column)
         switch error {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
-            return ConfigProblem(location: ConfigLocation(file: file, line: mark.line, column: mark.column), path: "", message: "YAML syntax: \(problem)")
-        case .composer(_, let problem, let mark, _):
-            return ConfigProblem(location: ConfigLocation(file: file, line: mark.line, column: mark.column), path: "", message: "YAML: \(problem)")
-        case .duplicatedKeysInMapping(let duplicates, let context):
+        case .reader(let problem, _), .scanner(let problem, _), .parser(let problem, _):
+            return ConfigProblem(location: location, path: "", message: "YAML syntax: \(problem)")
+        case .composer(let problem, _):
+            return ConfigProblem(location: location, path: "", message: "YAML: \(problem)")
+        case .duplicatedKeys(let duplicates, _):
             let names = duplicates.map { "\"\($0)\"" }.joined(separator: ", ")
-            let mark = context.mark
-            return ConfigProblem(location: ConfigLocation(file: file, line: mark.line, column: mark.column), path: "", message: "duplicate key \(names) in this mapping")
-        default:
-            return ConfigProblem(location: ConfigLocation(file: file, line: 1, column: 1), path: "", message: "YAML: \(error)")
+            return ConfigProblem(location: location, path: "", message: "duplicate key \(names) in this mapping")
+        case .memory:
+            return ConfigProblem(location: location, path: "", message: "YAML: \(error)")
         }
     }
 }
@@ -79,12 +84,12 @@ struct DocumentReader {
     let diagnostics: ConfigDiagnostics
     let profiles: ProfileLoader
 
-    static let nameCharacters = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-_."))
+    static func isNameCharacter(_ scalar: Unicode.Scalar) -> Bool { scalar.isAlphanumeric || "-_.".unicodeScalars.contains(scalar) }
 
     /// Names end up in topics, file names and log fields: keep them plain.
     func name(_ value: ConfigValue?) -> String? {
         guard let value, let text = value.nonEmptyString() else { return nil }
-        guard text.unicodeScalars.allSatisfy(Self.nameCharacters.contains) else {
+        guard text.unicodeScalars.allSatisfy(Self.isNameCharacter) else {
             return value.fail("\"\(text)\" may contain only letters, digits, \"-\", \"_\" and \".\"")
         }
         return text

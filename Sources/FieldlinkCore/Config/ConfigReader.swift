@@ -1,6 +1,13 @@
 import FieldlinkPOSIX
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
-import Yams
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import FieldlinkYAML
 
 /// Where something stands in a config file, so every problem can point at it.
 public struct ConfigLocation: Sendable, Hashable, CustomStringConvertible {
@@ -117,7 +124,7 @@ public struct ConfigValue {
     private var scalarText: String? {
         guard case .scalar(let scalar) = node else { return nil }
         var text = scalar.string
-        while let start = text.range(of: "${"), let end = text[start.upperBound...].firstIndex(of: "}") {
+        while let start = text.firstRange(of: "${"), let end = text[start.upperBound...].firstIndex(of: "}") {
             let expression = text[start.upperBound..<end]
             let parts = expression.components(separatedBy: ":-")
             let name = parts[0]
@@ -135,7 +142,6 @@ public struct ConfigValue {
         case .scalar: "a scalar"
         case .mapping: "a mapping"
         case .sequence: "a list"
-        case .alias: "an alias"
         }
     }
 
@@ -146,7 +152,7 @@ public struct ConfigValue {
 
     public func nonEmptyString() -> String? {
         guard let text = string() else { return nil }
-        guard !text.trimmingCharacters(in: .whitespaces).isEmpty else { return fail("must not be empty") }
+        guard !text.trimmingWhitespace().isEmpty else { return fail("must not be empty") }
         return text
     }
 
@@ -236,11 +242,11 @@ public struct ConfigValue {
 
     /// A size in bytes: `65536`, `64KiB`, `16MiB`, `1GiB` (or kB/MB/GB, powers of 1000).
     public func byteSize(minimum: Int = 0) -> Int? {
-        guard let text = scalarText?.trimmingCharacters(in: .whitespaces) else { return fail("expected a size such as 64MiB, found \(kind)") }
+        guard let text = scalarText?.trimmingWhitespace() else { return fail("expected a size such as 64MiB, found \(kind)") }
         let units: [(String, Int)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("kB", 1_000), ("KB", 1_000),
                                       ("MB", 1_000_000), ("GB", 1_000_000_000), ("B", 1), ("", 1)]
         for (suffix, size) in units where text.hasSuffix(suffix) {
-            guard let number = Double(text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), number >= 0,
+            guard let number = Double(text.dropLast(suffix.count).trimmingWhitespace()), number >= 0,
                   number * Double(size) < Double(Int.max / 2) else { continue }
             let bytes = Int(number * Double(size))
             guard bytes >= minimum else { return fail("\"\(text)\" is too small (minimum \(minimum) bytes)") }
@@ -251,7 +257,7 @@ public struct ConfigValue {
 
     /// `0.5` (absolute, in the point's unit) or `2%` (relative to the last reported value).
     public func deadband() -> Deadband? {
-        guard let text = scalarText?.trimmingCharacters(in: .whitespaces) else { return fail("expected a deadband such as 0.5 or 2%, found \(kind)") }
+        guard let text = scalarText?.trimmingWhitespace() else { return fail("expected a deadband such as 0.5 or 2%, found \(kind)") }
         if text.hasSuffix("%"), let percent = Double(text.dropLast()), percent.isFinite, percent >= 0 {
             return .relative(percent / 100)
         }

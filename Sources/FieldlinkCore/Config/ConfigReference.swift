@@ -155,7 +155,7 @@ extension ConfigReference {
     /// fieldlink.yaml(5) in roff, from `sections` (the common ones and every family's).
     public static func manPage(sections: [ConfigSectionDoc], version: String, date: String) -> String {
         func text(_ string: String) -> String {
-            let escaped = string.replacingOccurrences(of: "\\", with: "\\e")
+            let escaped = string.replacingLiterally("\\", with: "\\e")
             return escaped.hasPrefix(".") || escaped.hasPrefix("'") ? "\\&" + escaped : escaped
         }
         var lines = [

@@ -1,5 +1,12 @@
 import FieldlinkPOSIX
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The device nodes a config's buses open (`/dev/ttyUSB0`, `/dev/i2c-1`): `check` warns about the
 /// ones missing now but does not fail, since a USB adapter may be plugged in after the check.

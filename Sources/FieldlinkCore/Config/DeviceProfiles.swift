@@ -1,5 +1,12 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
-import Yams
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import FieldlinkYAML
 
 /// A device profile: the points of one device model as data (`devices/<name>.yaml`), so a register
 /// map is transcribed once from its datasheet and checked once by a golden test, not retyped into
@@ -56,7 +63,9 @@ final class ProfileLoader {
     private let diagnostics: ConfigDiagnostics
     private var loaded: [String: DeviceProfile?] = [:]
 
-    static let nameCharacters = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+    static func isNameCharacter(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "-_.".unicodeScalars.contains(scalar))
+    }
 
     init(directories: [String], diagnostics: ConfigDiagnostics) {
         self.directories = directories
@@ -77,13 +86,12 @@ final class ProfileLoader {
         let file: String
         if isPath {
             guard let path = value.readableFilePath() else { return nil }
-            var isFolder: ObjCBool = false
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            if case .success(true) = FileAccess.isDirectory(path) {
                 return value.fail("\(path) is a folder, not a profile file")
             }
             file = path
         } else {
-            guard text.unicodeScalars.allSatisfy(Self.nameCharacters.contains) else {
+            guard text.unicodeScalars.allSatisfy(Self.isNameCharacter) else {
                 return value.fail("\"\(text)\" is neither a profile name (letters, digits, \"-\", \"_\", \".\") nor a path to a .yaml file")
             }
             guard let found = directories.lazy.map({ "\($0)/\(text).yaml" }).first(where: FileManager.default.isReadableFile) else {
@@ -104,14 +112,15 @@ final class ProfileLoader {
     private func read(file: String, name: String) -> DeviceProfile? {
         let own = ConfigDiagnostics(file: file, reportingTo: diagnostics)
         let start = ConfigLocation(file: file, line: 1, column: 1)
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: try String(contentsOfFile: file, encoding: .utf8))
-        } catch let error as YamlError {
-            own.record(ConfigLoader.problem(from: error, file: file))
-            return nil
-        } catch {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
             own.record(ConfigProblem(location: start, path: "", message: "cannot read the profile as UTF-8 text"))
+            return nil
+        }
+        let root: Node?
+        do throws(YAMLError) {
+            root = try YAML.compose(yaml: text)
+        } catch {
+            own.record(ConfigLoader.problem(from: error, file: file))
             return nil
         }
         guard let root else {

@@ -2,7 +2,7 @@ extension Duration {
     /// Parses `500ms`, `5s`, `2m`, `1h`, `1m30s`, `1.5s`; nil for anything else.
     public init?(configText text: String) {
         let units: [(suffix: String, milliseconds: Double)] = [("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
-        var rest = Substring(text.trimmingCharacters(in: .whitespaces))
+        var rest = Substring(text.trimmingWhitespace())
         guard !rest.isEmpty else { return nil }
         var total = 0.0
         while !rest.isEmpty {

@@ -1,5 +1,12 @@
 import FieldlinkPOSIX
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A file-system failure in words a user can act on: which config key, which path, the errno in
 /// words, and what to do. Never Foundation's text (`NSCocoaErrorDomain Code=513 ...`).
@@ -54,14 +61,13 @@ public enum FileAccess {
         return .success(data)
     }
 
-    /// The errno inside a Foundation file error (its `NSUnderlyingErrorKey`), so the user reads
+    /// The errno inside a Foundation file error (its underlying `POSIXError`), so the user reads
     /// "Permission denied", not `NSCocoaErrorDomain Code=513`; EIO when it carries none.
     public static func errno(of error: any Error) -> Errno {
         if let posix = error as? Errno { return posix }
-        let bridged = error as NSError
-        if bridged.domain == NSPOSIXErrorDomain { return Errno(Int32(truncatingIfNeeded: bridged.code)) }
-        if let underlying = bridged.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-            return Errno(Int32(truncatingIfNeeded: underlying.code))
+        if let posix = error as? POSIXError { return Errno(posix.code.rawValue) }
+        if let cocoa = error as? CocoaError, let underlying = cocoa.underlying as? POSIXError {
+            return Errno(underlying.code.rawValue)
         }
         return Errno(EIO)
     }

@@ -1,11 +1,11 @@
-import Yams
+import FieldlinkYAML
 
 /// YAML merge keys (`<<: *meter`, `<<: [*meter, *fast]`), resolved on the node tree so that every
 /// merged-in key and value keeps its own mark: a problem in an anchor is reported at the anchor's
 /// line, not at the device that merged it.
 ///
-/// Yams dereferences aliases when it composes, but leaves `<<` as an ordinary key (its `Constructor`
-/// merges only when it builds dictionaries, which drops the marks). Rules (yaml.org/type/merge):
+/// The composer dereferences aliases, but leaves `<<` as an ordinary key (merging while composing
+/// would have to choose one mark for a merged key; here each keeps its own). Rules (yaml.org/type/merge):
 /// explicit keys win over merged ones; in a list of mappings, an earlier one wins over a later one;
 /// merges nest (an anchor may itself merge another).
 enum MergeKeys {
@@ -19,7 +19,7 @@ enum MergeKeys {
                 resolve(element, path: "\(path)[\(index)]", diagnostics: diagnostics)
             }
             return .sequence(Node.Sequence(nodes, sequence.tag, sequence.style, sequence.mark))
-        case .scalar, .alias:
+        case .scalar:
             return node
         }
     }

@@ -31,9 +31,9 @@ public struct TopicTemplate: Sendable, Hashable {
     }
 
     public func render(gateway: String, device: String, bus: String, point: String = "") -> String {
-        text.replacingOccurrences(of: "{gateway}", with: gateway)
-            .replacingOccurrences(of: "{device}", with: device)
-            .replacingOccurrences(of: "{bus}", with: bus)
-            .replacingOccurrences(of: "{point}", with: point)
+        text.replacingLiterally("{gateway}", with: gateway)
+            .replacingLiterally("{device}", with: device)
+            .replacingLiterally("{bus}", with: bus)
+            .replacingLiterally("{point}", with: point)
     }
 }

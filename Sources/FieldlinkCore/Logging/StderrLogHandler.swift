@@ -1,4 +1,9 @@
+import FieldlinkPOSIX
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,7 +31,7 @@ public struct StderrLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        FileHandle.standardError.write(Data(format(event).utf8))
+        StandardError.write(format(event))
     }
 
     /// The line that `log` writes, newline included.
@@ -37,12 +42,12 @@ public struct StderrLogHandler: LogHandler {
         } else {
             line = "\(Self.timestamp()) \(event.level.rawValue.uppercased()) "
         }
-        line += event.message.description.replacingOccurrences(of: "\n", with: " ")
+        line += event.message.description.replacingLiterally("\n", with: " ")
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
         for key in merged.keys.sorted() {
             // One event, one line: a newline in a value would split it (journald: into two entries).
-            line += " \(key)=\(Self.quoted(merged[key]!.description.replacingOccurrences(of: "\n", with: " ")))"
+            line += " \(key)=\(Self.quoted(merged[key]!.description.replacingLiterally("\n", with: " ")))"
         }
         return line + "\n"
     }
@@ -61,23 +66,17 @@ public struct StderrLogHandler: LogHandler {
 
     private static func quoted(_ value: String) -> String {
         value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" }) || value.isEmpty
-            ? "\"" + value.replacingOccurrences(of: "\"", with: "\\\"") + "\"" : value
+            ? "\"" + value.replacingLiterally("\"", with: "\\\"") + "\"" : value
     }
 
     /// RFC 3339 in the local time with its offset (`2026-12-02T14:05:09.123+01:00`), so a line
-    /// read next to `date` or a device's clock needs no guessing which zone it is in.
-    public static func timestamp(_ date: Date = Date(), timeZone: TimeZone = .current) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .nanosecond], from: date)
-        let offset = timeZone.secondsFromGMT(for: date) / 60
-        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        let millis = (parts.nanosecond ?? 0) / 1_000_000
-        let fraction = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
-        let year = String(parts.year ?? 0)
-        return "\(String(repeating: "0", count: max(0, 4 - year.count)))\(year)-\(two(parts.month ?? 0))-\(two(parts.day ?? 0))"
-            + "T\(two(parts.hour ?? 0)):\(two(parts.minute ?? 0)):\(two(parts.second ?? 0)).\(fraction)"
-            + "\(offset < 0 ? "-" : "+")\(two(abs(offset) / 60)):\(two(abs(offset) % 60))"
+    /// read next to `date` or a device's clock needs no guessing which zone it is in. The local
+    /// zone is the C library's (`TZ`, /etc/localtime); `timeZone` overrides it.
+    public static func timestamp(_ date: Date = Date(), timeZone: TimeZone? = nil) -> String {
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1_000).rounded(.down))
+        let seconds = milliseconds >= 0 ? milliseconds / 1_000 : (milliseconds - 999) / 1_000
+        let offset = timeZone?.secondsFromGMT(for: date) ?? RFC3339.localOffset(unixSeconds: seconds)
+        return RFC3339.format(unixMilliseconds: milliseconds, offsetSeconds: offset)
     }
 
     /// True when systemd connected stderr to the journal (`JOURNAL_STREAM` names stderr's device and inode).

@@ -1,6 +1,13 @@
 import FieldlinkCore
 import FieldlinkPayload
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 /// The gateway as one Sparkplug B 3.0 edge node, its devices as Sparkplug devices.
@@ -73,7 +80,7 @@ public final class SparkplugEdgeNode: Sendable {
         self.bdSeqFile = stateDirectory.map { "\($0)/sparkplug-bdseq" }
         var initial = State()
         if let file = bdSeqFile, let text = try? String(contentsOfFile: file, encoding: .utf8),
-           let stored = UInt64(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+           let stored = UInt64(text.trimmingWhitespaceAndNewlines()) {
             initial.bdSeq = stored % 256
         }
         self.state = Mutex(initial)
