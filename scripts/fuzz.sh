@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-10}
-targets=${FUZZ_TARGETS:-"config nmea regex keyvalue csv framing ring modbus i2c payload"}
+targets=${FUZZ_TARGETS:-"config nmea regex keyvalue csv framing ring modbus i2c payload sparkplug command"}
 build=.build-fuzz
 SWIFT=${SWIFT:-swift}
 

@@ -40,13 +40,15 @@ struct ConfigOption: ParsableArguments {
 
     /// Loads and validates the config, printing every problem and exiting 78 when it is invalid;
     /// warnings go to stderr too, but do not stop it.
-    func load() throws -> Config {
-        try Self.load(file: config)
+    /// `toRun`: for `check` and `run`, which also refuse a config without devices.
+    func load(toRun: Bool = false) throws -> Config {
+        try Self.load(file: config, toRun: toRun)
     }
 
-    static func load(file config: String) throws -> Config {
+    static func load(file config: String, toRun: Bool = false) throws -> Config {
         do {
             let loaded = try ConfigLoader(families: driverFamilies).load(file: config)
+            if toRun, let problem = loaded.nothingToRun { throw ConfigErrors(problems: [problem]) }
             for warning in loaded.warnings {
                 FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
             }
@@ -70,7 +72,7 @@ struct Check: ParsableCommand {
     var quiet = false
 
     func run() throws {
-        let config = try options.load()
+        let config = try options.load(toRun: true)
         for warning in DeviceNodes.warnings(for: config) {
             FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
         }
@@ -98,7 +100,7 @@ struct Run: AsyncParsableCommand {
     var logTarget: LogTarget = .auto
 
     func run() async throws {
-        let config = try options.load()
+        let config = try options.load(toRun: true)
         let started = ContinuousClock.now
         let level = logLevel
         if logTarget.usesJournal {

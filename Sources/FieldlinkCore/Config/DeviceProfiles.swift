@@ -106,18 +106,29 @@ final class ProfileLoader {
         let start = ConfigLocation(file: file, line: 1, column: 1)
         let root: Node?
         do {
-            root = try Yams.compose(yaml: try String(contentsOfFile: file, encoding: .utf8))
+            switch ConfigText.read(file: file) {
+            case .success(let text):
+                if let problem = TextShape.problem(text, file: file) {
+                    own.record(problem)
+                    return nil
+                }
+                root = try Yams.compose(yaml: text)
+            case .failure(let problem):
+                own.record(problem)
+                return nil
+            }
         } catch let error as YamlError {
             own.record(ConfigLoader.problem(from: error, file: file))
             return nil
         } catch {
-            own.record(ConfigProblem(location: start, path: "", message: "cannot read the profile as UTF-8 text"))
+            own.record(ConfigProblem(location: start, path: "", message: "YAML: \(error)"))
             return nil
         }
         guard let root else {
             own.record(ConfigProblem(location: start, path: "", message: "profile is empty"))
             return nil
         }
+        guard DocumentCheck.check(root, diagnostics: own) else { return nil }
         let merged = MergeKeys.resolve(root, path: "", diagnostics: own)
         guard var top = ConfigValue(node: merged, path: "", diagnostics: own).mapping() else { return nil }
         let model = top.required("model")?.nonEmptyString()
