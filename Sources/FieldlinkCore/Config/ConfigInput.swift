@@ -93,6 +93,8 @@ enum ConfigText {
             return .failure(ConfigProblem(location: ConfigLocation(file: file, line: 1, column: 1), path: "",
                                           message: "the config file is UTF-16 (it starts with a byte order mark): save it as UTF-8"))
         }
+        // The common case in one optimised pass; the byte-by-byte walk only to locate a bad byte.
+        if let text = String(validating: bytes, as: UTF8.self) { return .success(text) }
         var iterator = bytes.makeIterator()
         var parser = Unicode.UTF8.ForwardParser()
         var offset = 0, line = 1, column = 1
