@@ -82,7 +82,9 @@ struct Check: ParsableCommand {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw exitCannotCreate
         }
-        if !quiet { print(ConfigSummary(config).text, terminator: "") }
+        // Units and topics come from the file: their control characters are shown escaped, line by line.
+        let summary = ConfigSummary(config).text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0).escapingControlCharacters }
+        if !quiet { print(summary.joined(separator: "\n"), terminator: "") }
     }
 }
 

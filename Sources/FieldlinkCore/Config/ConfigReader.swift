@@ -358,13 +358,23 @@ public struct ConfigMapping {
 
     /// The plain text under `key` in the topmost mapping, without marking the key (to match entries by name).
     public func peek(_ key: String) -> String? {
-        layers.lazy.compactMap { $0.mapping[key] }.first?.string
+        layers.lazy.compactMap { Self.value(of: key, in: $0.mapping) }.first?.string
+    }
+
+    /// The value under the plain key `key`, compared as text (a YAML library's own lookup may
+    /// resolve the probe's type with a regular expression on every call: seconds for 20,000 points).
+    static func value(of key: String, in mapping: Node.Mapping) -> Node? {
+        for (candidate, value) in mapping {
+            if case .scalar(let scalar) = candidate, scalar.string == key { return value }
+        }
+        return nil
     }
 
     /// The value under `key`, or nil when absent (or null). Marks the key as known.
     public mutating func optional(_ key: String) -> ConfigValue? {
         if !asked.contains(key) { asked.append(key) }
-        guard let layer = layers.first(where: { $0.mapping[key] != nil }), let value = layer.mapping[key] else { return nil }
+        guard let found = layers.lazy.compactMap({ layer in Self.value(of: key, in: layer.mapping).map { (layer, $0) } }).first else { return nil }
+        let (layer, value) = found
         if case .scalar(let scalar) = value, scalar.tag == Tag(.null) || (scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string)) {
             return nil
         }
