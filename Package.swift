@@ -146,6 +146,8 @@ let package = Package(
             dependencies: [
                 "FieldlinkCore", "FieldlinkSerial", "FieldlinkModbus", "FieldlinkI2C", "FieldlinkBuffer", "FieldlinkPayload",
                 .product(name: "Logging", package: "swift-log"),
+                // To decode what the Sparkplug encoder wrote with the generated type.
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "fuzz/Harness"
         ),

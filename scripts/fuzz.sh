@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-10}
 runs_limit=${FUZZ_RUNS:-}
 [[ -z $runs_limit || $runs_limit =~ ^[0-9]+$ ]] || { echo "fuzz: FUZZ_RUNS must be a number of executions, not '$runs_limit'" >&2; exit 2; }
-targets=${FUZZ_TARGETS:-"config nmea regex keyvalue csv framing ring modbus i2c payload"}
+targets=${FUZZ_TARGETS:-"config nmea regex keyvalue csv framing ring modbus i2c payload sparkplug command"}
 build=.build-fuzz
 SWIFT=${SWIFT:-swift}
 

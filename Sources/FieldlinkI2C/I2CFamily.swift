@@ -9,6 +9,7 @@ public struct I2CBusOptions: BusOptions {
 
     public var description: String { device }
     public var physicalResource: String? { device }
+    public var physicalResourceKey: String { "device" }
 }
 
 /// A chip on the bus: which datasheet procedure reads it, and where it answers.

@@ -329,6 +329,10 @@ extension ConfigValue {
     /// A string as bytes: each character is one byte (0–255), so `"\r\n"` and `"\x02"` in double
     /// quotes give exactly those bytes.
     func byteString() -> [UInt8]? {
+        // `delimiter: 13` means the byte 13 to some and the text "13" to YAML: neither is guessed.
+        if let text = plainNumber {
+            return fail("\(text) is a number, not bytes: write a byte in double quotes (\"\\r\", \"\\x0D\"), or quote the text (\"\(text)\")")
+        }
         guard let text = string() else { return nil }
         guard !text.isEmpty else { return fail("must not be empty") }
         var bytes: [UInt8] = []

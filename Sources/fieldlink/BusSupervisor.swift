@@ -102,8 +102,9 @@ final class BusSupervisor: Service {
         defer { send { try notifier.ready() } }
         logger.notice("reloading \(file)")
         let config: Config
-        do {
+        do throws(ConfigErrors) {
             config = try ConfigLoader(families: driverFamilies).load(file: file)
+            if let problem = config.nothingToRun { throw ConfigErrors(problems: [problem]) }
         } catch {
             logger.error("reload refused, the running config stays: \(error.problems.count) problem(s)")
             for problem in error.problems { logger.error("\(problem)") }

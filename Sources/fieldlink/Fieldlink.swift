@@ -48,13 +48,15 @@ struct ConfigOption: ParsableArguments {
 
     /// Loads and validates the config, printing every problem and exiting 78 when it is invalid;
     /// warnings go to stderr too, but do not stop it.
-    func load() throws -> Config {
-        try Self.load(file: config)
+    /// `toRun`: for `check` and `run`, which also refuse a config without devices.
+    func load(toRun: Bool = false) throws -> Config {
+        try Self.load(file: config, toRun: toRun)
     }
 
-    static func load(file config: String) throws -> Config {
+    static func load(file config: String, toRun: Bool = false) throws -> Config {
         do {
             let loaded = try ConfigLoader(families: driverFamilies).load(file: config)
+            if toRun, let problem = loaded.nothingToRun { throw ConfigErrors(problems: [problem]) }
             for warning in loaded.warnings {
                 StandardError.write("warning: \(warning)\n")
             }
@@ -78,7 +80,7 @@ struct Check: ParsableCommand {
     var quiet = false
 
     func run() throws {
-        let config = try options.load()
+        let config = try options.load(toRun: true)
         for warning in DeviceNodes.warnings(for: config) {
             StandardError.write("warning: \(warning)\n")
         }
@@ -88,7 +90,9 @@ struct Check: ParsableCommand {
             StandardError.write("\(error)\n")
             throw exitCannotCreate
         }
-        if !quiet { print(ConfigSummary(config).text, terminator: "") }
+        // Units and topics come from the file: their control characters are shown escaped, line by line.
+        let summary = ConfigSummary(config).text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0).escapingControlCharacters }
+        if !quiet { print(summary.joined(separator: "\n"), terminator: "") }
     }
 }
 
@@ -106,7 +110,7 @@ struct Run: AsyncParsableCommand {
     var logTarget: LogTarget = .auto
 
     func run() async throws {
-        let config = try options.load()
+        let config = try options.load(toRun: true)
         let started = ContinuousClock.now
         let level = logLevel
         if logTarget.usesJournal {

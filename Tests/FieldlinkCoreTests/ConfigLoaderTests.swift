@@ -284,7 +284,7 @@ typealias Edit = ConfigFixture.Edit
         let yaml = ConfigFixture.edited([Edit("    port: /dev/ttyUSB9\n", "    port: /dev/ttyUSB0\n")])
         let problems = ConfigFixture.problems(yaml)
         #expect(problems.count == 1)
-        #expect(problems.first?.path == "buses[2].type")
+        #expect(problems.first?.path == "buses[2].port")
         #expect(problems.first?.message == #"/dev/ttyUSB0 is already bus "rs485"'s: one bus per line, so put these devices on that bus"#)
     }
 

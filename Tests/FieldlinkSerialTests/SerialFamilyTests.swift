@@ -142,4 +142,21 @@ private func line(of marker: String, in yaml: String) -> Int {
                           devices: "  - {name: d, bus: a, interval: 1s, parser: keyvalue, points: [{name: T}]}")
         #expect(problems(yaml).map(\.message) == ["character U+2192 is not a byte; write bytes as \"\\xHH\" in double quotes"])
     }
+
+    /// `delimiter: 13` is YAML's number 13: refused with the two spellings that say what is meant,
+    /// never read as the text "13" (issue 19). Quoted, it is the text.
+    @Test(.timeLimit(.minutes(1)), arguments: ["delimiter: 13", "delimiter: 0x0D", "start: 2", "end: 3.0"])
+    func aNumberWhereBytesGoIsRefused(_ setting: String) {
+        let framing = setting.hasPrefix("delimiter") ? "" : ", framing: start-end, \(setting.hasPrefix("start") ? "end: \"\\x03\"" : "start: \"\\x02\"")"
+        let yaml = config(buses: "  - {name: a, type: serial, port: /dev/ttyS0, \(setting)\(framing)}",
+                          devices: "  - {name: d, bus: a, interval: 1s, parser: keyvalue, points: [{name: T}]}")
+        let key = String(setting.prefix { $0 != ":" }), number = String(setting.dropFirst(key.count + 2))
+        let found = problems(yaml)
+        #expect(found.map(\.path) == ["buses[0].\(key)"])
+        #expect(found.first?.message == "\(number) is a number, not bytes: write a byte in double quotes (\"\\r\", \"\\x0D\"), or quote the text (\"\(number)\")")
+        #expect(found.first?.location.line == 4)
+        let quoted = config(buses: "  - {name: a, type: serial, port: /dev/ttyS0, delimiter: \"13\"}",
+                            devices: "  - {name: d, bus: a, interval: 1s, parser: keyvalue, points: [{name: T}]}")
+        #expect(problems(quoted).isEmpty)
+    }
 }

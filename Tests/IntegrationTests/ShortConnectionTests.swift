@@ -49,8 +49,9 @@ struct ShortConnectionTests {
               url: mqtt://127.0.0.1:\(port)
               reconnect_delay: 100ms
               reconnect_delay_max: 3s
-            buses: []
-            devices: []
+            # A device turned off: the run has no bus to poll, only the broker to meet.
+            buses: [{name: off, type: modbus-tcp, host: 127.0.0.1, port: 1502, enabled: false}]
+            devices: [{name: idle, bus: off, unit: 1, interval: 1s, points: [{name: r, address: 0}]}]
 
             """, to: "fieldlink.yaml")
         let gateway = try startGateway(config: config, in: workspace.path)

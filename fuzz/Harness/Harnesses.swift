@@ -22,6 +22,8 @@ enum Harnesses {
         "modbus": modbus,
         "i2c": i2c,
         "payload": payload,
+        "sparkplug": sparkplug,
+        "command": command,
     ]
 
     /// What every harness that needs a config builds on; the fuzz input fills in the rest.

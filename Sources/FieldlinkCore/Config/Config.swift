@@ -29,6 +29,18 @@ public struct Config: Sendable {
     /// `time:`: readings taken before the clock is synchronised.
     public var time = TimeConfig()
 
+    /// Where `devices:` stands, to point at it when it is empty.
+    public var devicesLocation: ConfigLocation? = nil
+
+    /// Why the gateway would have nothing to do (`devices: []`), for `check`, `run` and a reload;
+    /// nil otherwise. Devices that are all `enabled: false` were turned off on purpose and pass.
+    /// The commissioning commands (`probe --bus`, `scan`) take a config with buses only.
+    public var nothingToRun: ConfigProblem? {
+        guard devices.isEmpty, disabledDevices.isEmpty else { return nil }
+        return ConfigProblem(location: devicesLocation ?? ConfigLocation(file: file, line: 1, column: 1), path: "devices",
+                             message: "no device is configured, so the gateway would publish nothing: add one (fieldlink reference lists the keys)")
+    }
+
     public func devices(on bus: BusConfig) -> [DeviceConfig] {
         devices.filter { $0.bus == bus.name }
     }
@@ -111,10 +123,14 @@ public protocol BusOptions: Sendable, Hashable, CustomStringConvertible {
     /// two buses on one line: each has its own owner thread, and their transactions would collide.
     /// nil when nothing local is owned (a TCP connection).
     var physicalResource: String? { get }
+    /// The bus entry's key that names `physicalResource` (`port`, or `device` for I2C), where a
+    /// second bus on the same line is reported.
+    var physicalResourceKey: String { get }
 }
 
 extension BusOptions {
     public var physicalResource: String? { nil }
+    public var physicalResourceKey: String { "port" }
 }
 /// What a driver family reads from a device entry beyond the common keys.
 public protocol DeviceOptions: Sendable, Hashable, CustomStringConvertible {}

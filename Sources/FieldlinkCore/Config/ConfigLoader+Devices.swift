@@ -9,13 +9,16 @@ import Glibc
 
 // `devices:`: the keys every device shares (bus, interval, topic, reporting, batching); the family reads its own.
 extension DocumentReader {
+    /// `firstSparkplug`: the first `sparkplugb` device's format (or its entry, when the format is
+    /// the default) and key path, where a missing `sparkplug:` section is reported.
     func readDevices(_ value: ConfigValue, buses: [BusConfig], brokenBuses: Set<String>, gatewayID: String,
-                     format defaultFormat: PayloadFormat) -> [DeviceConfig]? {
+                     format defaultFormat: PayloadFormat, firstSparkplug: inout (value: ConfigValue, path: String)?) -> [DeviceConfig]? {
         guard let list = value.list() else { return nil }
         var devices: [DeviceConfig] = []
+        var names = Set<String>()
         for entry in list {
             guard var map = entry.mapping() else { continue }
-            let deviceName = uniqueName(&map, "device", taken: devices.map(\.name))
+            let deviceName = uniqueName(&map, "device", taken: &names)
             let enabled = map.optional("enabled")?.bool() ?? true
             let busValue = map.required("bus")
             let bus: BusConfig? = busValue.flatMap { value in
@@ -66,6 +69,11 @@ extension DocumentReader {
             let route = deviceName.flatMap { name in
                 template.map { PublishRoute(topic: $0.render(gateway: gatewayID, device: name, bus: bus.name), qos: qos, retain: retain) }
             }
+            if let route, let reason = TopicTemplate.lengthProblem(route.topic) { (topicValue ?? entry).report(reason) }
+            if format == .sparkplugb, firstSparkplug == nil {
+                let own = map.optional("format")
+                firstSparkplug = (own ?? entry, own?.path ?? "\(entry.path).format")
+            }
             let context = deviceName.flatMap { name in route.map { (name: name, gateway: gatewayID, route: $0) } }
             let profileValue = map.optional("profile")
             let profile = profileValue.flatMap(profiles.profile)
@@ -76,17 +84,11 @@ extension DocumentReader {
                 if entries.isEmpty {
                     (pointsValue ?? profileValue)?.report("a device needs at least one point")
                 } else {
-                    points = readPoints(entries, bus: bus, readPoint: readPoint, device: context)
+                    points = readPoints(entries, bus: bus, readPoint: readPoint, device: context, sparkplug: format == .sparkplugb)
                 }
             }
             if let selection, profileValue == nil { selection.report("profile_points picks points of a profile; this device has no profile") }
             map.rejectUnknownKeys()
-            if format == .sparkplugb, let points {
-                for point in points where point.ownRoute != nil {
-                    diagnostics.record(ConfigProblem(location: point.location, path: "devices.\(deviceName ?? "?").points.\(point.name)",
-                                                     message: "a sparkplugb device publishes every point as a metric of its DDATA: a point cannot have its own topic, qos or retain"))
-                }
-            }
             if let points, !points.contains(where: { $0.write != nil }) {
                 for value in [retainedValue, ageValue, resultsValue].compactMap({ $0 }) {
                     value.report("this device has no writable point: command settings need a point with writable: true")

@@ -140,10 +140,11 @@ extension DocumentReader {
 
     func readSecretFile(_ path: String, at value: ConfigValue) -> Secret? {
         let data: Data
-        switch FileAccess.contents(of: path) {
+        // A password is a line; 64 KiB is any password file there is.
+        switch FileAccess.contents(of: path, limit: ConfigLimits.scalarBytes) {
         case .success(let contents): data = contents
         case .failure(let why):
-            let hint = why == Errno(EACCES) ? " (under the unit, LoadCredential= hands it over: give password_file a name relative to the config)" : ""
+            let hint = why == .errno(Errno(EACCES)) ? " (under the unit, LoadCredential= hands it over: give password_file a name relative to the config)" : ""
             return value.fail("cannot read password file \(path): \(why.text)\(hint)")
         }
         guard let text = String(data: data, encoding: .utf8) else { return value.fail("password file \(path) is not UTF-8 text") }

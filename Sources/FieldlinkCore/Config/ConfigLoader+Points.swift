@@ -61,13 +61,15 @@ extension DocumentReader {
 
     /// `readPoint`: the family's reader, which knows the device; `device`: the device's own route and
     /// names, for a point's `topic`/`qos`/`retain` overrides.
+    /// `sparkplug`: the device publishes Sparkplug B, where a point has no route of its own.
     func readPoints(_ entries: [(ConfigMapping, PointOrigin)], bus: BusConfig, readPoint: (inout ConfigMapping) -> (any PointOptions)?,
-                    device: (name: String, gateway: String, route: PublishRoute)?) -> [PointConfig]? {
+                    device: (name: String, gateway: String, route: PublishRoute)?, sparkplug: Bool = false) -> [PointConfig]? {
         var points: [PointConfig] = []
+        var names = Set<String>()
         var complete = true
         for (entry, origin) in entries {
             var map = entry
-            let pointName = uniqueName(&map, "point", taken: points.map(\.name))
+            let pointName = uniqueName(&map, "point", taken: &names)
             let unit = map.optional("unit").flatMap { $0.string() }
             let scaleValue = map.optional("scale")
             let scale = scaleValue.flatMap { $0.double() } ?? 1
@@ -81,8 +83,12 @@ extension DocumentReader {
                 if let reason = TopicTemplate.validate(text, placeholders: TopicTemplate.pointPlaceholders) { return value.fail(reason) }
                 return TopicTemplate(text, placeholders: TopicTemplate.pointPlaceholders)
             }
-            let qos = map.optional("qos")?.int(in: DeviceConfig.qosRange)
-            let retain = map.optional("retain")?.bool()
+            let qosValue = map.optional("qos"), retainValue = map.optional("retain")
+            let qos = qosValue?.int(in: DeviceConfig.qosRange)
+            let retain = retainValue?.bool()
+            if sparkplug, let routeValue = topicValue ?? qosValue ?? retainValue {
+                routeValue.report("a sparkplugb device publishes every point as a metric of its DDATA: a point cannot have its own topic, qos or retain")
+            }
             let deadband = map.optional("deadband")?.deadband()
             let writableValue = map.optional("writable")
             let writable = writableValue?.bool() ?? false
@@ -99,6 +105,11 @@ extension DocumentReader {
                 let rendered = topic?.render(gateway: device.gateway, device: device.name, bus: bus.name, point: pointName)
                     ?? "\(device.route.topic)/\(pointName)"
                 ownRoute = PublishRoute(topic: rendered, qos: qos ?? device.route.qos, retain: retain ?? device.route.retain)
+                if let topicValue, rendered == device.route.topic {
+                    topicValue.report("\(rendered) is the device's own topic: a point with its own message needs a topic of its own (e.g. {device}/{point})")
+                } else if let reason = TopicTemplate.lengthProblem(rendered) {
+                    if let topicValue { topicValue.report(reason) } else { map.report(reason) }
+                }
             }
             // The family's unit only for the raw value: a scaled point's unit is the user's to say.
             let pointUnit = unit ?? (scale == 1 && offset == 0 ? options.defaultUnit : nil)

@@ -20,22 +20,19 @@ public struct ConfigLoader: Sendable {
     }
 
     public func load(file: String) throws(ConfigErrors) -> Config {
-        let start = ConfigLocation(file: file, line: 1, column: 1)
-        let text: String
-        switch FileAccess.contents(of: file) {
-        case .success(let data):
-            guard let decoded = String(data: data, encoding: .utf8) else {
-                throw ConfigErrors(problems: [ConfigProblem(location: start, path: "", message: "the config file is not UTF-8 text")])
-            }
-            text = decoded
-        case .failure(let why):
-            throw ConfigErrors(problems: [ConfigProblem(location: start, path: "", message: "cannot read config file: \(why.text)")])
+        switch ConfigText.read(file: file) {
+        case .success(let text): return try parse(yaml: text, file: file)
+        case .failure(let problem): throw ConfigErrors(problems: [problem])
         }
-        return try parse(yaml: text, file: file)
     }
 
     public func parse(yaml: String, file: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigErrors) -> Config {
         let diagnostics = ConfigDiagnostics(file: file, environment: environment)
+        guard yaml.utf8.count <= ConfigLimits.fileBytes else {
+            throw ConfigErrors(problems: [ConfigProblem(location: ConfigLocation(file: file, line: 1, column: 1), path: "",
+                                                        message: "the config is over \(ConfigLimits.fileBytes >> 20) MiB; a config may be at most that (is it the right file?)")])
+        }
+        if let problem = TextShape.problem(yaml, file: file) { throw ConfigErrors(problems: [problem]) }
         let root: Node?
         do throws(YAMLError) {
             root = try YAML.compose(yaml: yaml)
@@ -46,6 +43,7 @@ public struct ConfigLoader: Sendable {
             throw ConfigErrors(problems: [ConfigProblem(location: ConfigLocation(file: file, line: 1, column: 1), path: "", message: "config is empty")])
         }
         let profiles = ProfileLoader(directories: ProfileSearchPath.directories(configFile: file, environment: environment, then: profileDirectories), diagnostics: diagnostics)
+        guard DocumentCheck.check(root, diagnostics: diagnostics) else { throw ConfigErrors(problems: diagnostics.problems) }
         var reader = DocumentReader(families: families, diagnostics: diagnostics, profiles: profiles)
         let merged = MergeKeys.resolve(root, path: "", diagnostics: diagnostics)
         var config = reader.read(ConfigValue(node: merged, path: "", diagnostics: diagnostics))
@@ -95,11 +93,12 @@ struct DocumentReader {
         return text
     }
 
-    /// An entry's `name:`, checked as `name` does, and reported when an earlier entry has it.
-    func uniqueName(_ map: inout ConfigMapping, _ kind: String, taken: [String]) -> String? {
+    /// An entry's `name:`, checked as `name` does, and reported when an earlier entry has it;
+    /// `taken` holds the names so far (a set: thousands of points are checked in linear time).
+    func uniqueName(_ map: inout ConfigMapping, _ kind: String, taken: inout Set<String>) -> String? {
         let value = map.required("name")
         guard let text = name(value) else { return nil }
-        if let value, taken.contains(text) { value.report("duplicate \(kind) name \"\(text)\"") }
+        if let value, !taken.insert(text).inserted { value.report("duplicate \(kind) name \"\(text)\"") }
         return text
     }
 
@@ -116,14 +115,16 @@ struct DocumentReader {
         if let directories = top.optional("profiles") { profiles.add(directories: readProfileDirectories(directories)) }
         var brokenBuses: Set<String> = []
         let buses = top.required("buses").flatMap { readBuses($0, broken: &brokenBuses) } ?? []
-        let devices = top.required("devices").flatMap {
-            readDevices($0, buses: buses, brokenBuses: brokenBuses, gatewayID: gateway?.id ?? "", format: payloadFormat)
+        var firstSparkplug: (value: ConfigValue, path: String)?
+        let devicesValue = top.required("devices")
+        let devices = devicesValue.flatMap {
+            readDevices($0, buses: buses, brokenBuses: brokenBuses, gatewayID: gateway?.id ?? "", format: payloadFormat,
+                        firstSparkplug: &firstSparkplug)
         } ?? []
         let sparkplugValue = top.optional("sparkplug")
         let sparkplug = sparkplugValue.flatMap { readSparkplug($0, gatewayID: gateway?.id) }
-        if sparkplugValue == nil, let first = devices.first(where: { $0.format == .sparkplugb }) {
-            diagnostics.record(ConfigProblem(location: first.location, path: "devices.\(first.name).format",
-                                             message: "sparkplugb needs a top-level sparkplug: section with at least group_id"))
+        if sparkplugValue == nil, let first = firstSparkplug {
+            diagnostics.report("sparkplugb needs a top-level sparkplug: section with at least group_id", at: first.value.node, path: first.path)
         }
         let homeAssistant = readHomeAssistant(top.optional("homeassistant"))
         let metrics = readMetrics(top.optional("metrics"))
@@ -137,11 +138,13 @@ struct DocumentReader {
         var config = Config(file: diagnostics.file, gateway: gateway, mqtt: mqtt, buffer: buffer,
                             buses: buses.filter(\.enabled), devices: running)
         config.disabledBuses = buses.filter { !$0.enabled }.map(\.name)
-        config.disabledDevices = devices.filter { device in !running.contains { $0.name == device.name } }.map(\.name)
+        let runningNames = Set(running.map(\.name))
+        config.disabledDevices = devices.filter { !runningNames.contains($0.name) }.map(\.name)
         config.sparkplug = sparkplug
         config.homeAssistant = homeAssistant
         config.metrics = metrics
         config.time = time
+        config.devicesLocation = devicesValue?.location
         return config
     }
 }

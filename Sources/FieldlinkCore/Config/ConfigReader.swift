@@ -36,14 +36,21 @@ public struct ConfigProblem: Error, Sendable, Hashable, CustomStringConvertible 
         self.message = message
     }
 
+    /// Text from the file (a key, a value) is echoed with its control characters escaped, so a
+    /// stray escape sequence cannot rewrite the terminal it is printed on.
     public var description: String {
-        path.isEmpty ? "\(location): \(message)" : "\(location): \(path): \(message)"
+        let text = path.isEmpty ? "\(location): \(message)" : "\(location): \(path): \(message)"
+        return text.escapingControlCharacters
     }
 }
 
 /// Every problem found in one pass, so a user fixes a config in one round trip.
 public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
     public var problems: [ConfigProblem]
+
+    public init(problems: [ConfigProblem]) {
+        self.problems = problems
+    }
 
     public var description: String {
         let noun = problems.count == 1 ? "problem" : "problems"
@@ -124,7 +131,12 @@ public struct ConfigValue {
     private var scalarText: String? {
         guard case .scalar(let scalar) = node else { return nil }
         var text = scalar.string
-        while let start = text.firstRange(of: "${"), let end = text[start.upperBound...].firstIndex(of: "}") {
+        var from = text.startIndex
+        while let start = text[from...].firstRange(of: "${") {
+            guard let end = text[start.upperBound...].firstIndex(of: "}") else {
+                diagnostics.report("\"${\" starts an environment variable but has no closing \"}\" (write ${NAME})", at: node, path: path)
+                return nil
+            }
             let expression = text[start.upperBound..<end]
             let parts = expression.components(separatedBy: ":-")
             let name = parts[0]
@@ -132,7 +144,10 @@ public struct ConfigValue {
                 diagnostics.report("environment variable \(name) is not set (write ${\(name):-default} for a fallback)", at: node, path: path)
                 return nil
             }
+            let offset = text.distance(from: text.startIndex, to: start.lowerBound) + value.count
             text.replaceSubrange(start.lowerBound...end, with: value)
+            // Past the value put in: a value that itself contains "${" is not expanded again.
+            from = text.index(text.startIndex, offsetBy: offset, limitedBy: text.endIndex) ?? text.endIndex
         }
         return text
     }
@@ -145,8 +160,15 @@ public struct ConfigValue {
         }
     }
 
+    /// "expected X, found a list"; nil without a second problem for a scalar whose `${NAME}` was
+    /// already reported.
+    private func wrongKind<T>(_ expected: String) -> T? {
+        if case .scalar = node { return nil }
+        return fail("\(expected), found \(kind)")
+    }
+
     public func string() -> String? {
-        guard let text = scalarText else { return fail("expected a string, found \(kind)") }
+        guard let text = scalarText else { return wrongKind("expected a string") }
         return text
     }
 
@@ -200,7 +222,7 @@ public struct ConfigValue {
     }
 
     public func bool() -> Bool? {
-        guard let text = scalarText else { return fail("expected true or false, found \(kind)") }
+        guard let text = scalarText else { return wrongKind("expected true or false") }
         switch text.lowercased() {
         case "true", "yes", "on": return true
         case "false", "no", "off": return false
@@ -209,7 +231,7 @@ public struct ConfigValue {
     }
 
     public func int(in range: ClosedRange<Int>) -> Int? {
-        guard let text = scalarText else { return fail("expected an integer, found \(kind)") }
+        guard let text = scalarText else { return wrongKind("expected an integer") }
         let parsed: Int?
         if text.lowercased().hasPrefix("0x") {
             parsed = Int(text.dropFirst(2), radix: 16)
@@ -224,15 +246,14 @@ public struct ConfigValue {
     }
 
     public func double() -> Double? {
-        guard let text = scalarText, let value = Double(text), value.isFinite else {
-            return fail("expected a number, found \(scalarText.map { "\"\($0)\"" } ?? kind)")
-        }
+        guard let text = scalarText else { return wrongKind("expected a number") }
+        guard let value = Double(text), value.isFinite else { return fail("expected a number, found \"\(text)\"") }
         return value
     }
 
     /// Durations are written `500ms`, `5s`, `2m`, `1h` (or combined, `1m30s`).
     public func duration(minimum: Duration = .milliseconds(1)) -> Duration? {
-        guard let text = scalarText else { return fail("expected a duration such as 500ms, 5s, 2m or 1h, found \(kind)") }
+        guard let text = scalarText else { return wrongKind("expected a duration such as 500ms, 5s, 2m or 1h") }
         guard let value = Duration(configText: text) else {
             return fail("\"\(text)\" is not a duration (write e.g. 500ms, 5s, 2m, 1h)")
         }
@@ -242,7 +263,7 @@ public struct ConfigValue {
 
     /// A size in bytes: `65536`, `64KiB`, `16MiB`, `1GiB` (or kB/MB/GB, powers of 1000).
     public func byteSize(minimum: Int = 0) -> Int? {
-        guard let text = scalarText?.trimmingWhitespace() else { return fail("expected a size such as 64MiB, found \(kind)") }
+        guard let text = scalarText?.trimmingWhitespace() else { return wrongKind("expected a size such as 64MiB") }
         let units: [(String, Int)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("kB", 1_000), ("KB", 1_000),
                                       ("MB", 1_000_000), ("GB", 1_000_000_000), ("B", 1), ("", 1)]
         for (suffix, size) in units where text.hasSuffix(suffix) {
@@ -257,7 +278,7 @@ public struct ConfigValue {
 
     /// `0.5` (absolute, in the point's unit) or `2%` (relative to the last reported value).
     public func deadband() -> Deadband? {
-        guard let text = scalarText?.trimmingWhitespace() else { return fail("expected a deadband such as 0.5 or 2%, found \(kind)") }
+        guard let text = scalarText?.trimmingWhitespace() else { return wrongKind("expected a deadband such as 0.5 or 2%") }
         if text.hasSuffix("%"), let percent = Double(text.dropLast()), percent.isFinite, percent >= 0 {
             return .relative(percent / 100)
         }
@@ -268,7 +289,7 @@ public struct ConfigValue {
     /// A closed set of words: the message lists every valid one.
     public func oneOf<Choice: RawRepresentable & CaseIterable>(_ type: Choice.Type) -> Choice?
     where Choice.RawValue == String {
-        guard let text = scalarText else { return fail("expected a string, found \(kind)") }
+        guard let text = scalarText else { return wrongKind("expected a string") }
         if let choice = Choice(rawValue: text) { return choice }
         let expected = Choice.allCases.map(\.rawValue).joined(separator: ", ")
         return fail("unknown value \"\(text)\" (expected one of \(expected))")
@@ -343,13 +364,23 @@ public struct ConfigMapping {
 
     /// The plain text under `key` in the topmost mapping, without marking the key (to match entries by name).
     public func peek(_ key: String) -> String? {
-        layers.lazy.compactMap { $0.mapping[key] }.first?.string
+        layers.lazy.compactMap { Self.value(of: key, in: $0.mapping) }.first?.string
+    }
+
+    /// The value under the plain key `key`, compared as text (a YAML library's own lookup may
+    /// resolve the probe's type with a regular expression on every call: seconds for 20,000 points).
+    static func value(of key: String, in mapping: Node.Mapping) -> Node? {
+        for (candidate, value) in mapping {
+            if case .scalar(let scalar) = candidate, scalar.string == key { return value }
+        }
+        return nil
     }
 
     /// The value under `key`, or nil when absent (or null). Marks the key as known.
     public mutating func optional(_ key: String) -> ConfigValue? {
         if !asked.contains(key) { asked.append(key) }
-        guard let layer = layers.first(where: { $0.mapping[key] != nil }), let value = layer.mapping[key] else { return nil }
+        guard let found = layers.lazy.compactMap({ layer in Self.value(of: key, in: layer.mapping).map { (layer, $0) } }).first else { return nil }
+        let (layer, value) = found
         if case .scalar(let scalar) = value, scalar.tag == Tag(.null) || (scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string)) {
             return nil
         }

@@ -112,8 +112,16 @@ final class ProfileLoader {
     private func read(file: String, name: String) -> DeviceProfile? {
         let own = ConfigDiagnostics(file: file, reportingTo: diagnostics)
         let start = ConfigLocation(file: file, line: 1, column: 1)
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-            own.record(ConfigProblem(location: start, path: "", message: "cannot read the profile as UTF-8 text"))
+        let text: String
+        switch ConfigText.read(file: file) {
+        case .success(let read):
+            text = read
+        case .failure(let problem):
+            own.record(problem)
+            return nil
+        }
+        if let problem = TextShape.problem(text, file: file) {
+            own.record(problem)
             return nil
         }
         let root: Node?
@@ -127,6 +135,7 @@ final class ProfileLoader {
             own.record(ConfigProblem(location: start, path: "", message: "profile is empty"))
             return nil
         }
+        guard DocumentCheck.check(root, diagnostics: own) else { return nil }
         let merged = MergeKeys.resolve(root, path: "", diagnostics: own)
         guard var top = ConfigValue(node: merged, path: "", diagnostics: own).mapping() else { return nil }
         let model = top.required("model")?.nonEmptyString()

@@ -1,7 +1,10 @@
 extension Duration {
-    /// Parses `500ms`, `5s`, `2m`, `1h`, `1m30s`, `1.5s`; nil for anything else.
+    /// Parses `500ms`, `5s`, `2m`, `1h`, `1m30s`, `1.5s`; nil for anything else, and for a unit
+    /// written twice or out of order (`1d1d`, `30s1m`), which is a typo rather than a sum.
     public init?(configText text: String) {
-        let units: [(suffix: String, milliseconds: Double)] = [("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+        // Largest first: each part's unit must come after the previous part's.
+        let units: [(suffix: String, milliseconds: Double)] = [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)]
+        var nextUnit = 0
         var rest = Substring(text.trimmingWhitespace())
         guard !rest.isEmpty else { return nil }
         var total = 0.0
@@ -10,9 +13,10 @@ extension Duration {
             guard !number.isEmpty, let amount = Double(number) else { return nil }
             rest = rest.dropFirst(number.count)
             let suffix = rest.prefix { $0.isLetter }
-            guard let unit = units.first(where: { $0.suffix == suffix }) else { return nil }
+            guard let position = units.firstIndex(where: { $0.suffix == suffix }), position >= nextUnit else { return nil }
+            nextUnit = position + 1
             rest = rest.dropFirst(suffix.count)
-            total += amount * unit.milliseconds
+            total += amount * units[position].milliseconds
         }
         // Past Int64 microseconds (about 292,000 years) the conversion would trap: not a duration either.
         let microseconds = (total * 1_000).rounded()

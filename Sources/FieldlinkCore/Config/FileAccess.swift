@@ -32,10 +32,11 @@ public struct FileSystemProblem: Error, Sendable, CustomStringConvertible {
 
 /// Plain POSIX look-ups that keep the errno (Foundation's `FileManager` keeps only a boolean or its own text).
 public enum FileAccess {
-    /// Why `path` cannot be opened for reading, or nil when it can. Wraps `open(2)`.
+    /// Why `path` cannot be opened for reading, or nil when it can. Wraps `open(2)`; with
+    /// O_NONBLOCK, so a FIFO without a writer answers at once instead of waiting for one.
     public static func whyUnreadable(_ path: String) -> Errno? {
         do {
-            let descriptor = try valueOrErrno { open(path, O_RDONLY | O_CLOEXEC) }
+            let descriptor = try valueOrErrno { open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) }
             close(descriptor)
             return nil
         } catch {
@@ -54,11 +55,61 @@ public enum FileAccess {
         }
     }
 
-    /// The whole file, or why not.
-    public static func contents(of path: String) -> Result<Data, Errno> {
-        if let error = whyUnreadable(path) { return .failure(error) }
-        guard let data = FileManager.default.contents(atPath: path) else { return .failure(Errno(EIO)) }
-        return .success(data)
+    /// Why a file that should hold text (a config, a profile, a password) could not be read.
+    public enum ReadFailure: Error, Sendable, Equatable {
+        case errno(Errno)
+        /// A directory, FIFO, device or socket, in words ("a named pipe (FIFO)").
+        case notRegular(String)
+        case tooLarge(bytes: Int, limit: Int)
+
+        public var text: String {
+            switch self {
+            case .errno(let error): error.text
+            case .notRegular(let kind): "it is \(kind), not a regular file"
+            case .tooLarge(let bytes, let limit): "it is \(bytes) bytes, more than the \(limit) a file here may have (is it the right file?)"
+            }
+        }
+    }
+
+    /// The whole of a regular file of at most `limit` bytes, or why not. Never blocks on a FIFO and
+    /// never reads an endless device (`/dev/zero`). Wraps `open(2)` and `fstat(2)`.
+    public static func contents(of path: String, limit: Int) -> Result<Data, ReadFailure> {
+        let descriptor: Int32
+        do {
+            descriptor = try valueOrErrno { open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) }
+        } catch {
+            return .failure(.errno(error))
+        }
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        var info = stat()
+        do {
+            try nothingOrErrno { fstat(descriptor, &info) }
+        } catch {
+            return .failure(.errno(error))
+        }
+        if let kind = specialKind(info.st_mode) { return .failure(.notRegular(kind)) }
+        guard Int(info.st_size) <= limit else { return .failure(.tooLarge(bytes: Int(info.st_size), limit: limit)) }
+        do {
+            // One byte past the limit: a file that grew since fstat is still refused, not read whole.
+            let data = try handle.read(upToCount: limit + 1) ?? Data()
+            guard data.count <= limit else { return .failure(.tooLarge(bytes: data.count, limit: limit)) }
+            return .success(data)
+        } catch {
+            return .failure(.errno(errno(of: error)))
+        }
+    }
+
+    /// A file type other than a regular file, in words; nil for a regular file.
+    static func specialKind(_ mode: mode_t) -> String? {
+        switch mode & S_IFMT {
+        case S_IFREG: nil
+        case S_IFDIR: "a directory"
+        case S_IFIFO: "a named pipe (FIFO)"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        case S_IFSOCK: "a socket"
+        default: "not a regular file"
+        }
     }
 
     /// The errno inside a Foundation file error (its underlying `POSIXError`), so the user reads

@@ -12,6 +12,7 @@ public struct TopicTemplate: Sendable, Hashable {
         if text.isEmpty { return "topic must not be empty" }
         if text.contains("+") || text.contains("#") { return "a publish topic cannot contain the wildcards + or #" }
         if text.unicodeScalars.contains("\0") { return "a topic cannot contain NUL" }
+        if let reason = lengthProblem(text) { return reason }
         var rest = Substring(text)
         while let open = rest.firstIndex(of: "{") {
             guard let close = rest[open...].firstIndex(of: "}") else { return "unclosed \"{\" in topic" }
@@ -23,6 +24,12 @@ public struct TopicTemplate: Sendable, Hashable {
         }
         if rest.contains("}") { return "unmatched \"}\" in topic" }
         return nil
+    }
+
+    /// Why a topic is too long for MQTT (its length is two bytes on the wire), or nil.
+    public static func lengthProblem(_ topic: String) -> String? {
+        let bytes = topic.utf8.count
+        return bytes > ConfigLimits.topicBytes ? "the topic is \(bytes) bytes long; MQTT allows at most \(ConfigLimits.topicBytes)" : nil
     }
 
     public init?(_ text: String, placeholders: [String] = TopicTemplate.placeholders) {
