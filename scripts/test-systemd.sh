@@ -26,7 +26,7 @@ begun=$SECONDS
 
 # Bump when the base root's recipe changes (it is part of the cache key).
 recipe_version=1
-checks=(install not-started-by-install no-password-file fresh-start time-held time-corrected reading-modbus reading-i2c no-restart-loop dynamic-user
+checks=(install not-started-by-install no-password-file fresh-start reading-modbus reading-i2c no-restart-loop dynamic-user
         status ready watchdog-pings watchdog-restart journal-fields journal-device-warning password-required credential reload security
         stop upgrade-install upgrade-keeps upgrade-backlog purge purge-clean purge-keeps-password no-priority-noise)
 
@@ -126,9 +126,6 @@ rm -rf "$work/repack"
 test=$overlay/usr/local/lib/fieldlink-test
 cp scripts/systemd-vm/scenario.sh scripts/systemd-vm/config-*.yaml "$test/"
 cp "$kernel_cache"/{i2c-smbus,i2c-dev,i2c-piix4}.ko "$test/"
-# The guest's real-time clock starts this far behind (a Pi with fake-hwclock switched off for three weeks).
-rtc_behind_days=21
-echo $((rtc_behind_days * 86400000)) >"$test/rtc-behind-ms"
 cat >"$overlay/etc/systemd/system/fieldlink-scenario.service" <<'EOF'
 [Unit]
 Description=fieldlink deployment scenario (scripts/test-systemd.sh; test only)
@@ -144,8 +141,7 @@ WantedBy=multi-user.target
 EOF
 ln -s /etc/systemd/system/fieldlink-scenario.service "$overlay/etc/systemd/system/multi-user.target.wants/"
 # Masked: the console's login prompts, and apt's timers (they would hold the dpkg lock the scenario needs).
-# No time sync either (the guest's clock is weeks behind until the scenario sets it).
-for unit in serial-getty@ttyS0.service getty@tty1.service apt-daily.timer apt-daily-upgrade.timer systemd-timesyncd.service; do
+for unit in serial-getty@ttyS0.service getty@tty1.service apt-daily.timer apt-daily-upgrade.timer; do
     ln -s /dev/null "$overlay/etc/systemd/system/$unit"
 done
 echo vm >"$overlay/etc/hostname"
@@ -177,7 +173,6 @@ boot=$SECONDS
 # ttyS1 is a host pty; the simulator opens it with no parity (a pty has no line settings, and this
 # host's kernel refuses PARENB on one); the guest's emulated 16550 is set to 19200 8E1 by fieldlink.
 qemu-system-x86_64 -M pc -accel tcg -m 2048 -smp 2 -kernel "$kernel_cache/vmlinux" -initrd "$work/initrd.cpio" \
-    -rtc base="$(date -u -d "-$rtc_behind_days days" +%Y-%m-%dT%H:%M:%S)" \
     -append "console=ttyS0 rdinit=/lib/systemd/systemd panic=-1 quiet" \
     -display none -nodefaults -no-user-config -nic none -no-reboot -monitor none \
     -serial "file:$work/console.log" -serial pty </dev/null >"$work/qemu.log" 2>&1 &
