@@ -64,12 +64,71 @@ check not-started-by-install "the package started the service (it must wait for 
     test "$(show ActiveState)" = inactive
 check no-password-file "/etc/fieldlink/mqtt-password exists on a fresh install" test ! -e /etc/fieldlink/mqtt-password
 cp "$here/config-anonymous.yaml" /etc/fieldlink/fieldlink.yaml
+# The guest booted with its RTC 21 days behind and no time sync (a board whose fake-hwclock is weeks
+# old, offline). Its one source of the true time is the host's clock on ttyS2 (host_clock.py), as the
+# NTP server such a board would reach once its network is up.
+exec 7<>/dev/ttyS2 && stty raw -echo <&7 || say "NOTE cannot open /dev/ttyS2 (the host's clock)"
+# host_offset: "OFFSET RTT": the host's time minus this clock's at the middle of the round trip (ms).
+host_offset() {
+    local before after reply attempt
+    for attempt in 1 2 3; do
+        while read -r -t 0.1 _ <&7; do :; done # a late answer to an earlier try
+        before=${EPOCHREALTIME/./}
+        echo 'time?' >&7
+        IFS= read -r -t 3 reply <&7 || continue
+        after=${EPOCHREALTIME/./}
+        reply=${reply//[!0-9]/}
+        [[ -n $reply ]] || continue
+        echo "$((reply - (before + after) / 2000)) $(((after - before) / 1000))"
+        return 0
+    done
+    return 1
+}
+read -r behind rtt < <(host_offset) && say "NOTE the guest's clock is $behind ms behind the host's (asked in $rtt ms)"
+# Everything meter1 publishes from its first start on, for time-held and time-corrected.
+mosquitto_sub -h 127.0.0.1 -p 1883 -q 1 -t fieldlink/gw-vm/meter1 >/tmp/time.msgs 2>/dev/null &
+time_sub=$!
+sleep 0.5
 started=$SECONDS
 if systemctl enable --now fieldlink.service 2>/tmp/enable.err && test "$(show SubState)" = running; then
     pass fresh-start "active (running) after $((SECONDS - started)) s, NRestarts=$(show NRestarts)"
 else
     fail fresh-start "not running: $(show ActiveState)/$(show SubState) result=$(show Result) status=$(show ExecMainStatus); $(journal -n 8 | tr '\n' '|')"
 fi
+
+# ---- 1b. Time: held while the clock is unsynchronised; once it is set from the host's, the held
+# readings go out with their true ts (judged on the host, which knows when each poll happened).
+sleep 5
+clock=$(fieldlink status --config /etc/fieldlink/fieldlink.yaml 2>&1 | grep '^clock:')
+held=$(sed -n 's/^clock: not synchronised, \([0-9]*\) reading.*/\1/p' <<<"$clock")
+if [[ ${behind:-0} -gt $((20 * 86400000)) && ! -s /tmp/time.msgs && ${held:-0} -ge 3 ]]; then
+    pass time-held "nothing published with the clock $((behind / 86400000)) days behind; status: $clock"
+else
+    fail time-held "clock ${behind:-?} ms behind, published before sync: $(head -2 /tmp/time.msgs | tr '\n' ' '); status: ${clock:-none}"
+fi
+if read -r offset rtt < <(host_offset); then
+    # Stepped by the offset from the moment date runs (starting date takes a good part of a second here).
+    step=${offset#-}
+    date -s "$( ((offset < 0)) && echo - || echo +)$((step / 1000)).$(printf %03d $((step % 1000))) seconds" >/dev/null
+    synced_ms=$((${EPOCHREALTIME/./} / 1000))
+    mkdir -p /run/systemd/timesync && touch /run/systemd/timesync/synchronized
+    say "TIME sync $synced_ms"
+    read -r residual rtt < <(host_offset) && say "NOTE the guest's clock set from the host's: now $residual ms off (asked in $rtt ms)"
+    # The held readings go out in order, ahead of the first one taken after the sync.
+    after_sync() { grep -o '"ts":[0-9]*' /tmp/time.msgs | awk -F: -v s="$synced_ms" '$2 > s { found = 1 } END { exit !found }'; }
+    wait_for 15 after_sync || say "NOTE no meter1 reading taken after the sync arrived within 15 s"
+else
+    say "NOTE no answer from the host's clock on ttyS2: the guest's clock stays wrong"
+fi
+kill "$time_sub" 2>/dev/null
+wait "$time_sub" 2>/dev/null
+while IFS= read -r line; do
+    [[ $line =~ \"seq\":([0-9]+) ]] && seq=${BASH_REMATCH[1]} || seq="?"
+    [[ $line =~ \"ts\":([0-9]+) ]] && ts=${BASH_REMATCH[1]} || ts="?"
+    [[ $line =~ \"ts_quality\":\"([a-z]+)\" ]] && quality=${BASH_REMATCH[1]} || quality="-"
+    say "TIME msg $seq $ts $quality"
+done </tmp/time.msgs
+journal | grep -E 'stepped|synchronised' | tail -2 | sed 's/^/FLTEST NOTE /'
 message=$(one_message fieldlink/gw-vm/meter1 40)
 check reading-modbus "no meter1 reading with voltage 230.5 at the guest's broker within 40 s (got: ${message:-nothing})" \
     grep -q '"voltage":230.5' <<<"$message"
