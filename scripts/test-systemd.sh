@@ -11,9 +11,13 @@
 #      (scripts/fetch-qemu-i2c-kernel.sh), under qemu-system-x86_64 (TCG, no network). The guest's
 #      ttyS1 is a host pty (QEMU's) with scripts/modbus_sim.py behind it; its PIIX4 SMBus adapter holds the
 #      I2C test's sensor images;
+#      Its real-time clock starts 21 days behind and it has no time sync; its ttyS2 is a host pty with
+#      scripts/systemd-vm/host_clock.py behind it, the only source of the true time it has;
 #   4. the guest installs the package with apt-get and runs scripts/systemd-vm/scenario.sh, which
 #      prints `FLTEST PASS|FAIL <check>` lines on the serial console and powers off;
-#   5. every check below must have passed; each one that did not is named with its reason.
+#   5. every check below must have passed; each one that did not is named with its reason. One is
+#      judged here: time-corrected compares the ts of the readings the guest collected with the host
+#      time at which the simulator answered the polls they came from.
 #
 # Options: --deb PATH (test that package instead of building one), --keep (keep the work directory).
 # Environment: FIELDLINK_SYSTEMD_VM_TIMEOUT (seconds for the guest, default 360; an idle run needs about
@@ -55,13 +59,13 @@ for file in vmlinux i2c-smbus.ko i2c-dev.ko i2c-piix4.ko; do
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/fieldlink-systemd.XXXXXX")
-qemu_pid="" sim_pid=""
+qemu_pid="" sim_pid="" clock_pid=""
 cleanup() {
     local status=$?
-    for pid in $sim_pid $qemu_pid; do
+    for pid in $sim_pid $clock_pid $qemu_pid; do
         if kill -0 "$pid" 2>/dev/null; then kill "$pid" 2>/dev/null || true; fi
     done
-    for pid in $sim_pid $qemu_pid; do
+    for pid in $sim_pid $clock_pid $qemu_pid; do
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
@@ -126,9 +130,6 @@ rm -rf "$work/repack"
 test=$overlay/usr/local/lib/fieldlink-test
 cp scripts/systemd-vm/scenario.sh scripts/systemd-vm/config-*.yaml "$test/"
 cp "$kernel_cache"/{i2c-smbus,i2c-dev,i2c-piix4}.ko "$test/"
-# The guest's real-time clock starts this far behind (a Pi with fake-hwclock switched off for three weeks).
-rtc_behind_days=21
-echo $((rtc_behind_days * 86400000)) >"$test/rtc-behind-ms"
 cat >"$overlay/etc/systemd/system/fieldlink-scenario.service" <<'EOF'
 [Unit]
 Description=fieldlink deployment scenario (scripts/test-systemd.sh; test only)
@@ -144,7 +145,7 @@ WantedBy=multi-user.target
 EOF
 ln -s /etc/systemd/system/fieldlink-scenario.service "$overlay/etc/systemd/system/multi-user.target.wants/"
 # Masked: the console's login prompts, and apt's timers (they would hold the dpkg lock the scenario needs).
-# No time sync either (the guest's clock is weeks behind until the scenario sets it).
+# Time sync too (not in the base root, masked should it ever be): the scenario sets the clock itself.
 for unit in serial-getty@ttyS0.service getty@tty1.service apt-daily.timer apt-daily-upgrade.timer systemd-timesyncd.service; do
     ln -s /dev/null "$overlay/etc/systemd/system/$unit"
 done
@@ -167,6 +168,36 @@ chmod 0755 "$test/scenario.sh"
 (cd "$overlay" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$work/overlay.cpio"
 cat "$base" "$work/overlay.cpio" >"$work/initrd.cpio"
 
+# time-corrected: the k-th meter1 message the guest collected from the first start on (`FLTEST TIME
+# msg SEQ TS QUALITY`) must carry the host time of the k-th meter1 poll the simulator heard (unit 1,
+# address 0; its log has the host's monotonic time) within 1 s; seq consecutive, ts in order, none
+# marked unsynced, and at least 3 taken before the guest's clock was set (`FLTEST TIME sync HOST_MS`).
+judge_time_corrected() {
+    local sync offset
+    sync=$(tr -d '\r' <"$work/console.log" | sed -n 's/.*FLTEST TIME sync \([0-9]*\).*/\1/p' | head -1)
+    if [[ -z $sync || ! -s $work/requests.log ]]; then
+        echo "FLTEST FAIL time-corrected: the guest did not set its clock from the host's (no TIME sync line) or the simulator heard nothing"
+        return
+    fi
+    offset=$(python3 -c 'import time; print(time.time_ns() // 10**6 - time.monotonic_ns() // 10**6)')
+    { awk -v off="$offset" '$1 == 1 && $3 == 0 { printf "poll %.0f\n", $5 / 1000 + off }' "$work/requests.log"
+      tr -d '\r' <"$work/console.log" | grep -a 'FLTEST TIME msg ' | sed 's/.*FLTEST TIME msg /msg /'
+    } | awk -v sync="$sync" '
+        $1 == "poll" { poll[++polls] = $2; next }
+        { seq = $2; ts = $3; n++
+          if (n > 1 && seq != last + 1) bad = bad " seq " last "->" seq
+          if (n > 1 && ts < last_ts) bad = bad " ts goes back at seq " seq
+          if ($4 != "-") bad = bad " seq " seq " marked " $4
+          last = seq; last_ts = ts
+          if (n > polls) { bad = bad " seq " seq " has no poll"; next }
+          error = ts - poll[n]; if (error < 0) error = -error; if (error > worst) worst = error
+          if (error > 1000) bad = bad sprintf(" seq %s is %.0f ms from its poll", seq, ts - poll[n])
+          if (ts < sync) held++ }
+        END { if (held < 3) bad = bad " only " held + 0 " held"
+              line = sprintf("%d readings, %d of them held until the clock was set; ts at most %.0f ms from the host time of its poll", n, held, worst)
+              if (bad == "") print "FLTEST PASS time-corrected " line; else print "FLTEST FAIL time-corrected: " line ";" bad }'
+}
+
 # ---- 4. Boot, with the simulator on the guest's second serial port.
 cat >"$work/image.json" <<'EOF'
 {"units": {"1": [{"table": "holding", "address": 0, "type": "float32", "value": 230.5},
@@ -176,29 +207,36 @@ say "booting the guest (TCG)"
 boot=$SECONDS
 # ttyS1 is a host pty; the simulator opens it with no parity (a pty has no line settings, and this
 # host's kernel refuses PARENB on one); the guest's emulated 16550 is set to 19200 8E1 by fieldlink.
+# The RTC starts 21 days behind (a board whose fake-hwclock is three weeks old); ttyS2 is the host's clock.
+rtc_behind_days=21
 qemu-system-x86_64 -M pc -accel tcg -m 2048 -smp 2 -kernel "$kernel_cache/vmlinux" -initrd "$work/initrd.cpio" \
     -rtc base="$(date -u -d "-$rtc_behind_days days" +%Y-%m-%dT%H:%M:%S)" \
     -append "console=ttyS0 rdinit=/lib/systemd/systemd panic=-1 quiet" \
     -display none -nodefaults -no-user-config -nic none -no-reboot -monitor none \
-    -serial "file:$work/console.log" -serial pty </dev/null >"$work/qemu.log" 2>&1 &
+    -serial "file:$work/console.log" -serial pty -serial pty </dev/null >"$work/qemu.log" 2>&1 &
 qemu_pid=$!
-pty=""
+pty="" clock_pty=""
+guest_pty() { sed -n "s|.*char device redirected to \\(/dev/pts/[0-9]*\\) (label $1).*|\\1|p" "$work/qemu.log"; }
 for _ in $(seq 100); do
-    pty=$(sed -n 's|.*char device redirected to \(/dev/pts/[0-9]*\) (label serial1).*|\1|p' "$work/qemu.log")
-    [[ -n $pty ]] && break
+    pty=$(guest_pty serial1) clock_pty=$(guest_pty serial2)
+    [[ -n $pty && -n $clock_pty ]] && break
     kill -0 "$qemu_pid" 2>/dev/null || break
     sleep 0.1
 done
-[[ -n $pty ]] || fail "QEMU did not give the guest's ttyS1 a pty: $(cat "$work/qemu.log")"
-python3 scripts/modbus_sim.py --port "$pty" --parity N --image "$work/image.json" >"$work/sim.log" 2>&1 &
+[[ -n $pty && -n $clock_pty ]] || fail "QEMU did not give the guest's ttyS1 and ttyS2 a pty: $(cat "$work/qemu.log")"
+# Every request, with the host's monotonic time: the true time of each meter1 poll (time-corrected).
+python3 scripts/modbus_sim.py --port "$pty" --parity N --image "$work/image.json" --log-requests "$work/requests.log" \
+    >"$work/sim.log" 2>&1 &
 sim_pid=$!
+python3 scripts/systemd-vm/host_clock.py "$clock_pty" >"$work/clock.log" 2>&1 &
+clock_pid=$!
 
 deadline=$((SECONDS + ${FIELDLINK_SYSTEMD_VM_TIMEOUT:-360}))
 shown=0
 while kill -0 "$qemu_pid" 2>/dev/null && ((SECONDS < deadline)); do
     if [[ -f $work/console.log ]]; then
         mapfile -t lines < <(tr -d '\r' <"$work/console.log" | grep -a 'FLTEST ')
-        for ((i = shown; i < ${#lines[@]}; i++)); do say "guest: ${lines[i]#*FLTEST }"; done
+        for ((i = shown; i < ${#lines[@]}; i++)); do [[ ${lines[i]} == *'FLTEST TIME msg '* ]] || say "guest: ${lines[i]#*FLTEST }"; done
         shown=${#lines[@]}
         if grep -aq 'FLTEST END' "$work/console.log"; then break; fi
     fi
@@ -212,6 +250,8 @@ guest_time=$((SECONDS - boot))
 
 # ---- 5. The verdict: a PASS line for every check.
 console=$(tr -d '\r' <"$work/console.log")
+console+=$'\n'$(judge_time_corrected)
+say "host: $(tail -1 <<<"$console" | sed 's/^FLTEST //')"
 failed=0
 for check in "${checks[@]}"; do
     if grep -aq "FLTEST PASS $check\( \|$\)" <<<"$console"; then continue; fi

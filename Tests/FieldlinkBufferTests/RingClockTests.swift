@@ -59,20 +59,25 @@ import Testing
         #expect(Self.settle(ring) { $0.dropped > 0 }.dropped > 0)
     }
 
+    /// A ring filled in boot A (clock at `wall`, synchronised or not), closed, and opened again in
+    /// boot B at `rebootWall` with a synchronised clock.
+    static func reopenedInAnotherBoot(_ directory: String, wall: Int64, synchronised: Bool, rebootWall: Int64) throws -> DiskRing {
+        let clock = TestWallClock(wall: wall, boot: 0xA)
+        let first = ClockWatch(clock: clock, sync: TestSyncSource(synchronised))
+        let ring = try DiskRing(settings: settings(directory, clock: first), logger: Logger(label: "test"))
+        fill(ring) { first.now() }
+        ring.close()
+        clock.reboot(wall: rebootWall, boot: 0xB)
+        return try DiskRing(settings: settings(directory, clock: ClockWatch(clock: clock, sync: TestSyncSource(true))), logger: Logger(label: "test"))
+    }
+
     @Test(.timeLimit(.minutes(1))) func aRestartKeepsUncorrectedReadingsOfAnEarlierBoot() throws {
         let directory = DiskRingTests.directory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        // Boot A: the clock 21 days behind, never synchronised; readings stamped untrusted.
-        let wall = TestWallClock(wall: Self.trueNow - 21 * Self.day.milliseconds, boot: 0xA)
-        let first = ClockWatch(clock: wall, sync: TestSyncSource(false))
-        var ring = try DiskRing(settings: Self.settings(directory, clock: first), logger: Logger(label: "test"))
-        Self.fill(ring) { first.now() }
-        ring.close()
-
-        // Boot B, a month later, synchronised: an earlier boot's untrusted time cannot be aged.
-        wall.reboot(wall: Self.trueNow + 30 * Self.day.milliseconds, boot: 0xB)
-        ring = try DiskRing(settings: Self.settings(directory, clock: ClockWatch(clock: wall, sync: TestSyncSource(true))),
-                            logger: Logger(label: "test"))
+        // Boot A: the clock 21 days behind, never synchronised; readings stamped untrusted. Boot B, a
+        // month later, synchronised: an earlier boot's untrusted time cannot be aged.
+        let ring = try Self.reopenedInAnotherBoot(directory, wall: Self.trueNow - 21 * Self.day.milliseconds, synchronised: false,
+                                                  rebootWall: Self.trueNow + 30 * Self.day.milliseconds)
         let after = Self.settle(ring)
         #expect(after.dropped == 0)
         let records = DiskRingTests.drain(ring)
@@ -86,14 +91,7 @@ import Testing
     @Test(.timeLimit(.minutes(1))) func anEarlierBootsTrustedTimeStillAges() throws {
         let directory = DiskRingTests.directory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let wall = TestWallClock(wall: Self.trueNow, boot: 0xA)
-        let first = ClockWatch(clock: wall, sync: TestSyncSource(true))
-        var ring = try DiskRing(settings: Self.settings(directory, clock: first), logger: Logger(label: "test"))
-        Self.fill(ring) { first.now() }
-        ring.close()
-        wall.reboot(wall: Self.trueNow + 3 * Self.day.milliseconds, boot: 0xB)
-        ring = try DiskRing(settings: Self.settings(directory, clock: ClockWatch(clock: wall, sync: TestSyncSource(true))),
-                            logger: Logger(label: "test"))
+        let ring = try Self.reopenedInAnotherBoot(directory, wall: Self.trueNow, synchronised: true, rebootWall: Self.trueNow + 3 * Self.day.milliseconds)
         defer { ring.close() }
         #expect(Self.settle(ring) { $0.dropped > 0 }.dropped > 0)
     }
