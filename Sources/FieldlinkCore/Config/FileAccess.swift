@@ -80,7 +80,7 @@ public enum FileAccess {
         } catch {
             return .failure(.errno(error))
         }
-        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        defer { Descriptor.close(descriptor) }
         var info = stat()
         do {
             try nothingOrErrno { fstat(descriptor, &info) }
@@ -91,11 +91,11 @@ public enum FileAccess {
         guard Int(info.st_size) <= limit else { return .failure(.tooLarge(bytes: Int(info.st_size), limit: limit)) }
         do {
             // One byte past the limit: a file that grew since fstat is still refused, not read whole.
-            let data = try handle.read(upToCount: limit + 1) ?? Data()
-            guard data.count <= limit else { return .failure(.tooLarge(bytes: data.count, limit: limit)) }
-            return .success(data)
+            let bytes = try Descriptor.read(descriptor, upTo: limit + 1)
+            guard bytes.count <= limit else { return .failure(.tooLarge(bytes: bytes.count, limit: limit)) }
+            return .success(Data(bytes))
         } catch {
-            return .failure(.errno(errno(of: error)))
+            return .failure(.errno(error))
         }
     }
 
