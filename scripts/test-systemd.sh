@@ -216,7 +216,7 @@ qemu-system-x86_64 -M pc -accel tcg -m 2048 -smp 2 -kernel "$kernel_cache/vmlinu
     -serial "file:$work/console.log" -serial pty -serial pty </dev/null >"$work/qemu.log" 2>&1 &
 qemu_pid=$!
 pty="" clock_pty=""
-guest_pty() { sed -n "s|.*char device redirected to \\(/dev/pts/[0-9]*\\) (label $1).*|\\1|p" "$work/qemu.log"; }
+guest_pty() { sed -n "s|.*char device redirected to \\(/dev/pts/[0-9]*\\) (label $1).*|\\1|p" "$work/qemu.log" 2>/dev/null; }
 for _ in $(seq 100); do
     pty=$(guest_pty serial1) clock_pty=$(guest_pty serial2)
     [[ -n $pty && -n $clock_pty ]] && break
