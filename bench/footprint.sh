@@ -117,13 +117,8 @@ EOF
     unit: $unit
     interval: 1s
     points:
-      - {name: voltage, address: 0, type: float32, unit: V}
-      - {name: current, address: 2, type: float32, order: CDAB, unit: A}
-      - {name: power, address: 4, type: int32, scale: 0.1, unit: W}
-      - {name: energy, address: 6, type: uint32, order: CDAB, scale: 0.01, unit: kWh}
-      - {name: frequency, address: 8, type: uint16, scale: 0.01, unit: Hz}
-      - {name: power_factor, address: 9, type: uint16, scale: 0.001}
 EOF
+        meter_points
     done
 }
 
