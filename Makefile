@@ -28,14 +28,8 @@ build:
 demo: release
 	scripts/demo.sh
 
-test: test-deps
-	$(SWIFT) build --build-tests
-	# One test at a time: the integration tests wait synchronously on real processes, and in parallel
-	# they can hold every thread of the cooperative pool while an async test waits for one (~3 min).
-	FIELDLINK_BIN=$$($(SWIFT) build --show-bin-path)/fieldlink $(SWIFT) test --skip-build --no-parallel
-	$(MAKE) --no-print-directory test-systemd
-	# Every libFuzzer harness for a few seconds from its seeds: a crash, leak or hang fails the run.
-	FUZZ_SECONDS=3 SWIFT=$(SWIFT) scripts/fuzz.sh
+test: test-deps deb-deps
+	SWIFT=$(SWIFT) scripts/test-all.sh
 
 # The release package (as `make deb` builds it) installed with apt in a Debian 12 guest booted with
 # systemd 252 under QEMU, and a deployment scenario run there (scripts/test-systemd.sh; README:

@@ -79,7 +79,7 @@ trap 'exit 130' INT TERM
 # ---- 1. The package.
 if [[ -z $deb ]]; then
     say "building the package (scripts/build-deb.sh, release)"
-    deb=$(scripts/build-deb.sh | tail -1) || fail "scripts/build-deb.sh failed"
+    deb=$(scripts/build-deb.sh ${FIELDLINK_RELEASE_SCRATCH:+--scratch-path "$FIELDLINK_RELEASE_SCRATCH"} | tail -1) || fail "scripts/build-deb.sh failed"
 fi
 [[ -s $deb ]] || fail "no package at '$deb'"
 version=$(dpkg-deb -f "$deb" Version)
