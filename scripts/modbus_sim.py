@@ -17,6 +17,11 @@ address), as real meters with holes in their register map do.
 --tcp PORT serves Modbus-TCP on 127.0.0.1:PORT instead of RTU on --port.
 --mute-file PATH: while PATH exists the simulator hears (and logs) requests but answers none.
 --log-requests FILE appends one line per request: "unit function_code address count monotonic_us".
+An RTU slave here ends a frame on silence, as the Modbus serial line spec's t3.5 rule has real
+slaves do: bytes that arrive after FRAME_SILENCE_S of quiet start a new frame, and whatever half
+frame was pending is dropped. pymodbus alone has no such rule; random noise that happens to look
+like the start of a long write request would make it wait for hundreds of bytes, deaf to the
+master's real requests for many seconds after the line went clean.
 --state-file PATH: after every write request (functions 5, 6, 15, 16) the simulator's own memory is
 dumped there as JSON, {"<unit>": {"holding": [first 256 registers], "coil": [first 256 coils]}}, so a
 test checks what the device holds, not what the gateway read back.
@@ -38,6 +43,25 @@ import os
 
 from pymodbus.server import StartAsyncSerialServer, StartAsyncTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
+from pymodbus.transport.transport import ModbusProtocol
+
+# Far above t3.5 at any baud rate (2 ms at 19200), far below the gateway's poll spacing: a pty may
+# deliver one frame in a few chunks under load, but never with this much quiet between them.
+FRAME_SILENCE_S = 0.05
+
+
+def end_frames_on_silence():
+    """Drop a pending partial frame when the line has been quiet for FRAME_SILENCE_S (RTU only)."""
+    received = ModbusProtocol.datagram_received
+
+    def datagram_received(self, data, addr):
+        now = time.monotonic()
+        if self.recv_buffer and now - getattr(self, "_fieldlink_last_rx", now) > FRAME_SILENCE_S:
+            self.recv_buffer = b""
+        self._fieldlink_last_rx = now
+        received(self, data, addr)
+
+    ModbusProtocol.datagram_received = datagram_received
 
 TABLE_SIZE = 2000
 FORMATS = {"int16": ">h", "uint16": ">H", "int32": ">i", "uint32": ">I", "int64": ">q", "uint64": ">Q",
@@ -239,6 +263,7 @@ async def main():
         await StartAsyncTcpServer(context=devices, address=("127.0.0.1", args.tcp), trace_pdu=trace_pdu,
                                   trace_packet=trace_packet)
         return
+    end_frames_on_silence()
     print(f"modbus_sim: serving units {sorted(image)} on {args.port}", file=sys.stderr, flush=True)
     await StartAsyncSerialServer(context=devices, framer=FramerType.RTU, port=args.port, baudrate=args.baud,
                                  parity=args.parity, trace_pdu=trace_pdu,
