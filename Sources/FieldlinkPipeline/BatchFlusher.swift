@@ -19,8 +19,9 @@ public struct BatchFlusher: Service {
     let interval: Duration
     let now: @Sendable () -> Int64
 
-    /// `interval`: how often due batches are looked for; `now`: the time in Unix ms, the readings'
-    /// clock (injected so a test needs no wall clock).
+    /// `interval`: how often due batches are looked for; `now`: the clock batches are aged by, in ms.
+    /// It must be the readings' batching clock: the monotonic clock of their time stamps (the daemon
+    /// passes its ClockWatch's), or Unix ms for readings stamped only with wall time (the default).
     public init(pipeline: TelemetryPipeline, interval: Duration = .milliseconds(250),
                 now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000) }) {
         self.pipeline = pipeline

@@ -6,7 +6,7 @@ import FieldlinkCore
 public struct Batcher<Item: Sendable>: Sendable {
     private var items: [Item] = []
     private var bytes = 0
-    /// When the oldest waiting reading was taken, Unix ms.
+    /// When the oldest waiting reading was taken, in ms of the clock `add` and `flushIfDue` are given.
     private var oldest: Int64?
 
     public init() {}

@@ -1,10 +1,9 @@
-import Foundation
 import Logging
+import Synchronization
 
 /// Collects what a logger was told, for tests that count log lines.
 public final class LogLines: LogHandler, @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
+    private let lines = Mutex<[String]>([])
 
     public init() {}
     public var metadata: Logger.Metadata = [:]
@@ -14,8 +13,8 @@ public final class LogLines: LogHandler, @unchecked Sendable {
         set { metadata[key] = newValue }
     }
     public func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-        lock.withLock { lines.append("\(message)") }
+        lines.withLock { $0.append("\(message)") }
     }
-    public var all: [String] { lock.withLock { lines } }
+    public var all: [String] { lines.withLock { $0 } }
     public var count: Int { all.count }
 }
